@@ -1,0 +1,103 @@
+package analyze
+
+import (
+	"math"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// growing returns n samples every step seconds of used = u0 + rate·days.
+func growing(n int, step int64, u0, ratePerDay, noise float64, seed int64) []Point {
+	r := rand.New(rand.NewSource(seed))
+	pts := make([]Point, n)
+	for i := range pts {
+		tm := int64(1_760_000_000) + int64(i)*step
+		v := u0 + ratePerDay*float64(int64(i)*step)/86400
+		if noise > 0 {
+			v += r.NormFloat64() * noise
+		}
+		pts[i] = Point{Time: tm, Value: v}
+	}
+	return pts
+}
+
+func TestFillForecastKnownRate(t *testing.T) {
+	const total = 3.6e12
+	// Demo-like: 78% used, +1.2 GB/day, threshold 90% → (0.12·3.6e12)/1.2e9 days from the start.
+	u0 := 0.78 * total
+	rate := 1.2e9
+	pts := growing(1440, 1800, u0, rate, 0, 0) // RRD month: 30 days of 30-min points
+	f := FillForecast(pts, total, 90, ForecastOptions{})
+	last := pts[len(pts)-1].Value
+	truth := (0.9*total - last) / rate
+	if !f.Available {
+		t.Fatalf("no forecast: %s", f.Reason)
+	}
+	if rel := math.Abs(f.DaysToThreshold-truth) / truth; rel > 0.01 {
+		t.Fatalf("days %v, truth %v (%.2f%% off)", f.DaysToThreshold, truth, 100*rel)
+	}
+	if f.Points != 1440 || math.Abs(f.SlopeBytesPerDay-rate) > 1 || f.R2 < 0.999 || f.WindowDays < 29.9 {
+		t.Fatalf("fit figures %+v", f)
+	}
+}
+
+func TestFillForecastNoisy(t *testing.T) {
+	const total = 1e12
+	rate := 2e9
+	for seed := int64(1); seed <= 20; seed++ {
+		pts := growing(336, 1800, 0.5*total, rate, 5e8, seed) // RRD week, σ = 0.5 GB
+		f := FillForecast(pts, total, 90, ForecastOptions{})
+		truthNow := 0.5*total + rate*float64(335*1800)/86400
+		truth := (0.9*total - truthNow) / rate
+		if !f.Available {
+			t.Fatalf("seed %d: %s", seed, f.Reason)
+		}
+		if rel := math.Abs(f.DaysToThreshold-truth) / truth; rel > 0.05 {
+			t.Fatalf("seed %d: days %v, truth %v", seed, f.DaysToThreshold, truth)
+		}
+	}
+}
+
+func TestFillForecastNoForecast(t *testing.T) {
+	const total = 1e12
+	nan := Point{Time: 1_760_000_000 + 1800*10, Value: math.NaN()}
+	tests := []struct {
+		name   string
+		pts    []Point
+		total  float64
+		thr    float64
+		reason string
+	}{
+		{"flat", growing(100, 1800, 0.5*total, 0, 0, 0), total, 90, ReasonFlat},
+		{"shrinking", growing(100, 1800, 0.5*total, -1e9, 0, 0), total, 90, ReasonShrinking},
+		{"too few", growing(3, 1800, 0.5*total, 1e9, 0, 0), total, 90, ReasonTooFewPoints},
+		{"NaN do not count", append(growing(5, 1800, 0.5*total, 1e9, 0, 0), nan), total, 90, ReasonTooFewPoints},
+		{"already past", growing(100, 1800, 0.95*total, 1e9, 0, 0), total, 90, ReasonAlreadyPast},
+		{"beyond horizon", growing(100, 1800, 0.1*total, 2e7, 0, 0), total, 90, ReasonBeyondHorizon},
+		{"no total", growing(100, 1800, 1, 1, 0, 0), 0, 90, ReasonNoCapacity},
+		{"bad threshold", growing(100, 1800, 1, 1, 0, 0), total, 0, ReasonInvalidPercent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := FillForecast(tc.pts, tc.total, tc.thr, ForecastOptions{})
+			if f.Available || !strings.HasPrefix(f.Reason, tc.reason) {
+				t.Fatalf("available=%v reason=%q, want %q", f.Available, f.Reason, tc.reason)
+			}
+		})
+	}
+}
+
+func TestFitLine(t *testing.T) {
+	f := FitLine([]float64{0, 1, 2, 3}, []float64{1, 3, 5, 7})
+	if f.Slope != 2 || f.Intercept != 1 || f.R2 != 1 || f.N != 4 {
+		t.Fatalf("%+v", f)
+	}
+}
+
+func BenchmarkFillForecastMonth(b *testing.B) {
+	pts := growing(1440, 1800, 5e11, 1e9, 1e8, 1)
+	for b.Loop() {
+		FillForecast(pts, 1e12, 90, ForecastOptions{})
+	}
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pvemcp/pvemcp/config"
+	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/tools"
+)
+
+// runtime is a prepared tool environment plus what must be released at exit.
+type runtime struct {
+	env     *tools.Env
+	cfg     *config.Config
+	cleanup func()
+}
+
+// newRuntime builds the tool environment. With demo, the embedded simulator
+// starts on first use (so initialize and tools/list answer at once);
+// otherwise the environment configures the cluster, and needCluster makes a
+// missing configuration an error that says exactly what to set.
+func newRuntime(demo, needCluster bool, log zerolog.Logger) (*runtime, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	env := &tools.Env{
+		Thresholds: tools.Thresholds{RAMPct: cfg.Thresholds.RAMPct, StoragePct: cfg.Thresholds.StoragePct, CPUPct: cfg.Thresholds.CPUPct},
+		Log:        log,
+	}
+	rt := &runtime{env: env, cfg: cfg, cleanup: func() {}}
+	switch {
+	case demo:
+		d := &demoCluster{log: log}
+		env.Connect = d.client
+		rt.cleanup = d.close
+	case cfg.Cluster != nil:
+		c, err := proxmox.New(cfg.Cluster.Options())
+		if err != nil {
+			return nil, fmt.Errorf("proxmox configuration: %w", err)
+		}
+		env.Client = c
+		rt.cleanup = c.CloseIdleConnections
+	case needCluster:
+		return nil, config.ErrNotConfigured
+	default:
+		env.ClientErr = config.ErrNotConfigured
+	}
+	return rt, nil
+}
+
+// demoCluster starts the embedded simulator (demo scenario, loopback, the
+// operator token, fingerprint pin) once, on first use.
+type demoCluster struct {
+	log    zerolog.Logger
+	once   sync.Once
+	sim    *pvesim.Sim
+	c      *proxmox.Client
+	err    error
+	cancel context.CancelFunc
+}
+
+func (d *demoCluster) client(context.Context) (*proxmox.Client, error) {
+	d.once.Do(func() {
+		start := time.Now()
+		// The simulator lives as long as the process, not the first request.
+		ctx, cancel := context.WithCancel(context.Background())
+		d.cancel = cancel
+		sim, err := pvesim.Start(ctx, pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0", Logger: d.log})
+		if err != nil {
+			d.err = fmt.Errorf("starting the demo simulator: %w", err)
+			return
+		}
+		d.sim = sim
+		d.c, d.err = proxmox.New(proxmox.Options{
+			Name:        sim.ClusterName(),
+			Endpoints:   []string{sim.URL()},
+			Token:       sim.Token("operator"),
+			Fingerprint: sim.Fingerprint(),
+		})
+		d.log.Info().Str("url", sim.URL()).Dur("startup", time.Since(start)).Msg("demo simulator started (scenario demo)")
+	})
+	return d.c, d.err
+}
+
+func (d *demoCluster) close() {
+	// Waits for a start in progress, and prevents one afterwards.
+	d.once.Do(func() { d.err = errors.New("the demo simulator was shut down") })
+	if d.cancel != nil {
+		d.cancel()
+	}
+	if d.sim != nil {
+		_ = d.sim.Close()
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+)
+
+// newSimCmd is `pvemcp sim`: the Proxmox VE API simulator, serving until
+// SIGINT/SIGTERM. It prints the environment a client needs on stdout.
+func newSimCmd() *cobra.Command {
+	var (
+		scenario, generate, listen, token string
+		pveVersion                        int
+		perNode                           bool
+		authDelay                         time.Duration
+		seed                              int64
+		taskSpeed                         float64
+	)
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run the Proxmox VE API simulator (a faithful PVE 9/8 API over HTTPS)",
+		Long: "Run pvesim, the embedded Proxmox VE API simulator. It prints PROXMOX_VE_ENDPOINT, PROXMOX_VE_API_TOKEN and\n" +
+			"PROXMOX_VE_FINGERPRINT (one per line, on stdout), then serves until interrupted.\n" +
+			"Example: eval \"$(pvemcp sim --listen 127.0.0.1:8006 & sleep 1)\"",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := zerolog.New(cmd.ErrOrStderr()).With().Timestamp().Str("app", "pvesim").Logger().Level(zerolog.InfoLevel)
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			sim, err := pvesim.Start(ctx, pvesim.Options{
+				Scenario: scenario, Generate: generate, Listen: listen, PerNodePorts: perNode, PVEVersion: pveVersion,
+				AuthFailDelay: authDelay, Seed: seed, Logger: log, TaskSpeed: taskSpeed,
+			})
+			if err != nil {
+				return err
+			}
+			defer sim.Close()
+			tok := sim.Token(token)
+			if tok == "" {
+				return fmt.Errorf("no token %q in the scenario", token)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "PROXMOX_VE_ENDPOINT=%s\n", sim.URL())
+			fmt.Fprintf(out, "PROXMOX_VE_API_TOKEN=%s\n", tok)
+			fmt.Fprintf(out, "PROXMOX_VE_FINGERPRINT=%s\n", sim.Fingerprint())
+			if perNode {
+				for _, n := range sim.Nodes() {
+					log.Info().Str("node", n).Str("url", sim.NodeURL(n)).Msg("node listener")
+				}
+			}
+			<-ctx.Done()
+			log.Info().Msg("shutting down")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&scenario, "scenario", "demo", "scenario: demo (embedded) or a YAML file (see examples/scenarios)")
+	f.StringVar(&generate, "generate", "", "generate a synthetic cluster instead, e.g. nodes=64,guests=10000[,seed=N]")
+	f.StringVar(&listen, "listen", "127.0.0.1:8006", "address of the main HTTPS listener")
+	f.IntVar(&pveVersion, "pve-version", 9, "Proxmox VE major version to simulate: 9 or 8")
+	f.StringVar(&token, "token", "operator", "scenario token printed in PROXMOX_VE_API_TOKEN: auditor or operator (or any token id of the scenario)")
+	f.BoolVar(&perNode, "per-node-ports", false, "also give every node its own listener (URLs are logged on stderr)")
+	f.DurationVar(&authDelay, "auth-fail-delay", 3*time.Second, "delay of 401 answers (real Proxmox: 3s)")
+	f.Int64Var(&seed, "seed", 0, "dynamics seed (0: the scenario's)")
+	f.Float64Var(&taskSpeed, "task-speed", 1, "task duration factor: 1 realistic, 0 instant, 0.1 ten times faster")
+	return cmd
+}

@@ -1,0 +1,108 @@
+// The approval gate through a real client: confirm_plan asks the human with
+// an elicitation (form mode) and only an accepted answer executes the plan.
+// Runs the official TypeScript client against the built binary on the demo
+// cluster, over stdio and streamable HTTP, in both protocol eras
+// (2026-07-28: an input_required result the client fulfils and retries;
+// legacy: a server-initiated elicitation/create request).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { connect, startHttpServer, textOf } from './lib.mjs';
+
+// A stopped container in the demo scenario: start and stop are both cheap.
+const VMID = 203;
+
+let http;
+before(async () => {
+  http = await startHttpServer();
+});
+after(async () => {
+  await http?.stop();
+});
+
+// session connects a client that declares form elicitation and answers every
+// elicitation/create with `answer`, recording what it was asked.
+async function session(transport, era, answer) {
+  const s = await connect({ transport, era, server: http, capabilities: { elicitation: { form: {} } } });
+  const asked = [];
+  s.client.setRequestHandler('elicitation/create', async (req) => {
+    asked.push(req.params);
+    return answer;
+  });
+  return { ...s, asked };
+}
+
+function call(s, name, args, options) {
+  return s.client.callTool({ name, arguments: args }, options);
+}
+
+// planPower plans start (or stop, when the container already runs) and
+// returns { action, plan }.
+async function planPower(s) {
+  for (const action of ['start', 'stop']) {
+    const res = await call(s, 'guest_power', { vmid: VMID, action });
+    if (!res.isError) return { action, plan: res.structuredContent };
+    assert.match(textOf(res), /cannot (start|stop)/, `guest_power ${action}: ${textOf(res)}\n${s.stderr()}`);
+  }
+  assert.fail('neither start nor stop could be planned');
+}
+
+// stillPlannable reports whether the same action can be planned again, i.e.
+// whether the guest is still in the state the first plan found.
+async function stillPlannable(s, action) {
+  const res = await call(s, 'guest_power', { vmid: VMID, action });
+  return !res.isError;
+}
+
+for (const transport of ['stdio', 'http']) {
+  for (const era of ['modern', 'legacy']) {
+    describe(`confirm_plan elicitation over ${transport}, ${era} era`, () => {
+      test('accept executes the plan', async () => {
+        const s = await session(transport, era, { action: 'accept', content: { approve: true } });
+        try {
+          const { action, plan } = await planPower(s);
+          assert.match(plan.plan_id, /^plan-[0-9a-f]{16}$/);
+          assert.match(plan.nonce, /^[0-9a-f]{32}$/);
+          const progress = [];
+          const res = await call(
+            s,
+            'confirm_plan',
+            { plan_id: plan.plan_id, nonce: plan.nonce },
+            { onprogress: (p) => progress.push(p) },
+          );
+          assert.ok(!res.isError, `confirm_plan: ${textOf(res)}\n${s.stderr()}`);
+          const out = res.structuredContent;
+          assert.equal(out.outcome, 'ok', JSON.stringify(out));
+          assert.equal(out.approved_by, 'elicitation');
+          assert.match(out.steps[0].upid, new RegExp(`^UPID:pve-node02:.*:vz${action}:${VMID}:`));
+          assert.equal(s.asked.length, 1, 'the human was asked exactly once');
+          assert.match(s.asked[0].message, new RegExp(`POST /nodes/pve-node02/lxc/${VMID}/status/${action}`));
+          assert.ok(s.asked[0].requestedSchema?.properties?.approve, 'the form has an approve field');
+          assert.equal(await stillPlannable(s, action), false, `container ${VMID} did not change state`);
+        } finally {
+          await s.close();
+        }
+      });
+
+      for (const answer of [{ action: 'decline' }, { action: 'cancel' }, { action: 'accept', content: { approve: false } }]) {
+        test(`${JSON.stringify(answer)} executes nothing`, async () => {
+          const s = await session(transport, era, answer);
+          try {
+            const { action, plan } = await planPower(s);
+            const res = await call(s, 'confirm_plan', { plan_id: plan.plan_id, nonce: plan.nonce });
+            assert.ok(res.isError, `confirm_plan succeeded: ${JSON.stringify(res.structuredContent)}`);
+            assert.match(textOf(res), /refused: the user answered "(decline|cancel)".*nothing was sent to Proxmox/);
+            assert.equal(s.asked.length, 1);
+            assert.equal(await stillPlannable(s, action), true, `container ${VMID} changed state after ${answer.action}`);
+            // The declined plan is spent: its nonce cannot be used again.
+            const again = await call(s, 'confirm_plan', { plan_id: plan.plan_id, nonce: plan.nonce });
+            assert.ok(again.isError);
+            assert.match(textOf(again), /already (declined|cancelled)/);
+          } finally {
+            await s.close();
+          }
+        });
+      }
+    });
+  }
+}

@@ -1,0 +1,42 @@
+// Arguments the end-to-end tests call each tool with, keyed by tool name.
+//
+// Every tool that tools/list returns is called. A tool without an entry here
+// is called with {} when its input schema requires nothing; a tool that
+// requires arguments and has no entry fails the suite by name, so a new tool
+// only needs a line here.
+//
+// An entry is either a plain arguments object, or an async function
+// ({ call }) => arguments for tools that need a value another tool returns
+// (call(name, args) returns that tool's structuredContent, and fails the test
+// if the tool reports an error).
+//
+// Values refer to the demo scenario (the product description's cluster).
+// Write tools only plan here; confirm_plan executes one harmless plan.
+export const toolArgs = {
+  get_guest: { vmid: 100 }, // dc01-win2022 on pve-node01
+  guest_power: { vmid: 203, action: 'start' }, // dev-sandbox, a stopped container
+  migrate_guest: { vmid: 201, target: 'pve-node02' }, // pihole-primary; pve-node02 has room
+  update_guest_resources: { vmid: 105, cores: 4 }, // monitoring-stack
+  create_vm: { node: 'pve-node02', name: 'e2e-vm', cores: 2, memory_gib: 2, disk_gib: 20 },
+  create_container: {
+    node: 'pve-node01',
+    ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+    hostname: 'e2e-ct',
+  },
+  // Reboots unbound-dns (a running container), which leaves the demo as it was.
+  confirm_plan: async ({ call }) => {
+    const plan = await call('guest_power', { vmid: 202, action: 'reboot' });
+    return { plan_id: plan.plan_id, nonce: plan.nonce };
+  },
+};
+
+// Arguments that must be refused with a tool error naming the argument.
+// Every tool is also called with an unknown key and with a wrongly-typed
+// value for one of its declared properties; these are the extra cases the
+// issue names explicitly.
+export const badArgs = [
+  { tool: 'get_guest', args: { vmid: 'abc' }, names: 'vmid' },
+  { tool: 'get_guest', args: { vmid: -1 }, names: 'vmid' },
+  { tool: 'get_guest', args: { vmid: 1e12 }, names: 'vmid' },
+  { tool: 'list_guests', args: { node: '../../access' }, names: 'node' },
+];

@@ -1,0 +1,22 @@
+// Package guard is pvemcp's approval gate: nothing changes in a Proxmox
+// cluster unless a human confirmed a plan that showed the exact API calls.
+//
+// A write tool builds a [Plan] (the calls, a summary, the preconditions it
+// checked, warnings) and hands it to [Store.Propose] together with a
+// [Recheck] that repeats the preconditions. The store answers with a
+// single-use 128-bit nonce bound to the plan's canonical hash and to the
+// caller. [Store.Confirm] consumes the nonce, runs the recheck against live
+// data and only then mints an [Approval].
+//
+// Every mutating method of package proxmox takes an Approval and calls
+// [Approval.Authorize] with the exact call it is about to send; an
+// Approval can only be minted here (its fields are unexported and a zero
+// value authorizes nothing), and it authorizes only the calls of its plan,
+// in order, each once. So no code path reaches a mutating Proxmox call
+// without a confirmed plan, and a test in package proxmox proves that no
+// non-GET request is built anywhere else.
+//
+// Import direction: guard imports nothing from pvemcp, so proxmox (which
+// needs the Approval type) and tools (which build plans) can both import
+// it without a cycle.
+package guard

@@ -1,0 +1,103 @@
+package guard
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"strings"
+	"time"
+)
+
+// Call is one Proxmox API request a plan will make, exactly as it will be
+// sent: method, path below /api2/json, and form parameters.
+type Call struct {
+	Method string            `json:"method"`
+	Path   string            `json:"path"`
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// Precondition is one fact checked while planning, with the value seen.
+type Precondition struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	OK    bool   `json:"ok"`
+}
+
+// Plan is a proposed change. Calls run in order; the plan stops at the
+// first call or task that fails.
+type Plan struct {
+	ID            string         `json:"plan_id"`
+	Tool          string         `json:"tool"`
+	Summary       string         `json:"summary"`
+	Calls         []Call         `json:"calls"`
+	Preconditions []Precondition `json:"preconditions,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"`
+	CreatedAt     time.Time      `json:"created_at"`
+	ExpiresAt     time.Time      `json:"expires_at"`
+	Caller        string         `json:"caller"`
+	Hash          string         `json:"plan_hash"`
+}
+
+// canonicalHash is the SHA-256 of what the human approves: the tool, the
+// caller and the exact calls. encoding/json sorts map keys, so equal plans
+// hash equally.
+func canonicalHash(tool, caller string, calls []Call) string {
+	b, err := json.Marshal(struct {
+		Tool   string `json:"tool"`
+		Caller string `json:"caller"`
+		Calls  []Call `json:"calls"`
+	}{tool, caller, calls})
+	if err != nil {
+		// Only strings inside: Marshal cannot fail.
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func cloneCalls(calls []Call) []Call {
+	out := make([]Call, len(calls))
+	for i, c := range calls {
+		out[i] = Call{Method: c.Method, Path: c.Path, Params: maps.Clone(c.Params)}
+	}
+	return out
+}
+
+func (c Call) equal(o Call) bool {
+	return c.Method == o.Method && c.Path == o.Path && maps.Equal(c.Params, o.Params)
+}
+
+// String renders a call for messages, with secrets redacted.
+func (c Call) String() string {
+	return c.Method + " " + c.Path
+}
+
+// redactedMark replaces the value of a secret parameter wherever a call is
+// shown or logged.
+const redactedMark = "[redacted]"
+
+// IsSecretParam reports whether a Proxmox parameter carries a secret
+// (root password of a container, cloud-init password, keys, tokens).
+func IsSecretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"password", "secret", "token", "sshkeys", "ssh-public-keys", "key"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// RedactCalls returns a copy of calls with secret parameter values replaced.
+func RedactCalls(calls []Call) []Call {
+	out := cloneCalls(calls)
+	for _, c := range out {
+		for k := range c.Params {
+			if IsSecretParam(k) {
+				c.Params[k] = redactedMark
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,372 @@
+package guard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// DefaultTTL is how long a plan waits for its confirmation.
+const DefaultTTL = 5 * time.Minute
+
+const (
+	// maxNonceFailures burns a plan after this many wrong nonces, so a
+	// confused or hostile caller cannot keep guessing.
+	maxNonceFailures = 5
+	// maxPending bounds memory: plans are small, but a loop must not grow
+	// the store without limit.
+	maxPending = 1000
+	// tombstoneTTL is how long the store remembers a finished plan, to tell
+	// "already used" apart from "never existed".
+	tombstoneTTL = time.Hour
+)
+
+// Refusal kinds, for errors.Is on a *RefusedError.
+var (
+	ErrUnknownPlan        = errors.New("unknown plan")
+	ErrWrongNonce         = errors.New("wrong nonce")
+	ErrNonceUsed          = errors.New("nonce already used")
+	ErrExpired            = errors.New("plan expired")
+	ErrForeignCaller      = errors.New("plan belongs to another caller")
+	ErrPreconditionFailed = errors.New("precondition no longer holds")
+	ErrDeclined           = errors.New("declined by the user")
+	ErrElicitation        = errors.New("confirmation not answered")
+	ErrAudit              = errors.New("audit log not writable")
+)
+
+// RefusedError says why a plan was not executed. Nothing was sent to
+// Proxmox when it is returned.
+type RefusedError struct {
+	Kind   error
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	return "refused: " + e.Reason + "; nothing was sent to Proxmox"
+}
+
+// Unwrap lets errors.Is match the kind.
+func (e *RefusedError) Unwrap() error { return e.Kind }
+
+func refused(kind error, format string, args ...any) error {
+	return &RefusedError{Kind: kind, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Recheck repeats a plan's preconditions against live data at confirm
+// time; a non-nil error (its message is the reason) refuses the plan.
+type Recheck func(ctx context.Context) error
+
+// Proposal is what a write tool returns: everything the human needs to
+// decide, and what confirm_plan needs. Calls are redacted.
+type Proposal struct {
+	PlanID        string         `json:"plan_id"`
+	Nonce         string         `json:"nonce"`
+	ExpiresAt     time.Time      `json:"expires_at"`
+	Summary       string         `json:"summary"`
+	Calls         []Call         `json:"calls"`
+	Preconditions []Precondition `json:"preconditions,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"`
+	PlanHash      string         `json:"plan_hash"`
+}
+
+// Store holds pending plans. It is safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	pending map[string]*entry
+	done    map[string]tombstone
+	ttl     time.Duration
+	now     func() time.Time
+	audit   *AuditLog
+}
+
+type entry struct {
+	plan     Plan
+	tag      [32]byte // sha256(nonce | hash): the nonce itself is not kept
+	recheck  Recheck
+	elicit   string // request state of an elicitation in flight, if any
+	failures int
+}
+
+type tombstone struct {
+	what string
+	at   time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithTTL sets how long plans stay confirmable.
+func WithTTL(d time.Duration) Option { return func(s *Store) { s.ttl = d } }
+
+// WithClock replaces time.Now (tests use it to expire plans without waiting).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithAudit records every plan, confirmation, refusal and outcome.
+func WithAudit(l *AuditLog) Option { return func(s *Store) { s.audit = l } }
+
+// NewStore returns an empty store.
+func NewStore(opts ...Option) *Store {
+	s := &Store{
+		pending: map[string]*entry{},
+		done:    map[string]tombstone{},
+		ttl:     DefaultTTL,
+		now:     time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	// crypto/rand.Read never returns an error on supported platforms.
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func nonceTag(nonce, hash string) [32]byte {
+	return sha256.Sum256([]byte(nonce + "|" + hash))
+}
+
+// Propose records p as pending and returns its proposal with a fresh
+// nonce. ID, times and hash are set here; Tool, Summary, Calls and Caller
+// are required.
+func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
+	switch {
+	case p.Tool == "" || p.Summary == "":
+		return Proposal{}, errors.New("plan needs a tool and a summary")
+	case len(p.Calls) == 0:
+		return Proposal{}, errors.New("plan has no calls")
+	case p.Caller == "":
+		return Proposal{}, errors.New("plan has no caller")
+	}
+	for _, c := range p.Calls {
+		if c.Method == "" || c.Path == "" {
+			return Proposal{}, errors.New("plan has a call without method or path")
+		}
+	}
+	p.Calls = cloneCalls(p.Calls)
+	now := s.now().UTC()
+	p.ID = "plan-" + randomHex(8)
+	p.CreatedAt = now
+	p.ExpiresAt = now.Add(s.ttl)
+	p.Hash = canonicalHash(p.Tool, p.Caller, p.Calls)
+	nonce := randomHex(16) // 128 bits
+
+	s.mu.Lock()
+	s.pruneLocked(now)
+	if len(s.pending) >= maxPending {
+		s.mu.Unlock()
+		return Proposal{}, errors.New("too many pending plans; confirm or let some expire first")
+	}
+	s.pending[p.ID] = &entry{plan: p, tag: nonceTag(nonce, p.Hash), recheck: recheck}
+	s.mu.Unlock()
+
+	if err := s.audit.Record(Event{Time: now, Event: EventPlan, Caller: p.Caller, Tool: p.Tool,
+		PlanID: p.ID, PlanHash: p.Hash, Summary: p.Summary, Calls: p.Calls}); err != nil {
+		s.mu.Lock()
+		delete(s.pending, p.ID)
+		s.mu.Unlock()
+		return Proposal{}, refused(ErrAudit, "%v", err)
+	}
+	return Proposal{
+		PlanID: p.ID, Nonce: nonce, ExpiresAt: p.ExpiresAt, Summary: p.Summary,
+		Calls: RedactCalls(p.Calls), Preconditions: p.Preconditions, Warnings: p.Warnings, PlanHash: p.Hash,
+	}, nil
+}
+
+func (s *Store) pruneLocked(now time.Time) {
+	for id, e := range s.pending {
+		if now.After(e.plan.ExpiresAt.Add(tombstoneTTL)) {
+			delete(s.pending, id)
+		}
+	}
+	for id, t := range s.done {
+		if now.Sub(t.at) > tombstoneTTL {
+			delete(s.done, id)
+		}
+	}
+}
+
+// verifyLocked checks plan id, caller, expiry and nonce. On a refusal that
+// ends the plan (expired, too many wrong nonces) it removes the entry.
+func (s *Store) verifyLocked(now time.Time, planID, nonce, caller string) (*entry, error) {
+	e, ok := s.pending[planID]
+	if !ok {
+		if t, ok := s.done[planID]; ok {
+			return nil, refused(ErrNonceUsed, "plan %s was already %s at %s; a nonce works once, plan again",
+				planID, t.what, t.at.Format(time.RFC3339))
+		}
+		return nil, refused(ErrUnknownPlan, "no pending plan %q (plan ids come from a write tool's result)", planID)
+	}
+	if e.plan.Caller != caller {
+		// Not counted as a nonce failure: the owner's plan stays usable.
+		return nil, refused(ErrForeignCaller, "plan %s was made for another session; only the session that planned it can confirm it", planID)
+	}
+	if now.After(e.plan.ExpiresAt) {
+		delete(s.pending, planID)
+		s.done[planID] = tombstone{what: "expired", at: e.plan.ExpiresAt}
+		return nil, refused(ErrExpired, "plan %s expired at %s; plan again", planID, e.plan.ExpiresAt.Format(time.RFC3339))
+	}
+	tag := nonceTag(nonce, e.plan.Hash)
+	if subtle.ConstantTimeCompare(tag[:], e.tag[:]) != 1 {
+		e.failures++
+		if e.failures >= maxNonceFailures {
+			delete(s.pending, planID)
+			s.done[planID] = tombstone{what: "discarded after repeated wrong nonces", at: now}
+		}
+		return nil, refused(ErrWrongNonce, "wrong nonce for plan %s", planID)
+	}
+	return e, nil
+}
+
+func (s *Store) refusal(now time.Time, planID, caller string, p *Plan, err error) error {
+	ev := Event{Time: now, Event: EventRefusal, Caller: caller, PlanID: planID, Reason: err.Error()}
+	if p != nil {
+		ev.Tool, ev.PlanHash = p.Tool, p.Hash
+	}
+	if aerr := s.audit.Record(ev); aerr != nil {
+		return errors.Join(err, aerr)
+	}
+	return err
+}
+
+// Check validates a confirmation without consuming the nonce, and returns
+// the plan. confirm_plan uses it before asking the human.
+func (s *Store) Check(planID, nonce, caller string) (Plan, error) {
+	now := s.now().UTC()
+	s.mu.Lock()
+	e, err := s.verifyLocked(now, planID, nonce, caller)
+	s.mu.Unlock()
+	if err != nil {
+		return Plan{}, s.refusal(now, planID, caller, nil, err)
+	}
+	return e.plan, nil
+}
+
+// BeginElicitation validates like Check and records that the human is being
+// asked; from then on the plan can only be confirmed with the returned
+// request state (an unguessable token the client echoes back), so the
+// model cannot slip a plain confirmation past the question.
+func (s *Store) BeginElicitation(planID, nonce, caller string) (Plan, string, error) {
+	now := s.now().UTC()
+	s.mu.Lock()
+	e, err := s.verifyLocked(now, planID, nonce, caller)
+	if err != nil {
+		s.mu.Unlock()
+		return Plan{}, "", s.refusal(now, planID, caller, nil, err)
+	}
+	e.elicit = "elicit-" + randomHex(16)
+	state := e.elicit
+	s.mu.Unlock()
+	return e.plan, state, nil
+}
+
+// Confirmation identifies a plan to execute.
+type Confirmation struct {
+	PlanID string
+	Nonce  string
+	Caller string
+	// ElicitState is the request state from BeginElicitation when the human
+	// accepted through elicitation; empty for nonce-only confirmation.
+	ElicitState string
+}
+
+func (c Confirmation) mode() string {
+	if c.ElicitState != "" {
+		return "elicitation"
+	}
+	return "nonce"
+}
+
+// take verifies a confirmation and removes the plan atomically, so of many
+// concurrent confirmations exactly one gets the plan.
+func (s *Store) take(now time.Time, c Confirmation, what string) (*entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, err := s.verifyLocked(now, c.PlanID, c.Nonce, c.Caller)
+	if err != nil {
+		return nil, err
+	}
+	if e.elicit != "" || c.ElicitState != "" {
+		if subtle.ConstantTimeCompare([]byte(e.elicit), []byte(c.ElicitState)) != 1 {
+			return nil, refused(ErrElicitation, "plan %s is waiting for the user's answer in the client; it cannot be confirmed without it", c.PlanID)
+		}
+	}
+	delete(s.pending, c.PlanID)
+	s.done[c.PlanID] = tombstone{what: what, at: now}
+	return e, nil
+}
+
+// Confirm consumes the nonce, re-runs the plan's preconditions and, when
+// they still hold, returns the Approval that lets package proxmox send the
+// plan's calls. Any error is a *RefusedError and nothing was sent.
+func (s *Store) Confirm(ctx context.Context, c Confirmation) (Approval, Plan, error) {
+	now := s.now().UTC()
+	e, err := s.take(now, c, "confirmed")
+	if err != nil {
+		return Approval{}, Plan{}, s.refusal(now, c.PlanID, c.Caller, nil, err)
+	}
+	p := e.plan
+	// Recompute the hash: the approval covers exactly what was shown.
+	if canonicalHash(p.Tool, p.Caller, p.Calls) != p.Hash {
+		return Approval{}, p, s.refusal(now, p.ID, c.Caller, &p, refused(ErrPreconditionFailed, "plan %s does not match its hash", p.ID))
+	}
+	if e.recheck != nil {
+		if rerr := e.recheck(ctx); rerr != nil {
+			return Approval{}, p, s.refusal(s.now().UTC(), p.ID, c.Caller, &p,
+				refused(ErrPreconditionFailed, "plan %s: %v", p.ID, rerr))
+		}
+	}
+	if err := s.audit.Record(Event{Time: s.now().UTC(), Event: EventConfirm, Caller: c.Caller, Tool: p.Tool,
+		PlanID: p.ID, PlanHash: p.Hash, Calls: p.Calls, Approval: c.mode()}); err != nil {
+		return Approval{}, p, refused(ErrAudit, "%v", err)
+	}
+	return Approval{g: &grant{planID: p.ID, hash: p.Hash, calls: cloneCalls(p.Calls)}}, p, nil
+}
+
+// Decline ends a plan the human declined or cancelled; it can no longer be
+// confirmed. action is what the client reported (decline, cancel).
+func (s *Store) Decline(c Confirmation, action string) error {
+	now := s.now().UTC()
+	what := "declined by the user"
+	if action == "cancel" {
+		what = "cancelled by the user"
+	}
+	e, err := s.take(now, c, what)
+	if err != nil {
+		return s.refusal(now, c.PlanID, c.Caller, nil, err)
+	}
+	return s.refusal(now, c.PlanID, c.Caller, &e.plan,
+		refused(ErrDeclined, "the user answered %q to plan %s", action, c.PlanID))
+}
+
+// Outcome is what happened when a confirmed plan ran.
+type Outcome struct {
+	Plan       Plan
+	UPIDs      []string
+	Outcome    string // ok, failed, cancelled, running
+	Reason     string
+	ErrorLines []string
+}
+
+// RecordOutcome appends the result of an executed plan to the audit log.
+func (s *Store) RecordOutcome(o Outcome) error {
+	return s.audit.Record(Event{Time: s.now().UTC(), Event: EventOutcome, Caller: o.Plan.Caller, Tool: o.Plan.Tool,
+		PlanID: o.Plan.ID, PlanHash: o.Plan.Hash, UPIDs: o.UPIDs, Outcome: o.Outcome, Reason: o.Reason,
+		ErrorLines: o.ErrorLines})
+}
+
+// Pending is the number of plans waiting for confirmation.
+func (s *Store) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}

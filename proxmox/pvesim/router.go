@@ -1,0 +1,91 @@
+package pvesim
+
+import (
+	"sort"
+	"strings"
+)
+
+// handler answers one API call; its result is sent as {"data": result}.
+type handler func(c *reqCtx) (any, error)
+
+type route struct {
+	method  string
+	pattern string
+	segs    []string
+	params  []param
+	perm    perm
+	h       handler
+	literal int // number of literal segments, to prefer /a/b over /a/{x}
+}
+
+// routeSetups are called once per Sim, in Start, to register routes. Files
+// of this package append to it from init(), so no file needs to know the
+// others' registration functions.
+var routeSetups []func(s *Sim)
+
+// route registers a handler. pattern is below /api2/json; {name} segments
+// are path variables, added to the parameters (so params must list them).
+func (s *Sim) route(method, pattern string, pm perm, params []param, h handler) {
+	r := &route{method: method, pattern: pattern, params: params, perm: pm, h: h}
+	r.segs = splitPath(pattern)
+	for _, sg := range r.segs {
+		if !isVar(sg) {
+			r.literal++
+		}
+	}
+	s.routes = append(s.routes, r)
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+func isVar(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
+
+// match finds the route for method and path; pathOK reports whether any
+// method serves that path (both cases answer 501, like Proxmox).
+func (s *Sim) match(method, path string) (*route, map[string]string) {
+	segs := splitPath(path)
+	var best *route
+	var bestVars map[string]string
+	for _, r := range s.routes {
+		if r.method != method || len(r.segs) != len(segs) {
+			continue
+		}
+		vars := map[string]string{}
+		ok := true
+		for i, sg := range r.segs {
+			if isVar(sg) {
+				if segs[i] == "" {
+					ok = false
+					break
+				}
+				vars[sg[1:len(sg)-1]] = segs[i]
+			} else if sg != segs[i] {
+				ok = false
+				break
+			}
+		}
+		if ok && (best == nil || r.literal > best.literal) {
+			best, bestVars = r, vars
+		}
+	}
+	return best, bestVars
+}
+
+// Routes lists the registered routes as "METHOD /pattern", sorted; used by
+// the fidelity test and documentation.
+func (s *Sim) routeList() []*route {
+	out := append([]*route(nil), s.routes...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].pattern != out[j].pattern {
+			return out[i].pattern < out[j].pattern
+		}
+		return out[i].method < out[j].method
+	})
+	return out
+}

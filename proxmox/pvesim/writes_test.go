@@ -1,0 +1,531 @@
+package pvesim
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// waitFor polls cond (under no lock) until it holds; HA acts in background workers.
+func (w *wsim) waitFor(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (w *wsim) status(vmid int) string {
+	g, ok := w.guest(vmid)
+	if !ok {
+		return "absent"
+	}
+	return g.Status
+}
+
+func hasLine(lines []string, sub string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestQemuPower(t *testing.T) {
+	w := newWSim(t)
+	n1 := "/nodes/pve-node01/qemu/103/status/"
+	// Starting a running VM is not refused synchronously: the task fails.
+	up := w.upid("operator", "POST", n1+"start", nil)
+	if st := w.wait(up); st != "VM 103 already running" {
+		t.Fatalf("start running: %q", st)
+	}
+	if l := w.logOf("pve-node01", up); l[len(l)-1] != "TASK ERROR: VM 103 already running" {
+		t.Fatalf("log %q", l)
+	}
+	// Pause, then a shutdown of the paused VM is refused; resume runs it again.
+	if st := w.wait(w.upid("operator", "POST", n1+"suspend", nil)); st != "OK" || w.status(103) != "paused" {
+		t.Fatalf("suspend: %q %s", st, w.status(103))
+	}
+	w.expectErr(w.call("operator", "POST", n1+"shutdown", nil), 500, "VM is paused - cannot shutdown")
+	if st := w.wait(w.upid("operator", "POST", n1+"resume", nil)); st != "OK" || w.status(103) != "running" {
+		t.Fatalf("resume: %q %s", st, w.status(103))
+	}
+	// Shutdown stops it; then reboot/suspend of a stopped VM are synchronous 500s.
+	up = w.upid("operator", "POST", n1+"shutdown", url.Values{"timeout": {"30"}})
+	if st := w.wait(up); st != "OK" || w.status(103) != "stopped" {
+		t.Fatalf("shutdown: %q %s", st, w.status(103))
+	}
+	if !strings.Contains(up, ":qmshutdown:103:pvemcp@pve!operator:") {
+		t.Fatalf("upid %s", up)
+	}
+	w.expectErr(w.call("operator", "POST", n1+"reboot", nil), 500, "VM 103 not running")
+	w.expectErr(w.call("operator", "POST", n1+"suspend", nil), 500, "VM 103 not running")
+	w.expectErr(w.call("operator", "POST", n1+"resume", nil), 500, "VM 103 not running")
+	// qemu-server's shutdown/stop of a stopped VM are no-op tasks that end OK.
+	if st := w.wait(w.upid("operator", "POST", n1+"stop", nil)); st != "OK" {
+		t.Fatalf("stop stopped: %q", st)
+	}
+	if st := w.wait(w.upid("operator", "POST", n1+"start", nil)); st != "OK" || w.status(103) != "running" {
+		t.Fatalf("start: %q %s", st, w.status(103))
+	}
+	// Refusals before any task: permissions, root-only options, a VM on another node.
+	w.expectErr(w.call("auditor", "POST", n1+"stop", nil), 403, "Permission check failed (/vms/103, VM.PowerMgmt)")
+	r := w.call("operator", "POST", n1+"stop", url.Values{"skiplock": {"1"}})
+	if r.Status != 400 || r.Errors["skiplock"] != "Only root may use this option." {
+		t.Fatalf("skiplock: %d %v", r.Status, r.Errors)
+	}
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/qemu/103/status/reboot", nil), 500, "Configuration file 'nodes/pve-node02/qemu-server/103.conf' does not exist")
+	up = w.upid("operator", "POST", "/nodes/pve-node02/qemu/103/status/start", nil)
+	if st := w.wait(up); st != "Configuration file 'nodes/pve-node02/qemu-server/103.conf' does not exist" {
+		t.Fatalf("start elsewhere: %q", st)
+	}
+	// Templates cannot start.
+	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node02/qemu/9000/status/start", nil)); st != "you can't start a vm if it's a template" {
+		t.Fatalf("template: %q", st)
+	}
+}
+
+func TestLxcPower(t *testing.T) {
+	w := newWSim(t)
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node01/lxc/201/status/start", nil), 500, "CT 201 already running")
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/lxc/203/status/stop", nil), 500, "CT 203 not running")
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/lxc/203/status/shutdown", nil), 500, "CT 203 not running")
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/lxc/203/status/reboot", nil), 500, "VM 203 not running")
+	up := w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/start", nil)
+	if !strings.Contains(up, ":vzstart:203:") || w.wait(up) != "OK" || w.status(203) != "running" {
+		t.Fatalf("vzstart %s → %s", up, w.status(203))
+	}
+	// Suspend checkpoints and stops the container; resume restores it; a resume without checkpoint fails.
+	w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/suspend", nil))
+	if w.status(203) != "stopped" {
+		t.Fatalf("after suspend: %s", w.status(203))
+	}
+	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/resume", nil)); st != "OK" || w.status(203) != "running" {
+		t.Fatalf("resume: %q %s", st, w.status(203))
+	}
+	w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/shutdown", url.Values{"timeout": {"10"}}))
+	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/resume", nil)); !strings.Contains(st, "lxc-checkpoint") {
+		t.Fatalf("resume without checkpoint: %q", st)
+	}
+}
+
+// TestHAManagedPower: an HA-managed guest is only requested through HA; the LRM applies it as root@pam.
+func TestHAManagedPower(t *testing.T) {
+	w := newWSim(t)
+	up := w.upid("operator", "POST", "/nodes/pve-node01/qemu/100/status/shutdown", nil)
+	if !strings.Contains(up, ":hastop:100:") {
+		t.Fatalf("not hastop: %s", up)
+	}
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("hastop: %s", st)
+	}
+	if l := w.logOf("pve-node01", up); l[0] != "Requesting HA stop for VM 100" {
+		t.Fatalf("hastop log %q", l)
+	}
+	w.s.mu.RLock()
+	state := w.s.st.haResource("vm:100").State
+	w.s.mu.RUnlock()
+	if state != "stopped" {
+		t.Fatalf("HA request state %q", state)
+	}
+	w.waitFor("HA to stop VM 100", func() bool { return w.status(100) == "stopped" })
+	// The LRM's worker ran as root@pam on the guest's node.
+	found := false
+	_, archive := w.s.tasks.nodeTasks("pve-node01")
+	for _, v := range archive {
+		if v.Type == "qmshutdown" && v.ID == "100" && v.User == "root@pam" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no qmshutdown by root@pam")
+	}
+	up = w.upid("operator", "POST", "/nodes/pve-node01/qemu/100/status/start", nil)
+	if !strings.Contains(up, ":hastart:100:") || w.wait(up) != "OK" {
+		t.Fatalf("hastart %s", up)
+	}
+	w.waitFor("HA to start VM 100", func() bool { return w.status(100) == "running" })
+	// Containers too; overrule-shutdown is refused for HA resources.
+	r := w.call("operator", "POST", "/nodes/pve-node01/lxc/200/status/stop", url.Values{"overrule-shutdown": {"1"}})
+	if r.Status != 400 || r.Errors["overrule-shutdown"] != "Not applicable for HA resources." {
+		t.Fatalf("overrule: %d %v", r.Status, r.Errors)
+	}
+	up = w.upid("operator", "POST", "/nodes/pve-node01/lxc/200/status/stop", nil)
+	if !strings.Contains(up, ":hastop:200:") {
+		t.Fatalf("ct hastop %s", up)
+	}
+	w.wait(up)
+	w.waitFor("HA to stop CT 200", func() bool { return w.status(200) == "stopped" })
+}
+
+func TestMigratePreconditions(t *testing.T) {
+	w := newWSim(t)
+	var pre map[string]any
+	w.ok("operator", "GET", "/nodes/pve-node01/qemu/103/migrate", url.Values{"target": {"pve-node02"}}, &pre)
+	if pre["running"] != float64(1) || pre["has-dbus-vmstate"] != float64(1) {
+		t.Fatalf("pre: %v", pre)
+	}
+	an := pre["allowed_nodes"].([]any)
+	if len(an) != 2 || an[0] != "pve-node02" || an[1] != "pve-node03" {
+		t.Fatalf("allowed_nodes %v", an)
+	}
+	ld := pre["local_disks"].([]any)
+	if len(ld) != 1 {
+		t.Fatalf("local_disks %v", ld)
+	}
+	d := ld[0].(map[string]any)
+	if d["volid"] != "local-zfs:vm-103-disk-0" || d["drivename"] != "scsi0" || d["size"] != float64(200<<30) || d["cdrom"] != float64(0) || d["is_attached"] != float64(1) {
+		t.Fatalf("local disk %v", d)
+	}
+	for _, k := range []string{"local_resources", "mapped-resources", "mapped-resource-info", "not_allowed_nodes"} {
+		if _, ok := pre[k]; !ok {
+			t.Fatalf("missing %s", k)
+		}
+	}
+	if _, ok := pre["dependent-ha-resources"]; ok {
+		t.Fatal("dependent-ha-resources on a non-HA VM")
+	}
+	w.ok("operator", "GET", "/nodes/pve-node01/qemu/100/migrate", nil, &pre)
+	if _, ok := pre["dependent-ha-resources"]; !ok {
+		t.Fatal("HA VM without dependent-ha-resources")
+	}
+	// LXC uses hyphenated keys.
+	var lp map[string]any
+	w.ok("operator", "GET", "/nodes/pve-node01/lxc/201/migrate", nil, &lp)
+	if _, ok := lp["allowed-nodes"]; !ok || lp["running"] != float64(1) {
+		t.Fatalf("lxc pre %v", lp)
+	}
+	if _, ok := lp["allowed_nodes"]; ok {
+		t.Fatal("lxc with snake_case keys")
+	}
+	w.expectErr(w.call("auditor", "GET", "/nodes/pve-node01/qemu/103/migrate", nil), 403, "Permission check failed (/vms/103, VM.Migrate)")
+}
+
+func TestQemuMigrate(t *testing.T) {
+	w := newWSim(t)
+	base := "/nodes/pve-node01/qemu/103/migrate"
+	r := w.call("operator", "POST", base, url.Values{"target": {"pve-node01"}})
+	if r.Status != 400 || r.Errors["target"] != "target is local node." {
+		t.Fatalf("local target: %d %v", r.Status, r.Errors)
+	}
+	w.expectErr(w.call("operator", "POST", base, url.Values{"target": {"pve-node09"}}), 500, "no such cluster node 'pve-node09'")
+	w.expectErr(w.call("operator", "POST", base, url.Values{"target": {"pve-node02"}}), 500, "can't migrate running VM without --online")
+	// Online without with-local-disks: the task aborts after scanning the volumes.
+	up := w.upid("operator", "POST", base, url.Values{"target": {"pve-node02"}, "online": {"1"}})
+	if st := w.wait(up); st != "migration aborted" {
+		t.Fatalf("want abort, got %q", st)
+	}
+	l := w.logOf("pve-node01", up)
+	if !hasLine(l, "can't live migrate attached local disks without with-local-disks option") || !hasLine(l, "ERROR: migration aborted (duration ") {
+		t.Fatalf("abort log %q", l)
+	}
+	if g, _ := w.guest(103); g.Node != "pve-node01" || g.Lock != "" {
+		t.Fatalf("after abort: node %s lock %q", g.Node, g.Lock)
+	}
+	w.s.mu.RLock()
+	before := w.s.instUsedAt(w.s.st.storageOn("pve-node02", "local-zfs"), w.s.now())
+	w.s.mu.RUnlock()
+	up = w.upid("operator", "POST", base, url.Values{"target": {"pve-node02"}, "online": {"1"}, "with-local-disks": {"1"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("migrate: %q %q", st, w.logOf("pve-node01", up))
+	}
+	l = w.logOf("pve-node01", up)
+	if !strings.Contains(l[0], "starting migration of VM 103 to node 'pve-node02' (") || !hasLine(l, "migration finished successfully (duration ") || l[len(l)-1] != "TASK OK" {
+		t.Fatalf("log %q", l)
+	}
+	if len(l[0]) < 20 || l[0][4] != '-' || l[0][13] != ':' {
+		t.Fatalf("migration lines are not timestamped: %q", l[0])
+	}
+	g, _ := w.guest(103)
+	if g.Node != "pve-node02" || g.Status != "running" {
+		t.Fatalf("after migrate: %s %s", g.Node, g.Status)
+	}
+	w.s.mu.RLock()
+	si, v := w.s.st.findVolume("pve-node02", "local-zfs:vm-103-disk-0")
+	after := w.s.instUsedAt(w.s.st.storageOn("pve-node02", "local-zfs"), w.s.now())
+	w.s.mu.RUnlock()
+	if v == nil || si.Node != "pve-node02" {
+		t.Fatalf("volume did not move: %v", si)
+	}
+	if after <= before {
+		t.Fatalf("target storage use did not grow: %d -> %d", before, after)
+	}
+	// Now it answers on its new node only.
+	w.expectErr(w.call("operator", "GET", base, nil), 500, "Configuration file 'nodes/pve-node01/qemu-server/103.conf' does not exist")
+}
+
+func TestHAMigrateAndLxcMigrate(t *testing.T) {
+	w := newWSim(t)
+	up := w.upid("operator", "POST", "/nodes/pve-node01/qemu/101/migrate", url.Values{"target": {"pve-node02"}, "online": {"1"}})
+	if !strings.Contains(up, ":hamigrate:101:") || w.wait(up) != "OK" {
+		t.Fatalf("hamigrate %s", up)
+	}
+	if l := w.logOf("pve-node01", up); l[0] != "Requesting HA migration for VM 101 to node pve-node02" {
+		t.Fatalf("hamigrate log %q", l)
+	}
+	w.waitFor("HA to migrate VM 101", func() bool { g, _ := w.guest(101); return g.Node == "pve-node02" && g.Lock == "" })
+
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node01/lxc/201/migrate", url.Values{"target": {"pve-node03"}}), 500, "can't migrate running container without --online or --restart")
+	up = w.upid("operator", "POST", "/nodes/pve-node01/lxc/201/migrate", url.Values{"target": {"pve-node03"}, "restart": {"1"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("vzmigrate: %q %q", st, w.logOf("pve-node01", up))
+	}
+	g, _ := w.guest(201)
+	if g.Node != "pve-node03" || g.Status != "running" {
+		t.Fatalf("ct after migrate: %s %s", g.Node, g.Status)
+	}
+	l := w.logOf("pve-node01", up)
+	if !hasLine(l, "shutdown CT 201") || !hasLine(l, "start container on target node") {
+		t.Fatalf("restart-mode log %q", l)
+	}
+}
+
+func TestConfigDigestAndUpdate(t *testing.T) {
+	w := newWSim(t)
+	var conf map[string]any
+	w.ok("operator", "GET", "/nodes/pve-node01/qemu/105/config", nil, &conf)
+	digest := conf["digest"].(string)
+	// A stale digest is refused for qemu PUT and POST alike.
+	w.expectErr(w.call("operator", "PUT", "/nodes/pve-node01/qemu/105/config", url.Values{"cores": {"4"}, "digest": {strings.Repeat("0", 40)}}), 500, "checksum mismatch (file change by other user?)")
+	w.ok("operator", "PUT", "/nodes/pve-node01/qemu/105/config", url.Values{"cores": {"4"}, "digest": {digest}}, nil)
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node01/qemu/105/config", url.Values{"memory": {"8192"}, "digest": {digest}}), 500, "checksum mismatch (file change by other user?)")
+	w.ok("operator", "GET", "/nodes/pve-node01/qemu/105/config", nil, &conf)
+	up := w.upid("operator", "POST", "/nodes/pve-node01/qemu/105/config", url.Values{"memory": {"8192"}, "digest": {conf["digest"].(string)}, "scsi1": {"local-zfs:10"}})
+	if !strings.Contains(up, ":qmconfig:105:") || w.wait(up) != "OK" {
+		t.Fatalf("qmconfig %s", up)
+	}
+	g, _ := w.guest(105)
+	if g.Conf.Get("cores") != "4" || g.Conf.Get("memory") != "8192" || g.Conf.Get("scsi1") != "local-zfs:vm-105-disk-1,size=10G" {
+		t.Fatalf("config %v", g.Conf.Text())
+	}
+	// Deleting a disk detaches it as unused0; deleting unused0 frees the volume.
+	w.ok("operator", "PUT", "/nodes/pve-node01/qemu/105/config", url.Values{"delete": {"scsi1"}}, nil)
+	g, _ = w.guest(105)
+	if g.Conf.Get("unused0") != "local-zfs:vm-105-disk-1" || g.Conf.Has("scsi1") {
+		t.Fatalf("detach: %s", g.Conf.Text())
+	}
+	w.ok("operator", "PUT", "/nodes/pve-node01/qemu/105/config", url.Values{"delete": {"unused0"}}, nil)
+	w.s.mu.RLock()
+	_, v := w.s.st.findVolume("pve-node01", "local-zfs:vm-105-disk-1")
+	w.s.mu.RUnlock()
+	if v != nil {
+		t.Fatal("unused volume not destroyed")
+	}
+	r := w.call("operator", "PUT", "/nodes/pve-node01/qemu/105/config", url.Values{"cores": {"2"}, "delete": {"cores"}})
+	if r.Status != 400 || r.Errors["delete"] == "" {
+		t.Fatalf("set+delete: %d %v", r.Status, r.Errors)
+	}
+	w.expectErr(w.call("operator", "PUT", "/nodes/pve-node01/qemu/105/config", nil), 500, "no options specified")
+	// LXC PUT has Proxmox's other message.
+	w.expectErr(w.call("operator", "PUT", "/nodes/pve-node01/lxc/201/config", url.Values{"memory": {"1024"}, "digest": {strings.Repeat("a", 40)}}), 500, "detected modified configuration - file changed by other user? Try again.")
+	w.ok("operator", "PUT", "/nodes/pve-node01/lxc/201/config", url.Values{"memory": {"1024"}}, nil)
+	if g, _ := w.guest(201); g.Conf.Get("memory") != "1024" {
+		t.Fatalf("lxc memory %s", g.Conf.Get("memory"))
+	}
+	w.expectErr(w.call("auditor", "PUT", "/nodes/pve-node01/qemu/105/config", url.Values{"cores": {"2"}}), 403,
+		"Permission check failed (/vms/105, VM.Config.Disk|VM.Config.CDROM|VM.Config.CPU|VM.Config.Memory|VM.Config.Network|VM.Config.HWType|VM.Config.Options|VM.Config.Cloudinit)")
+}
+
+func TestResize(t *testing.T) {
+	w := newWSim(t)
+	up := w.upid("operator", "PUT", "/nodes/pve-node01/qemu/105/resize", url.Values{"disk": {"scsi0"}, "size": {"+10G"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("resize: %q", st)
+	}
+	if g, _ := w.guest(105); !strings.Contains(g.Conf.Get("scsi0"), "size=50G") {
+		t.Fatalf("scsi0 %s", g.Conf.Get("scsi0"))
+	}
+	if st := w.wait(w.upid("operator", "PUT", "/nodes/pve-node01/qemu/105/resize", url.Values{"disk": {"scsi0"}, "size": {"20G"}})); st != "shrinking disks is not supported" {
+		t.Fatalf("shrink: %q", st)
+	}
+	if st := w.wait(w.upid("operator", "PUT", "/nodes/pve-node01/qemu/105/resize", url.Values{"disk": {"scsi3"}, "size": {"+1G"}})); st != "disk 'scsi3' does not exist" {
+		t.Fatalf("missing disk: %q", st)
+	}
+	if st := w.wait(w.upid("operator", "PUT", "/nodes/pve-node01/lxc/201/resize", url.Values{"disk": {"rootfs"}, "size": {"1G"}})); st != "unable to shrink disk size" {
+		t.Fatalf("lxc shrink: %q", st)
+	}
+	r := w.call("operator", "PUT", "/nodes/pve-node01/qemu/105/resize", url.Values{"disk": {"scsi0"}, "size": {"lots"}})
+	if r.Status != 400 || r.Errors["size"] == "" {
+		t.Fatalf("bad size: %d %v", r.Status, r.Errors)
+	}
+}
+
+func TestCreateQemu(t *testing.T) {
+	w := newWSim(t)
+	w.s.mu.RLock()
+	si := w.s.st.storageOn("pve-node02", "local-zfs")
+	before := w.s.instUsedAt(si, w.s.now())
+	free := w.s.freeOn(si)
+	w.s.mu.RUnlock()
+	w.s.SetTaskSpeed(0.02)
+	params := url.Values{"vmid": {"106"}, "name": {"ubuntu-2204-new"}, "cores": {"4"}, "memory": {"8192"}, "cpu": {"host"},
+		"scsi0": {"local-zfs:80,discard=on"}, "scsihw": {"virtio-scsi-single"}, "net0": {"virtio,bridge=vmbr0"}, "ostype": {"l26"},
+		"agent": {"1"}, "ide2": {"local:iso/ubuntu-22.04.4-live-server-amd64.iso,media=cdrom"}, "tags": {"web;new"}}
+	up := w.upid("operator", "POST", "/nodes/pve-node02/qemu", params)
+	if g, ok := w.guest(106); !ok || g.Lock != "create" {
+		t.Fatalf("during create: %v lock %q", ok, g.Lock)
+	}
+	// The VMID is taken as soon as the call returns.
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node01/qemu", url.Values{"vmid": {"106"}}), 500, "unable to create VM 106 - VM 106 already exists on node 'pve-node02'")
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("qmcreate: %q %q", st, w.logOf("pve-node02", up))
+	}
+	w.s.SetTaskSpeed(0)
+	var conf map[string]any
+	w.ok("operator", "GET", "/nodes/pve-node02/qemu/106/config", nil, &conf)
+	if conf["scsi0"] != "local-zfs:vm-106-disk-0,discard=on,size=80G" || conf["boot"] != "order=scsi0;ide2;net0" || conf["tags"] != "new;web" {
+		t.Fatalf("config %v", conf)
+	}
+	if !strings.HasPrefix(conf["net0"].(string), "virtio=BC:24:11:") || !strings.HasSuffix(conf["net0"].(string), ",bridge=vmbr0") {
+		t.Fatalf("net0 %v", conf["net0"])
+	}
+	for _, k := range []string{"meta", "smbios1", "vmgenid", "digest"} {
+		if _, ok := conf[k]; !ok {
+			t.Fatalf("missing %s in %v", k, conf)
+		}
+	}
+	if _, ok := conf["lock"]; ok {
+		t.Fatalf("still locked: %v", conf)
+	}
+	w.s.mu.RLock()
+	after := w.s.instUsedAt(si, w.s.now())
+	w.s.mu.RUnlock()
+	if after-before != 80<<30 {
+		t.Fatalf("storage grew by %d, want 80 GiB", after-before)
+	}
+	// It shows in the cluster resources.
+	var res []map[string]any
+	w.ok("operator", "GET", "/cluster/resources", url.Values{"type": {"vm"}}, &res)
+	seen := false
+	for _, r := range res {
+		if r["vmid"] == float64(106) && r["node"] == "pve-node02" && r["maxdisk"] == float64(80<<30) {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Fatal("VM 106 not in /cluster/resources")
+	}
+	// Out of space: the task fails and leaves nothing behind.
+	huge := (free + (1 << 40)) >> 30
+	up = w.upid("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"107"}, "scsi0": {"local-zfs:" + itoa(int(huge))}})
+	st := w.wait(up)
+	if st != "unable to create VM 107 - zfs error: cannot create 'rpool/data/vm-107-disk-0': out of space" {
+		t.Fatalf("out of space: %q", st)
+	}
+	if _, ok := w.guest(107); ok {
+		t.Fatal("VM 107 left behind")
+	}
+	// Refusals: no permission for the storage, unknown storage, bad NIC model.
+	w.expectErr(w.call("auditor", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"108"}}), 403, "Permission check failed")
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"108"}, "scsi0": {"nosuch:10"}}), 500, "storage 'nosuch' does not exist")
+	r := w.call("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"108"}, "net0": {"bogus,bridge=vmbr0"}})
+	if r.Status != 400 || r.Errors["net0"] == "" {
+		t.Fatalf("bad nic: %d %v", r.Status, r.Errors)
+	}
+	r = w.call("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"name": {"x"}})
+	if r.Status != 400 || r.Errors["vmid"] != "property is missing and it is not optional" {
+		t.Fatalf("no vmid: %d %v", r.Status, r.Errors)
+	}
+	// Destroy: refused while running, then frees the disk.
+	w.wait(w.upid("operator", "POST", "/nodes/pve-node02/qemu/106/status/start", nil))
+	w.expectErr(w.call("operator", "DELETE", "/nodes/pve-node02/qemu/106", nil), 500, "VM 106 is running - destroy failed")
+	w.wait(w.upid("operator", "POST", "/nodes/pve-node02/qemu/106/status/stop", nil))
+	up = w.upid("operator", "DELETE", "/nodes/pve-node02/qemu/106", nil)
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("destroy: %q", st)
+	}
+	if _, ok := w.guest(106); ok {
+		t.Fatal("VM 106 still there")
+	}
+	w.s.mu.RLock()
+	final := w.s.instUsedAt(si, w.s.now())
+	w.s.mu.RUnlock()
+	if final != before {
+		t.Fatalf("storage not freed: %d vs %d", final, before)
+	}
+	w.expectErr(w.call("operator", "DELETE", "/nodes/pve-node01/qemu/100", nil), 500, "unable to remove VM 100 - used in HA resources and purge parameter not set.")
+}
+
+func TestCreateLxcAndClone(t *testing.T) {
+	w := newWSim(t)
+	up := w.upid("operator", "POST", "/nodes/pve-node03/lxc", url.Values{"vmid": {"206"}, "ostemplate": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"},
+		"hostname": {"web-ct"}, "cores": {"2"}, "memory": {"1024"}, "rootfs": {"local-zfs:8"}, "net0": {"name=eth0,bridge=vmbr0,ip=dhcp"},
+		"password": {"s3cret-pass"}, "start": {"1"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("vzcreate: %q %q", st, w.logOf("pve-node03", up))
+	}
+	var conf map[string]any
+	w.ok("operator", "GET", "/nodes/pve-node03/lxc/206/config", nil, &conf)
+	if conf["rootfs"] != "local-zfs:subvol-206-disk-0,size=8G" || conf["unprivileged"] != float64(1) || conf["ostype"] != "debian" || conf["hostname"] != "web-ct" {
+		t.Fatalf("ct config %v", conf)
+	}
+	if n := conf["net0"].(string); !strings.HasPrefix(n, "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:") || !strings.HasSuffix(n, ",ip=dhcp,type=veth") {
+		t.Fatalf("net0 %q", n)
+	}
+	for k, v := range conf {
+		if s, ok := v.(string); ok && strings.Contains(s, "s3cret") {
+			t.Fatalf("password leaked in %s", k)
+		}
+	}
+	for _, l := range w.logOf("pve-node03", up) {
+		if strings.Contains(l, "s3cret") {
+			t.Fatal("password in task log")
+		}
+	}
+	w.waitFor("CT 206 to start", func() bool { return w.status(206) == "running" })
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node03/lxc", url.Values{"vmid": {"206"}, "ostemplate": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}}), 500, "unable to create CT 206 - CT 206 already exists on node 'pve-node03'")
+	r := w.call("operator", "POST", "/nodes/pve-node03/lxc", url.Values{"vmid": {"207"}})
+	if r.Status != 400 || r.Errors["ostemplate"] != "property is missing and it is not optional" {
+		t.Fatalf("no ostemplate: %d %v", r.Status, r.Errors)
+	}
+	// A template that is not on this node fails in the task.
+	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node03/lxc", url.Values{"vmid": {"207"}, "ostemplate": {"local:vztmpl/ubuntu-22.04-standard_22.04-1_amd64.tar.zst"}, "rootfs": {"local-zfs:4"}})); !strings.HasPrefix(st, "unable to create CT 207 - volume ") {
+		t.Fatalf("missing template: %q", st)
+	}
+	// Privileged containers need Sys.Modify on /.
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node03/lxc", url.Values{"vmid": {"208"}, "ostemplate": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}, "unprivileged": {"0"}}), 403, "Permission check failed (/, Sys.Modify)")
+
+	// Linked clone of the template.
+	up = w.upid("operator", "POST", "/nodes/pve-node02/qemu/9000/clone", url.Values{"newid": {"120"}, "name": {"from-tmpl"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("clone: %q %q", st, w.logOf("pve-node02", up))
+	}
+	g, _ := w.guest(120)
+	if g.Conf.Get("name") != "from-tmpl" || !strings.HasPrefix(g.Conf.Get("scsi0"), "local-zfs:base-9000-disk-0/vm-120-disk-0,") || g.Conf.Has("template") || g.Lock != "" {
+		t.Fatalf("clone config %s", g.Conf.Text())
+	}
+	src, _ := w.guest(9000)
+	if g.Conf.Get("net0") == src.Conf.Get("net0") {
+		t.Fatal("clone kept the MAC address")
+	}
+	// Full clone to another storage is refused for linked mode, allowed with full=1.
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/qemu/9000/clone", url.Values{"newid": {"121"}, "storage": {"local-zfs"}}), 500, "parameter 'storage' not allowed for linked clones")
+	up = w.upid("operator", "POST", "/nodes/pve-node02/qemu/9000/clone", url.Values{"newid": {"121"}, "full": {"1"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("full clone: %q", st)
+	}
+	if g, _ := w.guest(121); !strings.HasPrefix(g.Conf.Get("scsi0"), "local-zfs:vm-121-disk-0,") {
+		t.Fatalf("full clone scsi0 %s", g.Conf.Get("scsi0"))
+	}
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/qemu/9000/clone", url.Values{"newid": {"122"}, "target": {"pve-node03"}}), 500, "can't clone VM to node 'pve-node03' (VM uses local storage)")
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/qemu/9000/clone", url.Values{"newid": {"100"}}), 500, "unable to create VM 100 - VM 100 already exists on node 'pve-node01'")
+}
+
+// TestSimCloseStopsWorkers: closing the simulator ends running tasks instead of leaking goroutines.
+func TestSimCloseStopsWorkers(t *testing.T) {
+	w := newWSim(t)
+	w.s.SetTaskSpeed(1)
+	up := w.upid("operator", "POST", "/nodes/pve-node01/qemu/103/status/reboot", nil)
+	w.s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.s.WaitTask(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+}

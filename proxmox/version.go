@@ -1,0 +1,24 @@
+package proxmox
+
+import (
+	"context"
+
+	goprox "github.com/luthermonson/go-proxmox"
+)
+
+// Version is GET /version.
+type Version struct {
+	Version string `json:"version"` // e.g. "9.0.3"
+	Release string `json:"release"` // e.g. "9.0"
+	RepoID  string `json:"repoid"`
+}
+
+// Version reads the Proxmox VE version of the answering node.
+func (c *Client) Version(ctx context.Context) (*Version, error) {
+	// go-proxmox's Version decodes this endpoint correctly (plain strings).
+	var v goprox.Version
+	if err := c.get(ctx, "/version", nil, &v); err != nil {
+		return nil, err
+	}
+	return &Version{Version: v.Version, Release: v.Release, RepoID: v.RepoID}, nil
+}

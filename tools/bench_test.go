@@ -1,0 +1,114 @@
+package tools
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+)
+
+// rawGuestBytes returns the bytes of the guest entries in Proxmox's own
+// /cluster/resources answer (what a client without pvemcp would read).
+func rawGuestBytes(t testing.TB, e *testEnv) (int, int) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.sim.URL()+"/api2/json/cluster/resources?type=vm", nil)
+	req.Header.Set("Authorization", "PVEAPIToken="+e.sim.Token("operator"))
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var env struct{ Data []json.RawMessage }
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	n, guests := 2, 0 // the brackets
+	for _, r := range env.Data {
+		var head struct{ Template int }
+		_ = json.Unmarshal(r, &head)
+		if head.Template == 1 {
+			continue
+		}
+		n += len(r) + 1
+		guests++
+	}
+	return n, guests
+}
+
+// TestListGuestsCompactness checks DESIGN §10: a list_guests result (whole,
+// envelope included) is at most 35% of the bytes of Proxmox's JSON for the
+// same guests.
+func TestListGuestsCompactness(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	raw, guests := rawGuestBytes(t, e)
+	res, m := e.call(t, "list_guests", `{"limit":1000}`)
+	if got := len(m["guests"].([]any)); got != guests {
+		t.Fatalf("list_guests returned %d guests, Proxmox lists %d", got, guests)
+	}
+	ratio := float64(len(res.Structured)) / float64(raw)
+	t.Logf("list_guests: %d bytes for %d guests; Proxmox JSON %d bytes; ratio %.1f%%", len(res.Structured), guests, raw, 100*ratio)
+	if ratio > 0.35 {
+		t.Errorf("list_guests is %.1f%% of the raw JSON, budget 35%%", 100*ratio)
+	}
+}
+
+// BenchmarkListGuests reports the server's own time per call beyond the API
+// time recorded in sources (DESIGN §10: under 0.5 ms), and the compactness.
+func BenchmarkListGuests(b *testing.B) {
+	e := newTestEnv(b, "operator")
+	raw, _ := rawGuestBytes(b, e)
+	ctx := context.Background()
+	var overheadMS, size float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := e.srv.Call(ctx, "list_guests", json.RawMessage(`{"limit":1000}`))
+		if err != nil || res.IsError {
+			b.Fatal(err, res.Text)
+		}
+		b.StopTimer()
+		var m struct {
+			Sources []struct{ MS float64 }
+		}
+		_ = json.Unmarshal(res.Structured, &m)
+		size = float64(len(res.Structured))
+		b.StartTimer()
+		for _, s := range m.Sources {
+			overheadMS -= s.MS
+		}
+	}
+	total := float64(b.Elapsed().Microseconds()) / 1000
+	b.ReportMetric((total+overheadMS)/float64(b.N), "overhead-ms/op")
+	b.ReportMetric(100*size/float64(raw), "pct-of-raw")
+}
+
+// BenchmarkCallLayer measures the tool layer alone (decode, envelope,
+// encoding) with a tool that makes no Proxmox call.
+func BenchmarkCallLayer(b *testing.B) {
+	type args struct {
+		Node  string `json:"node,omitempty" pve:"node"`
+		Limit int    `json:"limit,omitempty" minimum:"1" maximum:"1000" default:"100"`
+	}
+	type row struct {
+		VMID int     `json:"vmid"`
+		Mem  float64 `json:"mem_used_gib"`
+	}
+	type result struct {
+		Rows []row `json:"rows"`
+	}
+	rows := make([]row, 100)
+	tool := New(Meta{Name: "bench_tool", Title: "Bench", Description: "bench", Toolset: ToolsetInventory, Hints: &ReadHints},
+		func(ctx context.Context, a args) (result, error) { return result{Rows: rows}, nil })
+	srv := NewServer(&Env{}, []*Tool{tool})
+	ctx := context.Background()
+	in := json.RawMessage(`{"node":"pve-node01","limit":50}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if res, _ := srv.Call(ctx, "bench_tool", in); res.IsError {
+			b.Fatal(res.Text)
+		}
+	}
+}

@@ -1,0 +1,493 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+// Gate carries the approval gate to the write tools and confirm_plan.
+type Gate struct {
+	Store *guard.Store
+	// Approval is the confirm_plan policy: elicit (ask the human through the
+	// client when it can) or nonce.
+	Approval guard.ApprovalMode
+	// Protection lists guests no plan may touch.
+	Protection guard.Protection
+	// TaskPoll is the pause between task status reads (default 1s).
+	TaskPoll time.Duration
+}
+
+// NewGate builds a gate around store; mode "" means elicit.
+func NewGate(store *guard.Store, mode guard.ApprovalMode, protection guard.Protection) *Gate {
+	if mode == "" {
+		mode = guard.ApprovalElicit
+	}
+	return &Gate{Store: store, Approval: mode, Protection: protection}
+}
+
+func (g *Gate) poll() time.Duration {
+	if g.TaskPoll > 0 {
+		return g.TaskPoll
+	}
+	return time.Second
+}
+
+var errNoGate = errors.New("write tools are not available: the approval gate is not configured")
+
+func gateFrom(ctx context.Context) (*Gate, error) {
+	g := EnvFrom(ctx).Gate
+	if g == nil || g.Store == nil {
+		return nil, errNoGate
+	}
+	return g, nil
+}
+
+// callerID is who a plan is bound to: the authenticated HTTP principal
+// and/or the MCP session. Requests of the 2026-07-28 era carry no session
+// (every HTTP request may get a fresh one), so only the principal counts
+// there; with neither, the caller is the local user of this process.
+func callerID(ctx context.Context) string {
+	c := CallerFrom(ctx)
+	var parts []string
+	if c.Principal != "" {
+		parts = append(parts, "principal:"+c.Principal)
+	}
+	if c.SessionID != "" && !server.IsModernRequest(ctx) {
+		parts = append(parts, "session:"+c.SessionID)
+	}
+	if len(parts) == 0 {
+		return "local"
+	}
+	return strings.Join(parts, " ")
+}
+
+// writeHints: write tools change state and may lose data (stop, shrink of
+// memory); they are not idempotent and touch only the configured cluster.
+var writeHints = Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}
+
+// PlanResult is what every write tool returns: a plan, never an action.
+type PlanResult struct {
+	guard.Proposal
+	Next string `json:"next"`
+}
+
+// planner holds what every write tool reads before it plans.
+type planner struct {
+	client *proxmox.Client
+	gate   *Gate
+	perms  proxmox.Permissions
+}
+
+// newPlanner reads the token's permissions (GET /access/permissions) so each
+// tool can refuse early, naming the missing privilege.
+func newPlanner(ctx context.Context) (*planner, error) {
+	g, err := gateFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	perms, err := c.Permissions(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("reading the token's permissions: %w", err)
+	}
+	return &planner{client: c, gate: g, perms: perms}, nil
+}
+
+func (p *planner) require(needs ...guard.Need) error {
+	if err := guard.Require(p.perms, needs...); err != nil {
+		return fmt.Errorf("refused at plan time: %w", err)
+	}
+	return nil
+}
+
+func vmPath(vmid int) string { return fmt.Sprintf("/vms/%d", vmid) }
+
+// findGuest locates a VM or container by VMID in /cluster/resources.
+func findGuest(ctx context.Context, c *proxmox.Client, vmid int) (proxmox.Resource, error) {
+	rs, err := c.Resources(ctx, proxmox.ResourceVM)
+	if err != nil {
+		return proxmox.Resource{}, err
+	}
+	for _, r := range rs {
+		if r.IsGuest() && int(r.VMID) == vmid {
+			return r, nil
+		}
+	}
+	return proxmox.Resource{}, fmt.Errorf("no VM or container with VMID %d in the cluster (or the token may not see it: VM.Audit)", vmid)
+}
+
+// guestKind is "VM" or "container" for messages.
+func guestKind(t string) string {
+	if t == string(proxmox.TypeLXC) {
+		return "container"
+	}
+	return "VM"
+}
+
+// propose records the plan in the store, bound to this caller.
+func (p *planner) propose(ctx context.Context, plan guard.Plan, recheck guard.Recheck) (PlanResult, error) {
+	plan.Caller = callerID(ctx)
+	prop, err := p.gate.Store.Propose(plan, recheck)
+	if err != nil {
+		return PlanResult{}, err
+	}
+	next := "Nothing has changed yet. Show this plan to the user; only after they approve, call confirm_plan with plan_id and nonce before expires_at."
+	if p.gate.Approval == guard.ApprovalElicit {
+		next += " If the client supports it, confirm_plan also asks the user directly."
+	}
+	return PlanResult{Proposal: prop, Next: next}, nil
+}
+
+// ---- confirm_plan ----
+
+// ConfirmArgs identify the plan to execute.
+type ConfirmArgs struct {
+	PlanID string `json:"plan_id" required:"true" maxLength:"64" pattern:"^plan-[0-9a-f]{16}$" description:"plan_id from a write tool's result"`
+	Nonce  string `json:"nonce" required:"true" maxLength:"64" pattern:"^[0-9a-f]{32}$" description:"nonce from the same result"`
+}
+
+// StepResult is what happened to one call of the plan.
+type StepResult struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Status: ok, failed, running (still running in Proxmox), not_sent.
+	Status     string   `json:"status"`
+	UPID       string   `json:"upid,omitempty"`
+	ExitStatus string   `json:"exit_status,omitempty"`
+	ErrorLines []string `json:"error_lines,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+// ConfirmResult is the outcome of an executed plan.
+type ConfirmResult struct {
+	PlanID     string       `json:"plan_id"`
+	Tool       string       `json:"tool"`
+	Summary    string       `json:"summary"`
+	ApprovedBy string       `json:"approved_by"` // elicitation or nonce
+	Outcome    string       `json:"outcome"`     // ok, failed, running
+	Message    string       `json:"message"`
+	Steps      []StepResult `json:"steps"`
+}
+
+// mcpCall is what the MCP wrapper of confirm_plan learned from the request;
+// the typed handler reads it from the context.
+type mcpCall struct {
+	ms            *server.MCPServer
+	progressToken mcp.ProgressToken
+	canElicit     bool
+	answer        *mcp.ElicitationResult // the human's answer on a retry
+	answerState   string                 // requestState echoed with it
+	ask           *mcp.ElicitationParams // set by the handler: ask the human
+	askState      string
+}
+
+type mcpCallKey struct{}
+
+func mcpCallFrom(ctx context.Context) *mcpCall {
+	m, _ := ctx.Value(mcpCallKey{}).(*mcpCall)
+	return m
+}
+
+const elicitID = "approve_plan"
+
+// clientCanElicit reports form-mode elicitation support, declared per
+// request in the 2026-07-28 era and at initialize before.
+func clientCanElicit(ctx context.Context) bool {
+	var caps *mcp.ClientCapabilities
+	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
+		caps = info.ClientCapabilities
+	} else if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+		c := s.GetClientCapabilities()
+		caps = &c
+	}
+	if caps == nil || caps.Elicitation == nil {
+		return false
+	}
+	// An empty elicitation capability means form mode.
+	return caps.Elicitation.Form != nil || caps.Elicitation.URL == nil
+}
+
+// confirmMCPWrapper gives confirm_plan what the typed layer does not carry:
+// elicitation (through mcp-go's multi round-trip result, which it turns into
+// a server-initiated elicitation/create for clients before 2026-07-28) and
+// progress notifications.
+func confirmMCPWrapper(ms *server.MCPServer, next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		mc := &mcpCall{ms: ms, canElicit: clientCanElicit(ctx)}
+		if req.Params.Meta != nil {
+			mc.progressToken = req.Params.Meta.ProgressToken
+		}
+		if ans := server.ElicitationResponse(req.Params.InputResponses, elicitID); ans != nil {
+			mc.answer, mc.answerState = ans, req.Params.RequestState
+		}
+		res, err := next(context.WithValue(ctx, mcpCallKey{}, mc), req)
+		if mc.ask != nil {
+			return server.NewInputRequestBuilder(mc.askState).Elicit(elicitID, *mc.ask).ToolResult(), nil
+		}
+		return res, err
+	}
+}
+
+// errAsked stops the handler after it asked the human; the wrapper answers
+// with the elicitation request instead of this error.
+var errAsked = errors.New("waiting for the user's approval in the client")
+
+func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
+	g, err := gateFrom(ctx)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	c, err := Client(ctx)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	caller := callerID(ctx)
+	conf := guard.Confirmation{PlanID: args.PlanID, Nonce: args.Nonce, Caller: caller}
+	mc := mcpCallFrom(ctx)
+	if g.Approval == guard.ApprovalElicit && mc != nil && mc.canElicit {
+		if mc.answer == nil {
+			plan, state, err := g.Store.BeginElicitation(args.PlanID, args.Nonce, caller)
+			if err != nil {
+				return ConfirmResult{}, err
+			}
+			params := elicitationFor(plan)
+			mc.ask, mc.askState = &params, state
+			return ConfirmResult{}, errAsked
+		}
+		conf.ElicitState = mc.answerState
+		if !accepted(mc.answer) {
+			action := string(mc.answer.Action)
+			if mc.answer.Action == mcp.ElicitationResponseActionAccept {
+				action = "decline" // accepted the form but did not tick approve
+			}
+			return ConfirmResult{}, g.Store.Decline(conf, action)
+		}
+	}
+	approval, plan, err := g.Store.Confirm(ctx, conf)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	res := ConfirmResult{PlanID: plan.ID, Tool: plan.Tool, Summary: plan.Summary, ApprovedBy: "nonce"}
+	if conf.ElicitState != "" {
+		res.ApprovedBy = "elicitation"
+	}
+	execute(ctx, c, g, approval, plan, mc, &res)
+	outcome := guard.Outcome{Plan: plan, Outcome: res.Outcome, Reason: res.Message}
+	for _, s := range res.Steps {
+		if s.UPID != "" {
+			outcome.UPIDs = append(outcome.UPIDs, s.UPID)
+		}
+		outcome.ErrorLines = append(outcome.ErrorLines, s.ErrorLines...)
+	}
+	if err := g.Store.RecordOutcome(outcome); err != nil {
+		EnvFrom(ctx).Log.Error().Str("plan", plan.ID).Str("error", err.Error()).Msg("audit log")
+		AddError(ctx, ErrorEntry{Message: "the outcome could not be written to the audit log: " + err.Error()})
+	}
+	return res, nil
+}
+
+func accepted(a *mcp.ElicitationResult) bool {
+	if a.Action != mcp.ElicitationResponseActionAccept {
+		return false
+	}
+	m, ok := a.Content.(map[string]any)
+	if !ok {
+		return false
+	}
+	v, _ := m["approve"].(bool)
+	return v
+}
+
+// elicitationFor is the form shown to the human: the summary, the exact
+// calls (secrets redacted) and one approve checkbox.
+func elicitationFor(p guard.Plan) mcp.ElicitationParams {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Approve this change to the Proxmox cluster?\n\n%s\n\nAPI calls:\n", p.Summary)
+	for _, c := range guard.RedactCalls(p.Calls) {
+		fmt.Fprintf(&b, "  %s %s", c.Method, c.Path)
+		if len(c.Params) > 0 {
+			keys := make([]string, 0, len(c.Params))
+			for k := range c.Params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for i, k := range keys {
+				if i == 0 {
+					b.WriteString(" ")
+				} else {
+					b.WriteString(", ")
+				}
+				b.WriteString(k + "=" + c.Params[k])
+			}
+		}
+		b.WriteString("\n")
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "Warning: %s\n", w)
+	}
+	fmt.Fprintf(&b, "\nPlan %s, expires %s.", p.ID, p.ExpiresAt.Format(time.RFC3339))
+	return mcp.ElicitationParams{
+		Mode:    mcp.ElicitationModeForm,
+		Message: b.String(),
+		RequestedSchema: map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"approve": map[string]any{
+					"type":        "boolean",
+					"title":       "Approve",
+					"description": "Execute exactly these API calls now",
+					"default":     false,
+				},
+			},
+			"required": []string{"approve"},
+		},
+	}
+}
+
+// execute sends the plan's calls in order, waiting for each task, and stops
+// at the first failure. Cancellation stops the waiting, not the task.
+func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, p guard.Plan, mc *mcpCall, res *ConfirmResult) {
+	total := float64(len(p.Calls))
+	for i, call := range p.Calls {
+		step := StepResult{Method: call.Method, Path: call.Path, Status: "not_sent"}
+		if res.Outcome != "" {
+			res.Steps = append(res.Steps, step)
+			continue
+		}
+		progress(ctx, mc, float64(i), total, fmt.Sprintf("sending %s %s", call.Method, call.Path))
+		wr, err := c.Send(ctx, a, call)
+		if err != nil {
+			step.Status, step.Error = "failed", err.Error()
+			res.Outcome = "failed"
+			res.Message = fmt.Sprintf("Proxmox refused %s %s: %v", call.Method, call.Path, err)
+			res.Steps = append(res.Steps, step)
+			continue
+		}
+		step.Status, step.UPID = "ok", wr.UPID
+		if wr.UPID != "" {
+			st, err := waitTask(ctx, c, g, wr.UPID, mc, float64(i), total)
+			step.ExitStatus = st.ExitStatus
+			switch {
+			case err != nil:
+				step.Status = "running"
+				res.Outcome = "running"
+				res.Message = fmt.Sprintf("stopped waiting (%v); the Proxmox task %s still runs. Follow it with get_task.", err, wr.UPID)
+			case !st.OK():
+				step.Status = "failed"
+				step.ErrorLines, _ = c.TaskErrorLines(ctx, wr.UPID)
+				if len(step.ErrorLines) == 0 && st.ExitStatus != "" {
+					step.ErrorLines = []string{st.ExitStatus}
+				}
+				res.Outcome = "failed"
+				res.Message = fmt.Sprintf("task %s failed: %s", wr.UPID, st.ExitStatus)
+			}
+		}
+		res.Steps = append(res.Steps, step)
+	}
+	if res.Outcome == "" {
+		res.Outcome = "ok"
+		res.Message = "done: " + p.Summary
+		progress(ctx, mc, total, total, "done")
+	}
+	if res.Outcome != "ok" {
+		if left := a.Remaining(); left > 0 {
+			res.Message += fmt.Sprintf(" %d later call(s) of the plan were not sent; plan again if still wanted.", left)
+		}
+	}
+}
+
+// waitTask polls the task until it stops or ctx ends.
+func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, mc *mcpCall, done, total float64) (proxmox.TaskState, error) {
+	tick := time.NewTicker(g.poll())
+	defer tick.Stop()
+	for {
+		st, err := c.PollTask(ctx, upid)
+		if err == nil && st.Done() {
+			return st, nil
+		}
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		if err != nil && !proxmox.IsNodeUnreachable(err) && proxmox.KindOf(err) != proxmox.KindTimeout {
+			return st, fmt.Errorf("reading the task status failed: %w", err)
+		}
+		progress(ctx, mc, done+0.5, total, "waiting for task "+upid)
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// progress sends notifications/progress when the client gave a token.
+func progress(ctx context.Context, mc *mcpCall, done, total float64, msg string) {
+	if mc == nil || mc.progressToken == nil || mc.ms == nil {
+		return
+	}
+	_ = mc.ms.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
+		"progressToken": mc.progressToken,
+		"progress":      done,
+		"total":         total,
+		"message":       msg,
+	})
+}
+
+func init() {
+	Register(New(Meta{
+		Name:  "confirm_plan",
+		Title: "Confirm and execute a plan",
+		Description: "Executes a plan returned by a write tool, given its plan_id and nonce, after the user approved it " +
+			"(the client may ask the user directly). Re-checks the plan's preconditions first, then sends exactly the planned " +
+			"API calls and waits for the Proxmox tasks. Returns the outcome, the task ids (UPID) and, on failure, the task's error lines.",
+		Toolset: ToolsetWrite,
+		Hints:   &writeHints,
+	}, confirmPlan))
+	mcpWrappers["confirm_plan"] = confirmMCPWrapper
+}
+
+// guestAPIPath is /nodes/{node}/{qemu|lxc}/{vmid}/rest..., refusing names
+// that are not Proxmox node names (they come from API answers, but a plan
+// must never carry a path that could leave the guest's subtree).
+func guestAPIPath(node, typ string, vmid int, rest ...string) (string, error) {
+	if !proxmox.ValidNode(node) || !proxmox.GuestType(typ).Valid() || !proxmox.ValidVMID(vmid) {
+		return "", fmt.Errorf("invalid guest address %s/%s/%d", node, typ, vmid)
+	}
+	p := fmt.Sprintf("/nodes/%s/%s/%d", node, typ, vmid)
+	for _, r := range rest {
+		p += "/" + url.PathEscape(r)
+	}
+	return p, nil
+}
+
+// PlanGuest names the guest a plan is about.
+type PlanGuest struct {
+	VMID    int    `json:"vmid"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Node    string `json:"node"`
+	Status  string `json:"status"`
+	HAState string `json:"ha_state,omitempty"`
+}
+
+func planGuest(r proxmox.Resource) PlanGuest {
+	return PlanGuest{VMID: int(r.VMID), Name: r.Name, Type: r.Type, Node: r.Node, Status: r.Status, HAState: r.HAState}
+}
+
+func precondition(name, value string, ok bool) guard.Precondition {
+	return guard.Precondition{Name: name, Value: value, OK: ok}
+}

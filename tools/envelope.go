@@ -1,0 +1,190 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"sync"
+
+	"github.com/pvemcp/pvemcp/analyze"
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+// The common envelope of every result (DESIGN §4). The layer fills it; a tool
+// only adds alerts, errors and unavailable items through the context.
+var envelopeNames = []string{"cluster", "fetched_at", "alerts", "errors", "unavailable", "sources"}
+
+// Alert is a threshold crossing or another condition needing attention
+// (severity, subject, metric, value, threshold, message, basis).
+type Alert = analyze.Alert
+
+// Severities of an Alert.
+const (
+	SeverityInfo     = analyze.SeverityInfo
+	SeverityWarning  = analyze.SeverityWarning
+	SeverityCritical = analyze.SeverityCritical
+)
+
+// ErrorEntry is a per-node or per-call failure in an otherwise useful result.
+type ErrorEntry struct {
+	Node    string `json:"node,omitempty"`
+	Kind    string `json:"kind,omitempty" description:"auth, permission, node_unreachable, not_found, unreachable, timeout, tls, ..."`
+	Message string `json:"message"`
+}
+
+// Unavailable is something asked for that the API did not provide.
+type Unavailable struct {
+	What string `json:"what"`
+	Why  string `json:"why"`
+}
+
+// Notes collects what a tool adds to the envelope. It is safe for
+// concurrent use by fan-out goroutines.
+type Notes struct {
+	mu          sync.Mutex
+	alerts      []Alert
+	errors      []ErrorEntry
+	unavailable []Unavailable
+}
+
+type notesKey struct{}
+
+func withNotes(ctx context.Context, n *Notes) context.Context {
+	return context.WithValue(ctx, notesKey{}, n)
+}
+
+func notesFrom(ctx context.Context) *Notes {
+	n, _ := ctx.Value(notesKey{}).(*Notes)
+	return n
+}
+
+// AddAlert adds alerts to the current result.
+func AddAlert(ctx context.Context, a ...Alert) {
+	if n := notesFrom(ctx); n != nil {
+		n.mu.Lock()
+		n.alerts = append(n.alerts, a...)
+		n.mu.Unlock()
+	}
+}
+
+// AddError records a partial failure: the result stays useful, and says
+// what is missing and why.
+func AddError(ctx context.Context, e ErrorEntry) {
+	if n := notesFrom(ctx); n != nil {
+		n.mu.Lock()
+		n.errors = append(n.errors, e)
+		n.mu.Unlock()
+	}
+}
+
+// AddErr records err (usually a *proxmox.Error) as an error entry for node
+// ("" when not about one node).
+func AddErr(ctx context.Context, node string, err error) {
+	e := ErrorEntry{Node: node, Message: err.Error()}
+	var pe *proxmox.Error
+	if errors.As(err, &pe) {
+		e.Kind = string(pe.Kind)
+		if e.Node == "" {
+			e.Node = pe.Node
+		}
+	}
+	AddError(ctx, e)
+}
+
+// AddUnavailable records something the API does not expose (or did not
+// answer), by name, instead of estimating it.
+func AddUnavailable(ctx context.Context, what, why string) {
+	if n := notesFrom(ctx); n != nil {
+		n.mu.Lock()
+		n.unavailable = append(n.unavailable, Unavailable{What: what, Why: why})
+		n.mu.Unlock()
+	}
+}
+
+// HasErrors reports whether errors were recorded so far in this call.
+func HasErrors(ctx context.Context) bool {
+	n := notesFrom(ctx)
+	if n == nil {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.errors) > 0
+}
+
+func addEnvelope(out *Schema) {
+	must := func(t reflect.Type) *Schema {
+		s, err := reflectSchema(t, false)
+		if err != nil {
+			panic(err)
+		}
+		return s
+	}
+	arr := func(t reflect.Type, desc string) *Schema {
+		return &Schema{Type: "array", Items: must(t), Description: desc}
+	}
+	props := []struct {
+		name string
+		s    *Schema
+	}{
+		{"cluster", &Schema{Type: "string", Description: "cluster name"}},
+		{"fetched_at", &Schema{Type: "string", Format: "date-time", Description: "time of the live read"}},
+		{"alerts", arr(reflect.TypeFor[Alert](), "threshold crossings and conditions needing attention")},
+		{"errors", arr(reflect.TypeFor[ErrorEntry](), "per-node or per-call failures; the rest of the result is still valid")},
+		{"unavailable", arr(reflect.TypeFor[Unavailable](), "asked for but not exposed by the API")},
+		{"sources", arr(reflect.TypeFor[proxmox.Call](), "the Proxmox API calls this result was built from")},
+	}
+	// Envelope identity first, tool data, then notes and provenance last.
+	names := []string{props[0].name, props[1].name}
+	schemas := []*Schema{props[0].s, props[1].s}
+	names = append(names, out.Properties.Names...)
+	schemas = append(schemas, out.Properties.Schemas...)
+	for _, p := range props[2:] {
+		names = append(names, p.name)
+		schemas = append(schemas, p.s)
+	}
+	out.Properties = &Props{Names: names, Schemas: schemas}
+	out.Required = append([]string{"fetched_at"}, out.Required...)
+	out.Required = append(out.Required, "sources")
+}
+
+// Round rounds to the given number of decimals.
+func Round(f float64, decimals int) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	p := math.Pow10(decimals)
+	return math.Round(f*p) / p
+}
+
+// Bytes-to-unit helpers, rounded for compact results.
+const (
+	kib = 1024.0
+	mib = kib * 1024
+	gib = mib * 1024
+	tib = gib * 1024
+)
+
+// GiB converts bytes to GiB with 1 decimal.
+func GiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/gib, 1) }
+
+// GiB2 converts bytes to GiB with 2 decimals (small sizes).
+func GiB2[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/gib, 2) }
+
+// MiB converts bytes to whole MiB.
+func MiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/mib, 0) }
+
+// TiB converts bytes to TiB with 2 decimals.
+func TiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/tib, 2) }
+
+// Pct is used/total as a percentage with 1 decimal; 0 when total is 0.
+func Pct[T ~int64 | ~uint64 | ~float64 | ~int](used, total T) float64 {
+	if total == 0 {
+		return 0
+	}
+	return Round(float64(used)/float64(total)*100, 1)
+}
+
+// FracPct turns a Proxmox fraction (cpu 0..1) into a percentage, 1 decimal.
+func FracPct[T ~float64](f T) float64 { return Round(float64(f)*100, 1) }

@@ -1,0 +1,209 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+func init() {
+	Register(New(Meta{
+		Name:  "get_guest",
+		Title: "Get one VM or container",
+		Description: "One guest in detail: live status and usage, configuration (secrets redacted), HA state, snapshots, " +
+			"and IP addresses from the QEMU guest agent (VMs) or the container's interfaces where available. " +
+			"Give vmid; node and type are looked up when omitted.",
+		Toolset: ToolsetInventory,
+		Hints:   &ReadHints,
+	}, getGuest))
+}
+
+// GetGuestArgs selects one guest.
+type GetGuestArgs struct {
+	VMID int    `json:"vmid" pve:"vmid" required:"true" description:"VM or container ID"`
+	Node string `json:"node,omitempty" pve:"node" description:"node the guest is on (looked up when omitted)"`
+	Type string `json:"type,omitempty" enum:"qemu,lxc" description:"qemu or lxc (looked up when omitted)"`
+}
+
+// GetGuestResult is one guest.
+type GetGuestResult struct {
+	VMID         int                    `json:"vmid"`
+	Name         string                 `json:"name"`
+	Node         string                 `json:"node"`
+	Type         string                 `json:"type"`
+	Status       string                 `json:"status"`
+	QMPStatus    string                 `json:"qmp_status,omitempty" description:"QEMU's own state, e.g. paused"`
+	Template     bool                   `json:"template,omitempty"`
+	Lock         string                 `json:"lock,omitempty"`
+	Tags         []string               `json:"tags,omitempty"`
+	Pool         string                 `json:"pool,omitempty"`
+	CPUPct       float64                `json:"cpu_pct"`
+	VCPUs        float64                `json:"vcpus"`
+	MemUsedGiB   float64                `json:"mem_used_gib"`
+	MemMaxGiB    float64                `json:"mem_max_gib"`
+	DiskUsedGiB  *float64               `json:"disk_used_gib,omitempty" description:"containers only"`
+	DiskMaxGiB   float64                `json:"disk_max_gib"`
+	UptimeS      int64                  `json:"uptime_s"`
+	NetInMiB     float64                `json:"net_in_mib,omitempty" description:"since guest start"`
+	NetOutMiB    float64                `json:"net_out_mib,omitempty" description:"since guest start"`
+	HA           *GuestHA               `json:"ha,omitempty"`
+	Config       map[string]string      `json:"config,omitempty" description:"configuration as Proxmox returns it; secret values replaced by [redacted]"`
+	ConfigDigest string                 `json:"config_digest,omitempty"`
+	Redacted     []string               `json:"redacted,omitempty" description:"config keys whose values were redacted"`
+	Snapshots    []SnapshotInfo         `json:"snapshots,omitempty"`
+	Interfaces   []proxmox.NetInterface `json:"interfaces,omitempty" description:"network interfaces with addresses, from the guest agent (VM) or the container"`
+}
+
+// GuestHA is the guest's HA state.
+type GuestHA struct {
+	Managed      bool   `json:"managed"`
+	State        string `json:"state,omitempty"`
+	CRMState     string `json:"crm_state,omitempty"`
+	RequestState string `json:"request_state,omitempty"`
+	Node         string `json:"node,omitempty"`
+	MaxRestart   *int   `json:"max_restart,omitempty"`
+	MaxRelocate  *int   `json:"max_relocate,omitempty"`
+	Status       string `json:"status,omitempty" description:"HA manager's status line"`
+}
+
+// SnapshotInfo is one snapshot.
+type SnapshotInfo struct {
+	Name        string `json:"name"`
+	Time        string `json:"time,omitempty"`
+	Parent      string `json:"parent,omitempty"`
+	Description string `json:"description,omitempty"`
+	VMState     bool   `json:"vmstate,omitempty" description:"includes RAM"`
+}
+
+func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
+	c, err := Client(ctx)
+	if err != nil {
+		return GetGuestResult{}, err
+	}
+	node, typ := args.Node, proxmox.GuestType(args.Type)
+	var pool string
+	if node == "" || typ == "" {
+		res, err := c.Resources(ctx, proxmox.ResourceVM)
+		if err != nil {
+			return GetGuestResult{}, err
+		}
+		found := false
+		for _, r := range res {
+			if int(r.VMID) == args.VMID && r.IsGuest() {
+				if node != "" && r.Node != node || typ != "" && r.Type != string(typ) {
+					continue
+				}
+				node, typ, pool, found = r.Node, proxmox.GuestType(r.Type), r.Pool, true
+				break
+			}
+		}
+		if !found {
+			return GetGuestResult{}, fmt.Errorf("no guest with VMID %d in this cluster (per /cluster/resources)", args.VMID)
+		}
+	}
+
+	var (
+		wg      sync.WaitGroup
+		st      *proxmox.Guest
+		stErr   error
+		cfg     *proxmox.GuestConfig
+		cfgErr  error
+		snaps   []proxmox.Snapshot
+		snapErr error
+		ha      []proxmox.HAStatusEntry
+		haErr   error
+	)
+	wg.Add(4)
+	go func() { defer wg.Done(); st, stErr = c.GuestStatus(ctx, node, typ, args.VMID) }()
+	go func() { defer wg.Done(); cfg, cfgErr = c.GuestConfig(ctx, node, typ, args.VMID) }()
+	go func() { defer wg.Done(); snaps, snapErr = c.Snapshots(ctx, node, typ, args.VMID) }()
+	go func() { defer wg.Done(); ha, haErr = c.HAStatus(ctx) }()
+	wg.Wait()
+	if stErr != nil {
+		return GetGuestResult{}, stErr
+	}
+	out := GetGuestResult{
+		VMID: args.VMID, Name: st.Name, Node: node, Type: string(typ), Status: st.Status,
+		Template: bool(st.Template), Lock: st.Lock, Tags: proxmox.SplitTags(st.Tags), Pool: pool,
+		CPUPct: FracPct(st.CPU), VCPUs: float64(st.CPUs), MemUsedGiB: GiB2(st.Mem), MemMaxGiB: GiB2(st.MaxMem),
+		DiskMaxGiB: GiB(st.MaxDisk), UptimeS: int64(st.Uptime),
+		NetInMiB: MiB(st.NetIn), NetOutMiB: MiB(st.NetOut),
+	}
+	if st.QMPStatus != "" && st.QMPStatus != st.Status {
+		out.QMPStatus = st.QMPStatus
+	}
+	if typ == proxmox.TypeLXC {
+		d := GiB(st.Disk)
+		out.DiskUsedGiB = &d
+	} else {
+		AddUnavailable(ctx, "disk_used_gib", "Proxmox does not report filesystem usage inside VMs (its disk figure for qemu is always 0)")
+	}
+
+	if cfgErr != nil {
+		AddErr(ctx, node, cfgErr)
+		AddUnavailable(ctx, "config", cfgErr.Error())
+	} else {
+		out.Config, out.ConfigDigest, out.Redacted = cfg.Values, cfg.Digest, cfg.Redacted
+	}
+	if snapErr != nil {
+		AddErr(ctx, node, snapErr)
+		AddUnavailable(ctx, "snapshots", snapErr.Error())
+	} else {
+		for _, s := range snaps {
+			si := SnapshotInfo{Name: s.Name, Parent: s.Parent, Description: strings.TrimSpace(s.Description), VMState: bool(s.VMState)}
+			if s.SnapTime > 0 {
+				si.Time = time.Unix(int64(s.SnapTime), 0).UTC().Format(time.RFC3339)
+			}
+			out.Snapshots = append(out.Snapshots, si)
+		}
+	}
+	out.HA = guestHA(ctx, st, ha, haErr, typ, args.VMID)
+	if out.Status == "running" {
+		ifs, err := c.GuestInterfaces(ctx, node, typ, args.VMID)
+		switch {
+		case err != nil && typ == proxmox.TypeQemu:
+			AddUnavailable(ctx, "interfaces", "the QEMU guest agent did not answer: "+err.Error())
+		case err != nil:
+			AddErr(ctx, node, err)
+			AddUnavailable(ctx, "interfaces", err.Error())
+		default:
+			out.Interfaces = ifs
+		}
+	} else {
+		AddUnavailable(ctx, "interfaces", "guest is not running")
+	}
+	return out, nil
+}
+
+func guestHA(ctx context.Context, st *proxmox.Guest, ha []proxmox.HAStatusEntry, haErr error, typ proxmox.GuestType, vmid int) *GuestHA {
+	g := &GuestHA{Managed: bool(st.HA.Managed), State: st.HA.State}
+	if !g.Managed {
+		return g
+	}
+	if haErr != nil {
+		AddUnavailable(ctx, "ha details", haErr.Error())
+		return g
+	}
+	sid := proxmox.HASID(typ, vmid)
+	for _, e := range ha {
+		if e.Type == "service" && e.SID == sid {
+			g.CRMState, g.RequestState, g.Node, g.Status = e.CRMState, e.RequestState, e.Node, e.Status
+			if e.State != "" {
+				g.State = e.State
+			}
+			if e.MaxRestart != nil {
+				v := int(*e.MaxRestart)
+				g.MaxRestart = &v
+			}
+			if e.MaxRelocate != nil {
+				v := int(*e.MaxRelocate)
+				g.MaxRelocate = &v
+			}
+		}
+	}
+	return g
+}

@@ -1,0 +1,494 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+)
+
+// One simulator serves every test of the package (starting one costs a
+// certificate chain); tests that inject faults clear them when done.
+var (
+	simOnce sync.Once
+	theSim  *pvesim.Sim
+	simErr  error
+)
+
+func demoSim(t testing.TB) *pvesim.Sim {
+	t.Helper()
+	simOnce.Do(func() {
+		theSim, simErr = pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0"})
+	})
+	if simErr != nil {
+		t.Fatalf("simulator: %v", simErr)
+	}
+	return theSim
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theSim != nil {
+		_ = theSim.Close()
+	}
+	os.Exit(code)
+}
+
+type testEnv struct {
+	sim    *pvesim.Sim
+	client *proxmox.Client
+	srv    *Server
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newTestEnv(t testing.TB, token string) *testEnv {
+	t.Helper()
+	sim := demoSim(t)
+	c, err := proxmox.New(proxmox.Options{
+		Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token(token), Fingerprint: sim.Fingerprint(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, []string{ToolsetInventory})), logs: logs}
+}
+
+func (e *testEnv) call(t testing.TB, name, args string) (*Result, map[string]any) {
+	t.Helper()
+	res, err := e.srv.Call(context.Background(), name, json.RawMessage(args))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if res.IsError {
+		return res, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(res.Structured, &m); err != nil {
+		t.Fatalf("%s: structured content is not an object: %v", name, err)
+	}
+	if res.Text != string(res.Structured) {
+		t.Errorf("%s: text content differs from structured content", name)
+	}
+	return res, m
+}
+
+func validateOutput(t *testing.T, tool *Tool, structured json.RawMessage) {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(tool.OutputSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("out.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("out.json")
+	if err != nil {
+		t.Fatalf("%s: output schema does not compile: %v", tool.Name, err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(structured))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("%s: result does not match its output schema: %v", tool.Name, err)
+	}
+}
+
+func TestInventoryToolsOnDemo(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	cases := []struct{ tool, args string }{
+		{"cluster_overview", `{}`},
+		{"cluster_overview", `{"node":"pve-node03"}`},
+		{"list_guests", `{}`},
+		{"list_guests", `{"node":"pve-node01","status":"running","type":"qemu"}`},
+		{"list_guests", `{"sort":"mem","desc":true,"limit":3}`},
+		{"get_guest", `{"vmid":100}`},
+		{"get_guest", `{"vmid":200,"node":"pve-node01","type":"lxc"}`},
+		{"get_guest", `{"vmid":203}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tool+tc.args, func(t *testing.T) {
+			res, m := e.call(t, tc.tool, tc.args)
+			if res.IsError {
+				t.Fatalf("tool error: %s", res.Text)
+			}
+			validateOutput(t, e.srv.byName[tc.tool], res.Structured)
+			if m["cluster"] != "tli-prod-cluster" {
+				t.Errorf("cluster = %v", m["cluster"])
+			}
+			if _, ok := m["fetched_at"].(string); !ok {
+				t.Error("fetched_at missing")
+			}
+			if src, _ := m["sources"].([]any); len(src) == 0 {
+				t.Error("no sources")
+			}
+			for _, k := range []string{"alerts", "errors", "unavailable"} {
+				if v, ok := m[k]; ok && len(v.([]any)) == 0 {
+					t.Errorf("empty %s not omitted", k)
+				}
+			}
+		})
+	}
+}
+
+func TestClusterOverviewDemo(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	res, _ := e.call(t, "cluster_overview", `{}`)
+	var out struct {
+		Quorum *Quorum
+		Nodes  []NodeSummary
+		Guests GuestCounts
+		Alerts []Alert
+	}
+	if err := json.Unmarshal(res.Structured, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Quorum == nil || !out.Quorum.Quorate || out.Quorum.NodesTotal != 3 || out.Quorum.NodesOnline != 3 {
+		t.Errorf("quorum %+v", out.Quorum)
+	}
+	if len(out.Nodes) != 3 || out.Nodes[0].Node != "pve-node01" || out.Nodes[2].Node != "pve-node03" {
+		t.Fatalf("nodes %+v", out.Nodes)
+	}
+	for _, n := range out.Nodes {
+		if n.Status != "online" || n.MemTotalGiB <= 0 || n.CPUs <= 0 || len(n.Storages) == 0 {
+			t.Errorf("node %+v", n)
+		}
+	}
+	if out.Guests.VMs == 0 || out.Guests.CTs == 0 {
+		t.Errorf("guests %+v", out.Guests)
+	}
+	// The demo's pve-node03 runs hot on RAM (product description: 91%).
+	found := false
+	for _, a := range out.Alerts {
+		if a.Subject == "pve-node03" && a.Metric == "mem_pct" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no RAM alert for pve-node03: %+v (node03 at %.1f%%)", out.Alerts, out.Nodes[2].MemPct)
+	}
+}
+
+func rowsOf(t *testing.T, structured json.RawMessage) ([]string, []map[string]any, GuestTotals, map[string]any) {
+	t.Helper()
+	var out struct {
+		Columns []string
+		Guests  [][]any
+		Totals  GuestTotals
+	}
+	if err := json.Unmarshal(structured, &out); err != nil {
+		t.Fatal(err)
+	}
+	var all map[string]any
+	_ = json.Unmarshal(structured, &all)
+	rows := make([]map[string]any, len(out.Guests))
+	for i, g := range out.Guests {
+		if len(g) != len(out.Columns) {
+			t.Fatalf("row %d has %d values for %d columns", i, len(g), len(out.Columns))
+		}
+		rows[i] = map[string]any{}
+		for j, c := range out.Columns {
+			rows[i][c] = g[j]
+		}
+	}
+	return out.Columns, rows, out.Totals, all
+}
+
+func TestListGuestsFiltersTotalsPaging(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	res, _ := e.call(t, "list_guests", `{"limit":1000}`)
+	_, all, totals, _ := rowsOf(t, res.Structured)
+	if totals.Matched != len(all) || totals.Running+totals.Stopped > totals.Matched || totals.Running == 0 {
+		t.Fatalf("totals %+v for %d rows", totals, len(all))
+	}
+	// Paging walks every row exactly once, in the same order.
+	var paged []map[string]any
+	cursor := ""
+	for page := 0; page < 100; page++ {
+		args := `{"limit":4}`
+		if cursor != "" {
+			args = fmt.Sprintf(`{"limit":4,"cursor":%q}`, cursor)
+		}
+		res, m := e.call(t, "list_guests", args)
+		_, rows, tt, _ := rowsOf(t, res.Structured)
+		if tt != totals {
+			t.Errorf("page %d totals %+v differ from %+v", page, tt, totals)
+		}
+		paged = append(paged, rows...)
+		next, _ := m["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(paged) != len(all) {
+		t.Fatalf("paging returned %d rows, want %d", len(paged), len(all))
+	}
+	for i := range all {
+		if paged[i]["vmid"] != all[i]["vmid"] {
+			t.Fatalf("row %d: paged vmid %v, want %v", i, paged[i]["vmid"], all[i]["vmid"])
+		}
+	}
+	// Filters.
+	res, _ = e.call(t, "list_guests", `{"node":"pve-node01","status":"running","type":"qemu"}`)
+	_, rows, tt, _ := rowsOf(t, res.Structured)
+	if len(rows) == 0 || tt.Matched != len(rows) || tt.Running != len(rows) {
+		t.Errorf("filtered totals %+v for %d rows", tt, len(rows))
+	}
+	for _, r := range rows {
+		if r["node"] != "pve-node01" || r["status"] != "running" || r["type"] != "qemu" {
+			t.Errorf("row %v escaped the filter", r)
+		}
+	}
+	// Sort by memory, descending.
+	res, _ = e.call(t, "list_guests", `{"sort":"mem","desc":true}`)
+	_, rows, _, _ = rowsOf(t, res.Structured)
+	for i := 1; i < len(rows); i++ {
+		a, _ := rows[i-1]["mem_used_gib"].(float64)
+		b, _ := rows[i]["mem_used_gib"].(float64)
+		if a < b {
+			t.Errorf("not sorted by mem desc at %d: %v < %v", i, a, b)
+		}
+	}
+}
+
+// Every figure of list_guests comes from the /cluster/resources answer named
+// in its sources: re-derive each row from a direct read of the same data.
+func TestListGuestsFiguresTraceToSources(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	e.sim.ResetRequests()
+	res, m := e.call(t, "list_guests", `{"limit":1000}`)
+	srcs := m["sources"].([]any)
+	if len(srcs) != 1 {
+		t.Fatalf("sources %v", srcs)
+	}
+	src := srcs[0].(map[string]any)
+	if src["method"] != "GET" || src["path"] != "/cluster/resources" || src["status"].(float64) != 200 {
+		t.Fatalf("source %v", src)
+	}
+	// The source is a call the simulator really answered.
+	seen := false
+	for _, r := range e.sim.Requests() {
+		if r.Method == "GET" && r.Path == "/cluster/resources" && r.Status == 200 {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Fatal("the simulator never answered the call named in sources")
+	}
+	raw, err := e.client.Resources(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]proxmox.Resource{}
+	for _, r := range raw {
+		if r.IsGuest() {
+			byID[int64(r.VMID)] = r
+		}
+	}
+	_, rows, _, _ := rowsOf(t, res.Structured)
+	for _, row := range rows {
+		id := int64(row["vmid"].(float64))
+		r, ok := byID[id]
+		if !ok {
+			t.Errorf("vmid %d not in /cluster/resources", id)
+			continue
+		}
+		// Static figures must match exactly; live ones (cpu, mem, uptime)
+		// move between two reads, so they must be derived the same way.
+		want := map[string]any{"name": r.Name, "node": r.Node, "type": r.Type,
+			"vcpus": float64(r.MaxCPU), "mem_max_gib": GiB2(r.MaxMem), "disk_max_gib": GiB(r.MaxDisk)}
+		for k, v := range want {
+			if row[k] != v {
+				t.Errorf("vmid %d %s = %v, /cluster/resources gives %v", id, k, row[k], v)
+			}
+		}
+		if r.Type == "qemu" && row["disk_used_gib"] != nil {
+			t.Errorf("vmid %d: disk_used_gib %v for a VM (Proxmox does not see inside VMs)", id, row["disk_used_gib"])
+		}
+		if row["status"] == "stopped" && (row["mem_used_gib"].(float64) != 0 || row["uptime_s"].(float64) != 0) {
+			t.Errorf("vmid %d: stopped guest with usage %v", id, row)
+		}
+	}
+}
+
+func TestListGuestsNodeOffline(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	defer e.sim.ClearFaults()
+	e.sim.SetFault("pve-node03", pvesim.Fault{Offline: true})
+	res, m := e.call(t, "list_guests", `{"limit":1000}`)
+	if res.IsError {
+		t.Fatalf("whole failure instead of a partial result: %s", res.Text)
+	}
+	_, rows, totals, _ := rowsOf(t, res.Structured)
+	nodes := map[string]int{}
+	for _, r := range rows {
+		nodes[r["node"].(string)]++
+		if r["node"] == "pve-node03" && (r["status"] != "unknown" || r["mem_used_gib"] != nil || r["cpu_pct"] != nil) {
+			t.Errorf("offline node's guest shown with live figures: %v", r)
+		}
+	}
+	if nodes["pve-node01"] == 0 || nodes["pve-node02"] == 0 {
+		t.Errorf("guests of the online nodes missing: %v", nodes)
+	}
+	errs, _ := m["errors"].([]any)
+	named := false
+	for _, x := range errs {
+		if x.(map[string]any)["node"] == "pve-node03" {
+			named = true
+		}
+	}
+	if !named {
+		t.Errorf("no error entry naming pve-node03: %v", m["errors"])
+	}
+	if !strings.Contains(res.Text, "pve-node03") || !strings.Contains(res.Text, "partial result") {
+		t.Errorf("text does not say the result is partial: %s", res.Text)
+	}
+	if totals.Running == 0 {
+		t.Errorf("totals %+v", totals)
+	}
+	// The same holds for the overview: node03 reported as not online, with an alert.
+	res, m = e.call(t, "cluster_overview", `{}`)
+	if res.IsError || !strings.Contains(res.Text, `"subject":"pve-node03","metric":"status"`) {
+		t.Errorf("overview with node03 offline: %s", res.Text)
+	}
+}
+
+func TestGetGuestDetails(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	res, _ := e.call(t, "get_guest", `{"vmid":100}`)
+	if res.IsError {
+		t.Fatal(res.Text)
+	}
+	var g GetGuestResult
+	if err := json.Unmarshal(res.Structured, &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.VMID != 100 || g.Node == "" || g.Type != "qemu" || g.Config == nil || g.ConfigDigest == "" || g.HA == nil {
+		t.Errorf("guest %+v", g)
+	}
+	// Figures trace to the config call: compare with a direct read.
+	cfg, err := e.client.GuestConfig(context.Background(), g.Node, proxmox.TypeQemu, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range cfg.Values {
+		if g.Config[k] != v {
+			t.Errorf("config %s = %q, Proxmox says %q", k, g.Config[k], v)
+		}
+	}
+	if !strings.Contains(res.Text, `"/nodes/`+g.Node+`/qemu/100/config"`) {
+		t.Errorf("config call not in sources")
+	}
+	if strings.Contains(res.Text, "cipassword") && !strings.Contains(res.Text, `"cipassword":"[redacted]"`) {
+		t.Errorf("cipassword not redacted")
+	}
+}
+
+func TestBadArgumentsNeverReachProxmox(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	cases := []struct{ tool, args, want string }{
+		{"get_guest", `{"vmid":"100"}`, `argument "vmid": must be an integer`},
+		{"get_guest", `{"vmid":-1}`, `argument "vmid": must be between 100 and 999999999`},
+		{"get_guest", `{"vmid":1000000000000}`, `argument "vmid": must be between 100 and 999999999`},
+		{"get_guest", `{"vmid":1e12}`, `argument "vmid"`},
+		{"get_guest", `{"vmid":100.5}`, `argument "vmid": must be an integer`},
+		{"get_guest", `{}`, `argument "vmid": is required`},
+		{"get_guest", `{"vmid":100,"node":"../../access"}`, `argument "node": "../../access" is not a valid node name`},
+		{"get_guest", `{"vmid":100,"node":"pve-node01/../../access"}`, `argument "node"`},
+		{"get_guest", `{"vmid":100,"type":"docker"}`, `argument "type": must be one of qemu, lxc`},
+		{"get_guest", `{"vmid":100,"extra":1}`, `argument "extra": unknown argument`},
+		{"list_guests", `{"limit":0}`, `argument "limit": must be between 1 and 1000`},
+		{"list_guests", `{"node":"%2e%2e"}`, `argument "node"`},
+		{"list_guests", `{"status":true}`, `argument "status": must be a string`},
+		{"list_guests", `{"cursor":"bogus"}`, `argument "cursor"`},
+		{"list_guests", `[1,2]`, `arguments must be a JSON object`},
+		{"list_guests", `{"limit":5`, `not valid JSON`},
+		{"cluster_overview", `{"node":"a b"}`, `argument "node"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tool+tc.args, func(t *testing.T) {
+			e.sim.ResetRequests()
+			res, _ := e.call(t, tc.tool, tc.args)
+			if !res.IsError {
+				t.Fatalf("accepted: %s", res.Text)
+			}
+			if !strings.Contains(res.Text, tc.want) {
+				t.Errorf("message %q lacks %q", res.Text, tc.want)
+			}
+			if n := len(e.sim.Requests()); n != 0 {
+				t.Errorf("%d requests reached Proxmox", n)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverInResultsOrLogs(t *testing.T) {
+	for _, who := range []string{"operator", "auditor"} {
+		e := newTestEnv(t, who)
+		_, secret, err := proxmox.ParseToken(e.sim.Token(who))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, c := range []struct{ tool, args string }{
+			{"cluster_overview", `{}`}, {"list_guests", `{}`}, {"get_guest", `{"vmid":100}`},
+			{"get_guest", `{"vmid":999}`}, {"get_guest", `{"vmid":"x"}`},
+		} {
+			res, _ := e.call(t, c.tool, c.args)
+			texts = append(texts, res.Text, string(res.Structured))
+		}
+		texts = append(texts, e.logs.String())
+		for _, s := range texts {
+			if strings.Contains(s, secret) {
+				t.Fatalf("%s token secret leaked: %.200s", who, s)
+			}
+		}
+	}
+}
+
+func TestRejectedTokenIsPlainError(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	c, err := proxmox.New(proxmox.Options{Endpoints: []string{e.sim.URL()}, Token: "pvemcp@pve!operator=wrong-secret", Fingerprint: e.sim.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(&Env{Client: c}, Select(true, nil))
+	res, err := srv.Call(context.Background(), "list_guests", nil)
+	if err != nil || !res.IsError {
+		t.Fatalf("got %+v %v", res, err)
+	}
+	if !strings.Contains(res.Text, "Proxmox rejected the API token (pvemcp@pve!operator)") || strings.Contains(res.Text, "wrong-secret") {
+		t.Errorf("message %q", res.Text)
+	}
+}

@@ -1,0 +1,95 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// This file is the only place tools meet the MCP SDK (mcp-go): switching SDKs
+// touches this file and cmd/pvemcp only.
+
+// Instructions is the server's instructions text sent at initialization.
+const Instructions = `pvemcp reads and operates one Proxmox VE cluster through its REST API only.
+Every result is live (no cache) and carries its provenance: "sources" lists the API calls (method, path, status, ms) and "fetched_at" the time of the read.
+Figures the API does not expose are listed under "unavailable"; never estimate them. Per-node failures are listed under "errors" while the rest of the result stays valid: tell the user which part is missing.
+Threshold crossings are under "alerts". Sizes are in the unit named in the field (e.g. mem_used_gib), CPU as percent (cpu_pct).
+Start with cluster_overview for "how is my cluster doing", list_guests for VMs and containers (filters, paging with next_cursor), get_guest for one guest's details.
+Write tools (when enabled) only return a plan; nothing changes until confirm_plan is called with the plan's id and nonce after the user approved it.`
+
+// MCPTool converts a tool to mcp-go's description with all four hints set.
+func MCPTool(t *Tool) mcp.Tool {
+	h := t.Hints
+	return mcp.Tool{
+		Name:            t.Name,
+		Title:           t.Title,
+		Description:     t.Description,
+		RawInputSchema:  t.InputSchema,
+		RawOutputSchema: t.OutputSchema,
+		Annotations: mcp.ToolAnnotation{
+			Title:           t.Title,
+			ReadOnlyHint:    mcp.ToBoolPtr(h.ReadOnly),
+			DestructiveHint: mcp.ToBoolPtr(h.Destructive),
+			IdempotentHint:  mcp.ToBoolPtr(h.Idempotent),
+			OpenWorldHint:   mcp.ToBoolPtr(h.OpenWorld),
+		},
+	}
+}
+
+// MCPServer builds an mcp-go server exposing s's tools.
+func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.MCPServer {
+	base := []server.ServerOption{
+		server.WithToolCapabilities(false),
+		server.WithInstructions(Instructions),
+		server.WithTitle("pvemcp — Proxmox VE"),
+		server.WithRecovery(),
+	}
+	ms := server.NewMCPServer("pvemcp", version, append(base, opts...)...)
+	entries := make([]server.ServerTool, 0, len(s.tools))
+	for _, t := range s.tools {
+		h := s.mcpHandler(t.Name)
+		if w := mcpWrappers[t.Name]; w != nil {
+			h = w(ms, h)
+		}
+		entries = append(entries, server.ServerTool{Tool: MCPTool(t), Handler: h})
+	}
+	ms.AddTools(entries...)
+	return ms
+}
+
+// mcpWrappers let a tool use MCP features the typed layer does not carry
+// (confirm_plan: elicitation and progress notifications), keyed by tool name;
+// tool files fill it from init.
+var mcpWrappers = map[string]func(ms *server.MCPServer, next server.ToolHandlerFunc) server.ToolHandlerFunc{}
+
+func (s *Server) mcpHandler(name string) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		raw := req.Params.RawArguments
+		if len(raw) == 0 && req.Params.Arguments != nil {
+			b, err := json.Marshal(req.Params.Arguments)
+			if err != nil {
+				return mcp.NewToolResultError("arguments cannot be encoded: " + err.Error()), nil
+			}
+			raw = b
+		}
+		caller := CallerFrom(ctx)
+		if sess := server.ClientSessionFromContext(ctx); sess != nil && caller.SessionID == "" {
+			caller.SessionID = sess.SessionID()
+		}
+		res, err := s.Call(WithCaller(ctx, caller), name, raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out := &mcp.CallToolResult{
+			Content: []mcp.Content{mcp.NewTextContent(res.Text)},
+			IsError: res.IsError,
+		}
+		if res.Structured != nil {
+			out.RawStructuredContent = res.Structured
+		}
+		return out, nil
+	}
+}

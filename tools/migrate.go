@@ -1,0 +1,244 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+// MigrateArgs select a guest and its target node.
+type MigrateArgs struct {
+	VMID           int    `json:"vmid" pve:"vmid" required:"true" description:"VMID of the VM or container"`
+	Target         string `json:"target" pve:"node" required:"true" description:"node to move the guest to"`
+	Mode           string `json:"mode,omitempty" enum:"auto,online,offline" default:"auto" description:"auto: live for running VMs, restart for running containers"`
+	WithLocalDisks bool   `json:"with_local_disks,omitempty" description:"copy local disks to the target (needed when the guest has disks on non-shared storage)"`
+}
+
+// MigrateResult is the plan of a migration.
+type MigrateResult struct {
+	PlanResult
+	Guest  PlanGuest `json:"guest"`
+	Target string    `json:"target"`
+	Online bool      `json:"online"`
+	// Target node's RAM use in percent now and after the move, as derived
+	// from /cluster/resources (node mem + the guest's maximum memory).
+	TargetRAMPct      float64 `json:"target_ram_pct"`
+	TargetRAMAfterPct float64 `json:"target_ram_after_pct"`
+	LocalDisksGiB     float64 `json:"local_disks_gib,omitempty"`
+}
+
+// headroom is the target's RAM use now and after adding the guest, checked
+// against the RAM threshold. A stopped guest only counts when it will run.
+type headroom struct {
+	nowPct, afterPct, limit float64
+	detail                  string
+}
+
+func targetHeadroom(ctx context.Context, c *proxmox.Client, target string, g proxmox.Resource) (headroom, error) {
+	nodes, err := c.Resources(ctx, proxmox.ResourceNode)
+	if err != nil {
+		return headroom{}, err
+	}
+	i := slices.IndexFunc(nodes, func(n proxmox.Resource) bool { return n.Node == target })
+	if i < 0 {
+		return headroom{}, fmt.Errorf("no node %q in the cluster", target)
+	}
+	n := nodes[i]
+	if n.Status != "online" {
+		return headroom{}, fmt.Errorf("target node %s is %s", target, n.Status)
+	}
+	if n.MaxMem <= 0 {
+		return headroom{}, fmt.Errorf("target node %s reports no memory figures (Sys.Audit on /nodes/%s needed)", target, target)
+	}
+	add := int64(0)
+	if g.Status == "running" {
+		add = int64(g.MaxMem)
+	}
+	h := headroom{
+		nowPct:   Pct(int64(n.Mem), int64(n.MaxMem)),
+		afterPct: Pct(int64(n.Mem)+add, int64(n.MaxMem)),
+		limit:    EnvFrom(ctx).Thresholds.WithDefaults().RAMPct,
+	}
+	h.detail = fmt.Sprintf("%.1f of %.1f GiB used on %s, plus %.1f GiB for the guest → %.1f%% (threshold %.0f%%)",
+		GiB(int64(n.Mem)), GiB(int64(n.MaxMem)), target, GiB(add), h.afterPct, h.limit)
+	return h, nil
+}
+
+// migrationBlockers applies Proxmox's own precondition answer.
+func migrationBlockers(m *proxmox.MigrationCheck, target string, withLocal bool) (localGiB float64, local []string, err error) {
+	if why, ok := m.NotAllowed[target]; ok {
+		return 0, nil, fmt.Errorf("Proxmox does not allow %s as target: %s", target, why)
+	}
+	if len(m.AllowedNodes) > 0 && !slices.Contains(m.AllowedNodes, target) {
+		return 0, nil, fmt.Errorf("Proxmox does not list %s among the allowed targets (%s)", target, strings.Join(m.AllowedNodes, ", "))
+	}
+	if len(m.LocalResources) > 0 {
+		return 0, nil, fmt.Errorf("the guest uses local resources (%s) that cannot move", strings.Join(m.LocalResources, ", "))
+	}
+	var bytes int64
+	for _, d := range m.LocalDisks {
+		if d.CDROM || d.IsUnused {
+			continue
+		}
+		local = append(local, d.VolID)
+		bytes += int64(d.Size)
+	}
+	if len(local) > 0 && !withLocal {
+		return 0, nil, fmt.Errorf("the guest has disks on local storage (%s, %.1f GiB); set with_local_disks to copy them, or move them to shared storage first",
+			strings.Join(local, ", "), GiB(bytes))
+	}
+	return GiB(bytes), local, nil
+}
+
+func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) {
+	p, err := newPlanner(ctx)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	if err := p.require(guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Migrate"}}); err != nil {
+		return MigrateResult{}, err
+	}
+	g, err := findGuest(ctx, p.client, args.VMID)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	if err := p.gate.Protection.Check(args.VMID, g.Tags); err != nil {
+		return MigrateResult{}, err
+	}
+	kind := guestKind(g.Type)
+	switch {
+	case g.Node == args.Target:
+		return MigrateResult{}, fmt.Errorf("%s %d is already on %s", kind, args.VMID, args.Target)
+	case g.Lock != "":
+		return MigrateResult{}, fmt.Errorf("%s %d is locked (%s); Proxmox refuses to migrate it until the lock is released", kind, args.VMID, g.Lock)
+	}
+	running := g.Status == "running"
+	isCT := g.Type == string(proxmox.TypeLXC)
+	if running && args.Mode == "offline" {
+		return MigrateResult{}, fmt.Errorf("%s %d is running; Proxmox cannot migrate it offline. Shut it down first, or use mode auto", kind, args.VMID)
+	}
+	hr, err := targetHeadroom(ctx, p.client, args.Target, g)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	if running && hr.afterPct >= hr.limit {
+		return MigrateResult{}, fmt.Errorf("refused: %s would cross the RAM threshold after the move: %s", args.Target, hr.detail)
+	}
+	pre, err := p.client.MigrationPrecondition(ctx, g.Node, proxmox.GuestType(g.Type), args.VMID, args.Target)
+	var unavailable string
+	if err != nil {
+		// PVE 8 has no lxc precondition endpoint: plan without it, but say so.
+		if !isCT || proxmox.KindOf(err) != proxmox.KindNotImplemented {
+			return MigrateResult{}, fmt.Errorf("Proxmox's migration check failed: %w", err)
+		}
+		unavailable = "this Proxmox version has no migration precondition check for containers"
+		AddUnavailable(ctx, "migration precondition", unavailable)
+		pre = &proxmox.MigrationCheck{}
+	}
+	localGiB, localDisks, err := migrationBlockers(pre, args.Target, args.WithLocalDisks)
+	if err != nil {
+		return MigrateResult{}, fmt.Errorf("cannot migrate %s %d to %s: %v", kind, args.VMID, args.Target, err)
+	}
+
+	path, err := guestAPIPath(g.Node, g.Type, args.VMID, "migrate")
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	params := map[string]string{"target": args.Target}
+	online := false
+	var warnings []string
+	if running {
+		if isCT {
+			// Containers cannot move live: Proxmox stops, moves, starts.
+			params["restart"] = "1"
+			warnings = append(warnings, fmt.Sprintf("container %d is running: Proxmox restarts it on %s (short downtime).", args.VMID, args.Target))
+		} else {
+			params["online"] = "1"
+			online = true
+		}
+	}
+	if len(localDisks) > 0 && !isCT {
+		params["with-local-disks"] = "1"
+		warnings = append(warnings, fmt.Sprintf("%.1f GiB of local disks are copied over the network; this takes a while.", localGiB))
+	}
+	if g.HAState != "" {
+		warnings = append(warnings, fmt.Sprintf("%s %d is HA-managed (HA state %s): Proxmox turns this into an HA migration request (hamigrate) that the HA manager carries out.", kind, args.VMID, g.HAState))
+	}
+	if len(pre.DependentHA) > 0 {
+		warnings = append(warnings, "HA resources that move with it: "+strings.Join(pre.DependentHA, ", "))
+	}
+	if !running && hr.afterPct >= hr.limit {
+		warnings = append(warnings, "when started on "+args.Target+" it would cross the RAM threshold: "+hr.detail)
+	}
+	mode := "offline"
+	if online {
+		mode = "online (live)"
+	} else if running {
+		mode = "restart"
+	}
+	plan := guard.Plan{
+		Tool:    "migrate_guest",
+		Summary: fmt.Sprintf("migrate %s %d (%s) from %s to %s, %s", kind, args.VMID, g.Name, g.Node, args.Target, mode),
+		Calls:   []guard.Call{{Method: "POST", Path: path, Params: params}},
+		Preconditions: []guard.Precondition{
+			precondition("guest", fmt.Sprintf("%s %d %s on %s", kind, args.VMID, g.Status, g.Node), true),
+			precondition("Proxmox migration check", "target allowed", true),
+			precondition("local disks", fmt.Sprintf("%d (%.1f GiB)", len(localDisks), localGiB), true),
+			precondition("target RAM headroom", hr.detail, hr.afterPct < hr.limit || !running),
+			precondition("privilege", "VM.Migrate on "+vmPath(args.VMID), true),
+		},
+		Warnings: warnings,
+	}
+	recheck := func(ctx context.Context) error {
+		c, err := Client(ctx)
+		if err != nil {
+			return err
+		}
+		now, err := findGuest(ctx, c, args.VMID)
+		if err != nil {
+			return err
+		}
+		if now.Node != g.Node || now.Status != g.Status {
+			return fmt.Errorf("%s %d is now %s on %s (was %s on %s when planned)", kind, args.VMID, now.Status, now.Node, g.Status, g.Node)
+		}
+		h, err := targetHeadroom(ctx, c, args.Target, now)
+		if err != nil {
+			return err
+		}
+		if running && h.afterPct >= h.limit {
+			return fmt.Errorf("%s no longer has RAM headroom: %s", args.Target, h.detail)
+		}
+		if unavailable == "" {
+			m, err := c.MigrationPrecondition(ctx, now.Node, proxmox.GuestType(now.Type), args.VMID, args.Target)
+			if err != nil {
+				return fmt.Errorf("Proxmox's migration check failed: %w", err)
+			}
+			if _, _, err := migrationBlockers(m, args.Target, args.WithLocalDisks); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	res, err := p.propose(ctx, plan, recheck)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	return MigrateResult{PlanResult: res, Guest: planGuest(g), Target: args.Target, Online: online,
+		TargetRAMPct: Round(hr.nowPct, 1), TargetRAMAfterPct: Round(hr.afterPct, 1), LocalDisksGiB: localGiB}, nil
+}
+
+func init() {
+	Register(New(Meta{
+		Name:  "migrate_guest",
+		Title: "Plan a migration",
+		Description: "Plans moving a VM or container to another node: runs Proxmox's own migration precondition check " +
+			"(allowed nodes, local disks and resources), validates the target's RAM headroom against the threshold, " +
+			"live for running VMs. Returns a plan; nothing moves until confirm_plan.",
+		Toolset: ToolsetWrite,
+		Hints:   &writeHints,
+	}, migrateGuest))
+}

@@ -1,0 +1,235 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/pvemcp/pvemcp/analyze"
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+func init() {
+	Register(New(Meta{
+		Name:  "cluster_overview",
+		Title: "Cluster overview",
+		Description: "How is the cluster doing: name and quorum, per-node status with CPU, RAM and local storage use, " +
+			"guest counts per node, shared storages, and threshold alerts (RAM 85%, storage 90%, CPU 90% by default). " +
+			"One live read of /cluster/status and /cluster/resources.",
+		Toolset: ToolsetInventory,
+		Hints:   &ReadHints,
+	}, clusterOverview))
+}
+
+// OverviewArgs has no required argument.
+type OverviewArgs struct {
+	Node string `json:"node,omitempty" pve:"node" description:"only this node (default: all nodes)"`
+}
+
+// OverviewResult is the cluster dashboard.
+type OverviewResult struct {
+	Quorum         *Quorum          `json:"quorum,omitempty"`
+	Nodes          []NodeSummary    `json:"nodes"`
+	Guests         GuestCounts      `json:"guests"`
+	SharedStorages []StorageSummary `json:"shared_storages,omitempty"`
+}
+
+// Quorum is the corosync view from /cluster/status.
+type Quorum struct {
+	Quorate     bool `json:"quorate"`
+	NodesOnline int  `json:"nodes_online"`
+	NodesTotal  int  `json:"nodes_total"`
+}
+
+// NodeSummary is one node's live usage.
+type NodeSummary struct {
+	Node        string           `json:"node"`
+	Status      string           `json:"status" description:"online, offline or unknown"`
+	CPUPct      float64          `json:"cpu_pct,omitempty"`
+	CPUs        int              `json:"cpus,omitempty"`
+	MemUsedGiB  float64          `json:"mem_used_gib,omitempty"`
+	MemTotalGiB float64          `json:"mem_total_gib,omitempty"`
+	MemPct      float64          `json:"mem_pct,omitempty"`
+	UptimeS     int64            `json:"uptime_s,omitempty"`
+	Storages    []StorageSummary `json:"storages,omitempty" description:"storages local to this node"`
+	Guests      GuestCounts      `json:"guests"`
+}
+
+// StorageSummary is one storage's fill level.
+type StorageSummary struct {
+	Storage  string  `json:"storage"`
+	Type     string  `json:"type"`
+	Status   string  `json:"status,omitempty" description:"omitted when available"`
+	UsedGiB  float64 `json:"used_gib"`
+	TotalGiB float64 `json:"total_gib"`
+	Pct      float64 `json:"pct"`
+}
+
+// GuestCounts counts VMs and containers.
+type GuestCounts struct {
+	VMs        int `json:"vms"`
+	VMsRunning int `json:"vms_running"`
+	CTs        int `json:"cts"`
+	CTsRunning int `json:"cts_running"`
+}
+
+func (g *GuestCounts) add(r proxmox.Resource) {
+	running := r.Status == "running"
+	if r.Type == "qemu" {
+		g.VMs++
+		if running {
+			g.VMsRunning++
+		}
+	} else {
+		g.CTs++
+		if running {
+			g.CTsRunning++
+		}
+	}
+}
+
+func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, error) {
+	c, err := Client(ctx)
+	if err != nil {
+		return OverviewResult{}, err
+	}
+	var (
+		wg        sync.WaitGroup
+		status    *proxmox.ClusterStatus
+		statusErr error
+		res       []proxmox.Resource
+		resErr    error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); status, statusErr = c.ClusterStatus(ctx) }()
+	go func() { defer wg.Done(); res, resErr = c.Resources(ctx, "") }()
+	wg.Wait()
+	if resErr != nil {
+		// Without /cluster/resources there is no figure to report.
+		return OverviewResult{}, resErr
+	}
+	out := OverviewResult{Nodes: []NodeSummary{}}
+	if statusErr != nil {
+		AddErr(ctx, "", statusErr)
+		AddUnavailable(ctx, "quorum", "GET /cluster/status failed: "+statusErr.Error())
+	} else {
+		q := &Quorum{Quorate: status.Quorate, NodesTotal: len(status.Members)}
+		for _, m := range status.Members {
+			if m.Online {
+				q.NodesOnline++
+			}
+		}
+		out.Quorum = q
+		if !status.Quorate {
+			AddAlert(ctx, Alert{Severity: SeverityCritical, Subject: "cluster", Metric: "quorum",
+				Message: fmt.Sprintf("cluster is not quorate (%d of %d nodes online, per /cluster/status)", q.NodesOnline, q.NodesTotal)})
+		}
+	}
+	th := EnvFrom(ctx).Thresholds.WithDefaults()
+	byNode := map[string]*NodeSummary{}
+	shared := map[string]StorageSummary{}
+	for _, r := range res {
+		if r.Type != "node" {
+			continue
+		}
+		if args.Node != "" && r.Node != args.Node {
+			continue
+		}
+		ns := NodeSummary{Node: r.Node, Status: r.Status}
+		online := r.Status == "online"
+		if online {
+			ns.CPUPct = FracPct(r.CPU)
+			ns.CPUs = int(r.MaxCPU)
+			ns.MemUsedGiB = GiB(r.Mem)
+			ns.MemTotalGiB = GiB(r.MaxMem)
+			ns.MemPct = Pct(r.Mem, r.MaxMem)
+			ns.UptimeS = int64(r.Uptime)
+		} else {
+			AddUnavailable(ctx, "usage of node "+r.Node, "node is "+r.Status+" in /cluster/resources")
+		}
+		AddAlert(ctx, withBasis(analyze.EvaluateNode(th, analyze.NodeUsage{
+			Node: r.Node, Online: online, CPUFraction: float64(r.CPU),
+			MemTotalBytes: uint64(r.MaxMem), MemUsedBytes: uint64(r.Mem),
+		}), "/cluster/resources")...)
+		byNode[r.Node] = &ns
+	}
+	if args.Node != "" && len(byNode) == 0 {
+		return OverviewResult{}, fmt.Errorf("node %s is not a member of this cluster", args.Node)
+	}
+	for _, r := range res {
+		switch {
+		case r.IsGuest():
+			if ns := byNode[r.Node]; ns != nil && !bool(r.Template) {
+				ns.Guests.add(r)
+				out.Guests.add(r)
+			}
+		case r.Type == "storage":
+			s := StorageSummary{Storage: r.Storage, Type: r.PluginType, UsedGiB: GiB(r.Disk), TotalGiB: GiB(r.MaxDisk), Pct: Pct(r.Disk, r.MaxDisk)}
+			if r.Status != "available" {
+				s.Status = r.Status
+			}
+			if r.Shared {
+				// A shared storage appears once per node; report it once.
+				if _, seen := shared[r.Storage]; !seen || r.Status == "available" {
+					shared[r.Storage] = s
+				}
+				continue
+			}
+			ns := byNode[r.Node]
+			if ns == nil {
+				continue
+			}
+			ns.Storages = append(ns.Storages, s)
+			AddAlert(ctx, storageAlerts(th, r)...)
+		}
+	}
+	names := make([]string, 0, len(byNode))
+	for n := range byNode {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ns := byNode[n]
+		sort.Slice(ns.Storages, func(i, j int) bool { return ns.Storages[i].Storage < ns.Storages[j].Storage })
+		out.Nodes = append(out.Nodes, *ns)
+	}
+	if args.Node == "" {
+		alerted := map[string]bool{}
+		keys := make([]string, 0, len(shared))
+		for k := range shared {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			s := shared[k]
+			out.SharedStorages = append(out.SharedStorages, s)
+		}
+		for _, r := range res {
+			if r.Type == "storage" && bool(r.Shared) && r.Status == "available" && !alerted[r.Storage] {
+				alerted[r.Storage] = true
+				AddAlert(ctx, storageAlerts(th, r)...)
+			}
+		}
+	}
+	return out, nil
+}
+
+func storageAlerts(th Thresholds, r proxmox.Resource) []Alert {
+	return withBasis(analyze.EvaluateStorage(th, analyze.StorageUsage{
+		Node: r.Node, Storage: r.Storage, Active: r.Status == "available", Shared: bool(r.Shared),
+		TotalBytes: uint64(r.MaxDisk), UsedBytes: uint64(r.Disk),
+	}), "/cluster/resources")
+}
+
+// withBasis names the API call the figures of the alerts came from.
+func withBasis(alerts []Alert, call string) []Alert {
+	for i := range alerts {
+		if alerts[i].Basis != "" {
+			alerts[i].Basis += ", from " + call
+		} else {
+			alerts[i].Basis = "from " + call
+		}
+	}
+	return alerts
+}

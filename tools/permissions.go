@@ -1,0 +1,145 @@
+package tools
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+// PermissionsArgs optionally narrow the check to one ACL path.
+type PermissionsArgs struct {
+	Path string `json:"path,omitempty" maxLength:"255" pattern:"^/[A-Za-z0-9/._-]*$" description:"ACL path to evaluate, e.g. /vms/103 (default: all)"`
+}
+
+// ToolAccess says whether a pvemcp tool will work with this token.
+type ToolAccess struct {
+	Tool string `json:"tool"`
+	// Works: yes, partial (only for some guests/storages/nodes), no.
+	Works   string   `json:"works"`
+	Needs   string   `json:"needs"`
+	Missing []string `json:"missing,omitempty"`
+	// Only lists the paths where a partial grant applies.
+	Only []string `json:"only_on,omitempty"`
+}
+
+// PathPrivileges lists the token's privileges on one ACL path.
+type PathPrivileges struct {
+	Path       string   `json:"path"`
+	Privileges []string `json:"privileges"`
+}
+
+// PermissionsResult maps the token's privileges to pvemcp's tools.
+type PermissionsResult struct {
+	Token string           `json:"token"`
+	Tools []ToolAccess     `json:"tools"`
+	Paths []PathPrivileges `json:"paths"`
+	Note  string           `json:"note"`
+}
+
+// toolNeed is one privilege a tool needs, on a general path; a grant on a
+// path below it makes the tool work there only.
+type toolNeed struct {
+	priv, path string
+}
+
+// toolNeeds lists what each tool needs (NOTES §2.20 and the endpoints each
+// tool calls). Every need must hold; check_permissions needs nothing.
+var toolNeeds = []struct {
+	tool  string
+	needs []toolNeed
+}{
+	{"cluster_overview", []toolNeed{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}}},
+	{"list_guests", []toolNeed{{"VM.Audit", "/vms"}}},
+	{"get_guest", []toolNeed{{"VM.Audit", "/vms"}}},
+	{"get_metrics", []toolNeed{{"Sys.Audit", "/nodes"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}}},
+	{"storage_status", []toolNeed{{"Datastore.Audit", "/storage"}}},
+	{"zfs_health", []toolNeed{{"Sys.Audit", "/"}}},
+	{"ha_status", []toolNeed{{"Sys.Audit", "/"}}},
+	{"backup_status", []toolNeed{{"Sys.Audit", "/"}}},
+	{"list_tasks", []toolNeed{{"Sys.Audit", "/nodes"}}},
+	{"get_task", []toolNeed{{"Sys.Audit", "/nodes"}}},
+	{"capacity_report", []toolNeed{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}}},
+	{"check_permissions", nil},
+	{"guest_power", []toolNeed{{"VM.PowerMgmt", "/vms"}}},
+	{"migrate_guest", []toolNeed{{"VM.Migrate", "/vms"}}},
+	{"create_vm", []toolNeed{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
+	{"create_container", []toolNeed{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
+	{"update_guest_resources", []toolNeed{{"VM.Config.CPU", "/vms"}, {"VM.Config.Memory", "/vms"}, {"VM.Config.Disk", "/vms"}}},
+}
+
+// access evaluates one tool's needs against the token's permissions.
+func access(perms proxmox.Permissions, tool string, needs []toolNeed) ToolAccess {
+	a := ToolAccess{Tool: tool, Works: "yes"}
+	var needText []string
+	for _, n := range needs {
+		needText = append(needText, n.priv+" on "+n.path)
+		if perms.Has(n.path, n.priv) {
+			continue
+		}
+		var below []string
+		for _, p := range perms.Paths() {
+			if strings.HasPrefix(p, strings.TrimSuffix(n.path, "/")+"/") && perms[p][n.priv] {
+				below = append(below, p)
+			}
+		}
+		if len(below) > 0 {
+			if a.Works == "yes" {
+				a.Works = "partial"
+			}
+			a.Only = append(a.Only, below...)
+			continue
+		}
+		a.Works = "no"
+		a.Missing = append(a.Missing, n.priv+" on "+n.path)
+	}
+	a.Needs = strings.Join(needText, ", ")
+	if len(needs) == 0 {
+		a.Needs = "any valid token"
+	}
+	return a
+}
+
+func checkPermissions(ctx context.Context, args PermissionsArgs) (PermissionsResult, error) {
+	c, err := Client(ctx)
+	if err != nil {
+		return PermissionsResult{}, err
+	}
+	perms, err := c.Permissions(ctx, args.Path)
+	if err != nil {
+		return PermissionsResult{}, err
+	}
+	res := PermissionsResult{
+		Token: c.TokenID(),
+		Note: "Computed from GET /access/permissions. Write tools also check the exact guest (/vms/<vmid>) and storage " +
+			"before planning and name a missing privilege. The token can never do more than these privileges allow.",
+	}
+	if args.Path == "" {
+		for _, t := range toolNeeds {
+			res.Tools = append(res.Tools, access(perms, t.tool, t.needs))
+		}
+	}
+	for _, p := range perms.Paths() {
+		var privs []string
+		for k, ok := range perms[p] {
+			if ok {
+				privs = append(privs, k)
+			}
+		}
+		sort.Strings(privs)
+		res.Paths = append(res.Paths, PathPrivileges{Path: p, Privileges: privs})
+	}
+	return res, nil
+}
+
+func init() {
+	Register(New(Meta{
+		Name:  "check_permissions",
+		Title: "Check the token's permissions",
+		Description: "What the configured Proxmox API token may do: its privileges per ACL path (GET /access/permissions), " +
+			"mapped to which pvemcp tools will work (yes, partial, no) and the missing privilege for each.",
+		Toolset: ToolsetAccess,
+		Hints:   &ReadHints,
+	}, checkPermissions))
+}

@@ -1,0 +1,280 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+// UpdateResourcesArgs change a guest's CPU, memory or disk size.
+type UpdateResourcesArgs struct {
+	VMID        int     `json:"vmid" pve:"vmid" required:"true" description:"VMID of the VM or container"`
+	Cores       int     `json:"cores,omitempty" minimum:"1" maximum:"512" description:"new number of cores"`
+	MemoryMiB   int     `json:"memory_mib,omitempty" minimum:"16" maximum:"4194304" description:"new memory size"`
+	MemoryGiB   float64 `json:"memory_gib,omitempty" minimum:"0.016" maximum:"4096"`
+	Disk        string  `json:"disk,omitempty" maxLength:"16" pattern:"^(rootfs|mp[0-9]+|(scsi|virtio|sata|ide)[0-9]+)$" description:"disk to grow (default: the boot disk, or rootfs)"`
+	DiskGrowGiB int     `json:"disk_grow_gib,omitempty" minimum:"1" maximum:"131072" description:"grow the disk by this much"`
+	DiskSizeGiB int     `json:"disk_size_gib,omitempty" minimum:"1" maximum:"131072" description:"grow the disk to this size (disks never shrink)"`
+}
+
+// ResourceChange is one planned change, from → to.
+type ResourceChange struct {
+	Setting string `json:"setting"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+}
+
+// UpdateResourcesResult is the plan of a resource change.
+type UpdateResourcesResult struct {
+	PlanResult
+	Guest   PlanGuest        `json:"guest"`
+	Digest  string           `json:"config_digest"`
+	Changes []ResourceChange `json:"changes"`
+}
+
+// configMemoryMiB reads memory from a config ("8192" or qemu's
+// "current=8192" property string); 512 is Proxmox's default.
+func configMemoryMiB(v string) int {
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimPrefix(part, "current=")
+		if n, err := strconv.Atoi(part); err == nil {
+			return n
+		}
+	}
+	return 512
+}
+
+func updateGuestResources(ctx context.Context, args UpdateResourcesArgs) (UpdateResourcesResult, error) {
+	mem, err := memoryMiB(args.MemoryMiB, args.MemoryGiB, 0)
+	if err != nil {
+		return UpdateResourcesResult{}, err
+	}
+	if args.DiskGrowGiB > 0 && args.DiskSizeGiB > 0 {
+		return UpdateResourcesResult{}, fmt.Errorf("give disk_grow_gib or disk_size_gib, not both")
+	}
+	growDisk := args.DiskGrowGiB > 0 || args.DiskSizeGiB > 0
+	if args.Cores == 0 && mem == 0 && !growDisk {
+		return UpdateResourcesResult{}, fmt.Errorf("nothing to change: give cores, memory_mib/memory_gib, disk_grow_gib or disk_size_gib")
+	}
+	p, err := newPlanner(ctx)
+	if err != nil {
+		return UpdateResourcesResult{}, err
+	}
+	var needs []guard.Need
+	if args.Cores > 0 {
+		needs = append(needs, guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Config.CPU"}})
+	}
+	if mem > 0 {
+		needs = append(needs, guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Config.Memory"}})
+	}
+	if growDisk {
+		needs = append(needs, guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Config.Disk"}})
+	}
+	if err := p.require(needs...); err != nil {
+		return UpdateResourcesResult{}, err
+	}
+	g, err := findGuest(ctx, p.client, args.VMID)
+	if err != nil {
+		return UpdateResourcesResult{}, err
+	}
+	if err := p.gate.Protection.Check(args.VMID, g.Tags); err != nil {
+		return UpdateResourcesResult{}, err
+	}
+	kind := guestKind(g.Type)
+	if g.Lock != "" {
+		return UpdateResourcesResult{}, fmt.Errorf("%s %d is locked (%s); Proxmox refuses config changes until the lock is released", kind, args.VMID, g.Lock)
+	}
+	isCT := g.Type == string(proxmox.TypeLXC)
+	cfg, err := p.client.GuestConfig(ctx, g.Node, proxmox.GuestType(g.Type), args.VMID)
+	if err != nil {
+		return UpdateResourcesResult{}, err
+	}
+	if cfg.Digest == "" {
+		return UpdateResourcesResult{}, fmt.Errorf("Proxmox returned no config digest for %s %d; cannot guard against concurrent changes", kind, args.VMID)
+	}
+	running := g.Status == "running"
+	var changes []ResourceChange
+	var warnings []string
+	config := map[string]string{}
+	if args.Cores > 0 {
+		from := cfg.Values["cores"]
+		if from == "" {
+			from = "1"
+			if isCT {
+				from = "all host cores"
+			}
+		}
+		if from != strconv.Itoa(args.Cores) {
+			config["cores"] = strconv.Itoa(args.Cores)
+			changes = append(changes, ResourceChange{Setting: "cores", From: from, To: strconv.Itoa(args.Cores)})
+		}
+	}
+	if mem > 0 {
+		from := configMemoryMiB(cfg.Values["memory"])
+		if from != mem {
+			config["memory"] = strconv.Itoa(mem)
+			changes = append(changes, ResourceChange{Setting: "memory_mib", From: strconv.Itoa(from), To: strconv.Itoa(mem)})
+			if mem < from && running {
+				warnings = append(warnings, "memory shrinks while the guest runs: applications may be killed for lack of memory")
+			}
+			if mem > from && running {
+				if err := nodeRAMWarning(ctx, p.client, g, int64(mem-from)<<20, &warnings); err != nil {
+					return UpdateResourcesResult{}, err
+				}
+			}
+		}
+	}
+	if running && !isCT && len(config) > 0 {
+		warnings = append(warnings, "the VM is running: CPU and memory changes stay pending until its next restart unless CPU/memory hotplug is enabled")
+	}
+	var resize *guard.Call
+	var disk string
+	var growGiB float64
+	if growDisk {
+		disk = args.Disk
+		var curGiB float64
+		var storage string
+		switch {
+		case disk == "" && isCT:
+			disk = "rootfs"
+			fallthrough
+		case disk != "":
+			v, ok := cfg.Values[disk]
+			if !ok {
+				return UpdateResourcesResult{}, fmt.Errorf("%s %d has no disk %s", kind, args.VMID, disk)
+			}
+			curGiB, storage = diskSizeGiB(v), volumeStorage(v)
+		default:
+			disk, curGiB, storage = bootDisk(cfg.Values)
+			if disk == "" {
+				return UpdateResourcesResult{}, fmt.Errorf("VM %d has no disk", args.VMID)
+			}
+		}
+		target := float64(args.DiskSizeGiB)
+		if args.DiskGrowGiB > 0 {
+			target = math.Ceil(curGiB) + float64(args.DiskGrowGiB)
+		}
+		if target <= curGiB {
+			return UpdateResourcesResult{}, fmt.Errorf("disk %s is %.1f GiB; Proxmox only grows disks, it cannot shrink to %.0f GiB", disk, curGiB, target)
+		}
+		growGiB = target - curGiB
+		if err := p.require(guard.Need{Path: "/storage/" + storage, Privs: []string{"Datastore.AllocateSpace"}}); err != nil {
+			return UpdateResourcesResult{}, err
+		}
+		if _, err := chooseStorage(ctx, p.client, g.Node, storage, storageContentFor(isCT), growGiB); err != nil {
+			return UpdateResourcesResult{}, fmt.Errorf("cannot grow disk %s: %v", disk, err)
+		}
+		path, err := guestAPIPath(g.Node, g.Type, args.VMID, "resize")
+		if err != nil {
+			return UpdateResourcesResult{}, err
+		}
+		resize = &guard.Call{Method: "PUT", Path: path, Params: map[string]string{"disk": disk, "size": fmt.Sprintf("%.0fG", target)}}
+		changes = append(changes, ResourceChange{Setting: "disk " + disk, From: fmt.Sprintf("%.1f GiB", curGiB), To: fmt.Sprintf("%.0f GiB", target)})
+		warnings = append(warnings, "growing a disk enlarges the block device only: grow the partition and filesystem inside the guest afterwards")
+	}
+	if len(changes) == 0 {
+		return UpdateResourcesResult{}, fmt.Errorf("%s %d already has these settings; nothing to change", kind, args.VMID)
+	}
+
+	// Only the first call can carry the digest: it changes the config, so a
+	// second call would fail on its own digest. The recheck at confirm time
+	// covers the whole plan.
+	var calls []guard.Call
+	if len(config) > 0 {
+		path, err := guestAPIPath(g.Node, g.Type, args.VMID, "config")
+		if err != nil {
+			return UpdateResourcesResult{}, err
+		}
+		config["digest"] = cfg.Digest
+		calls = append(calls, guard.Call{Method: "PUT", Path: path, Params: config})
+	}
+	if resize != nil {
+		if len(calls) == 0 {
+			resize.Params["digest"] = cfg.Digest
+		}
+		calls = append(calls, *resize)
+	}
+	var parts []string
+	for _, c := range changes {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", c.Setting, c.From, c.To))
+	}
+	plan := guard.Plan{
+		Tool:    "update_guest_resources",
+		Summary: fmt.Sprintf("change %s %d (%s) on %s: %s", kind, args.VMID, g.Name, g.Node, strings.Join(parts, ", ")),
+		Calls:   calls,
+		Preconditions: []guard.Precondition{
+			precondition("guest", fmt.Sprintf("%s %d %s on %s", kind, args.VMID, g.Status, g.Node), true),
+			precondition("config digest", cfg.Digest, true),
+			precondition("not locked", "no lock", true),
+		},
+		Warnings: warnings,
+	}
+	digest := cfg.Digest
+	recheck := func(ctx context.Context) error {
+		c, err := Client(ctx)
+		if err != nil {
+			return err
+		}
+		now, err := findGuest(ctx, c, args.VMID)
+		if err != nil {
+			return err
+		}
+		if now.Node != g.Node {
+			return fmt.Errorf("%s %d moved to %s since the plan", kind, args.VMID, now.Node)
+		}
+		cur, err := c.GuestConfig(ctx, now.Node, proxmox.GuestType(now.Type), args.VMID)
+		if err != nil {
+			return err
+		}
+		if cur.Digest != digest {
+			return fmt.Errorf("the configuration of %s %d changed since the plan (digest %s, now %s); plan again", kind, args.VMID, digest, cur.Digest)
+		}
+		if growDisk {
+			return storageStillFits(ctx, now.Node, volumeStorage(cur.Values[disk]), storageContentFor(isCT), growGiB)
+		}
+		return nil
+	}
+	res, err := p.propose(ctx, plan, recheck)
+	if err != nil {
+		return UpdateResourcesResult{}, err
+	}
+	return UpdateResourcesResult{PlanResult: res, Guest: planGuest(g), Digest: digest, Changes: changes}, nil
+}
+
+func storageContentFor(isCT bool) string {
+	if isCT {
+		return "rootdir"
+	}
+	return "images"
+}
+
+// nodeRAMWarning warns when growing a running guest's memory would push its
+// node past the RAM threshold.
+func nodeRAMWarning(ctx context.Context, c *proxmox.Client, g proxmox.Resource, addBytes int64, warnings *[]string) error {
+	n, err := nodeOnline(ctx, c, g.Node)
+	if err != nil || n.MaxMem <= 0 {
+		return err
+	}
+	limit := EnvFrom(ctx).Thresholds.WithDefaults().RAMPct
+	after := Pct(int64(n.Mem)+addBytes, int64(n.MaxMem))
+	if after >= limit {
+		*warnings = append(*warnings, fmt.Sprintf("node %s would reach %.1f%% RAM use once the guest uses the new memory (threshold %.0f%%)", g.Node, after, limit))
+	}
+	return nil
+}
+
+func init() {
+	Register(New(Meta{
+		Name:  "update_guest_resources",
+		Title: "Plan a resource change",
+		Description: "Plans changing a VM's or container's cores, memory, or growing a disk. Uses the config digest so a concurrent " +
+			"change is detected, and refuses disk shrinking. Returns the plan; nothing changes until confirm_plan.",
+		Toolset: ToolsetWrite,
+		Hints:   &writeHints,
+	}, updateGuestResources))
+}

@@ -1,0 +1,245 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pvemcp/pvemcp/analyze"
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+// Env is what tools need at call time. It travels in the context; tools read
+// it with EnvFrom or the shortcuts Client and Thresholds.
+type Env struct {
+	// Client is the default cluster's client (nil when none is configured).
+	Client *proxmox.Client
+	// Connect, when Client is nil, provides the client on first use (e.g. the
+	// demo simulator starts lazily so the server answers at once). It must
+	// be safe for concurrent use and return the same client every time.
+	Connect func(ctx context.Context) (*proxmox.Client, error)
+	// ClientErr explains why there is no client; tools return it on use.
+	ClientErr error
+	// Thresholds for alerts (zero fields take the defaults).
+	Thresholds Thresholds
+	// Now returns the current time (tests and the simulator may fix it).
+	Now func() time.Time
+	// Log receives structured logs (stderr only).
+	Log zerolog.Logger
+	// Gate is the approval gate of the write tools and confirm_plan
+	// (tools/confirm.go); without it they refuse.
+	Gate *Gate
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+type envKey struct{}
+
+// WithEnv returns ctx carrying env.
+func WithEnv(ctx context.Context, env *Env) context.Context {
+	return context.WithValue(ctx, envKey{}, env)
+}
+
+// EnvFrom returns the Env carried by ctx (an empty one when none).
+func EnvFrom(ctx context.Context) *Env {
+	if e, ok := ctx.Value(envKey{}).(*Env); ok {
+		return e
+	}
+	return &Env{}
+}
+
+// ErrNoCluster is returned when no Proxmox cluster is configured.
+var ErrNoCluster = errors.New("no Proxmox cluster configured: set PROXMOX_VE_ENDPOINT, PROXMOX_VE_API_TOKEN, and PROXMOX_VE_FINGERPRINT or PROXMOX_VE_CA_FILE or PROXMOX_VE_INSECURE=true (or run with --demo)")
+
+// Client returns the Proxmox client for this call.
+func Client(ctx context.Context) (*proxmox.Client, error) {
+	return EnvFrom(ctx).client(ctx)
+}
+
+func (e *Env) client(ctx context.Context) (*proxmox.Client, error) {
+	switch {
+	case e.Client != nil:
+		return e.Client, nil
+	case e.Connect != nil:
+		return e.Connect(ctx)
+	case e.ClientErr != nil:
+		return nil, e.ClientErr
+	}
+	return nil, ErrNoCluster
+}
+
+// Caller identifies who is calling: the MCP session and, over HTTP, the
+// authenticated principal. The approval gate binds nonces to it.
+type Caller struct {
+	SessionID string
+	Principal string
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying the caller identity.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller identity (zero when unknown).
+func CallerFrom(ctx context.Context) Caller {
+	c, _ := ctx.Value(callerKey{}).(Caller)
+	return c
+}
+
+// Result is a finished tool call, independent of the MCP SDK: the structured
+// JSON object and the text content (the same JSON, or the error message).
+type Result struct {
+	Structured json.RawMessage // nil for an error result
+	Text       string
+	IsError    bool
+}
+
+// Server serves a selection of tools with one Env.
+type Server struct {
+	env    *Env
+	tools  []*Tool
+	byName map[string]*Tool
+}
+
+// NewServer prepares the given tools (usually Select(readOnly, toolsets)).
+func NewServer(env *Env, ts []*Tool) *Server {
+	s := &Server{env: env, tools: ts, byName: make(map[string]*Tool, len(ts))}
+	for _, t := range ts {
+		s.byName[t.Name] = t
+	}
+	return s
+}
+
+// Tools returns the served tools in catalog order.
+func (s *Server) Tools() []*Tool { return s.tools }
+
+// Env returns the server's environment.
+func (s *Server) Env() *Env { return s.env }
+
+// ErrUnknownTool is returned by Call for a name that is not served.
+var ErrUnknownTool = errors.New("unknown tool")
+
+// Call runs one tool: strict argument decoding and validation (before any
+// Proxmox request), the handler, then the envelope. Tool failures come back
+// as an error Result; only an unknown tool name is a Go error.
+func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*Result, error) {
+	t, ok := s.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTool, name)
+	}
+	av, err := decodeArgs(args, t.argsT, t.in)
+	if err != nil {
+		return errorResult(fmt.Sprintf("invalid arguments for %s: %s", name, err.Error())), nil
+	}
+	rec := proxmox.NewRecorder()
+	notes := &Notes{}
+	ctx = WithEnv(proxmox.WithRecorder(withNotes(ctx, notes), rec), s.env)
+	fetched := s.env.now().UTC()
+
+	data, err := s.invoke(ctx, t, av)
+	if err != nil {
+		s.env.Log.Debug().Str("tool", name).Str("error", err.Error()).Msg("tool failed")
+		return errorResult(name + " failed: " + err.Error()), nil
+	}
+	body, err := compose(data, fetched, s.clusterName(ctx, rec), rec, notes)
+	if err != nil {
+		return errorResult(name + " failed: " + err.Error()), nil
+	}
+	return &Result{Structured: body, Text: string(body)}, nil
+}
+
+// invoke runs the handler; a panic becomes a tool error instead of killing
+// the server (and is logged with the tool name).
+func (s *Server) invoke(ctx context.Context, t *Tool, av reflect.Value) (data any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.env.Log.Error().Str("tool", t.Name).Str("panic", fmt.Sprint(p)).Msg("tool panicked")
+			data, err = nil, fmt.Errorf("internal error in %s", t.Name)
+		}
+	}()
+	return t.invoke(ctx, av)
+}
+
+func (s *Server) clusterName(ctx context.Context, rec *proxmox.Recorder) string {
+	// A configured name labels the cluster; otherwise use what Proxmox said.
+	if s.env.Client != nil || s.env.Connect != nil {
+		if c, err := s.env.client(ctx); err == nil && c.Name() != "" {
+			return c.Name()
+		}
+	}
+	return rec.ClusterName()
+}
+
+func errorResult(msg string) *Result { return &Result{Text: msg, IsError: true} }
+
+// compose merges the tool's data object with the envelope, in the order of
+// the output schema: cluster, fetched_at, data fields, alerts, errors,
+// unavailable, sources.
+func compose(data any, fetched time.Time, cluster string, rec *proxmox.Recorder, n *Notes) (json.RawMessage, error) {
+	if v := reflect.ValueOf(data); v.Kind() == reflect.Pointer && v.IsNil() {
+		data = struct{}{}
+	}
+	inner, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encoding result: %w", err)
+	}
+	inner = bytes.TrimSpace(inner)
+	if len(inner) < 2 || inner[0] != '{' {
+		return nil, errors.New("result is not an object")
+	}
+	var b bytes.Buffer
+	b.Grow(len(inner) + 256)
+	b.WriteByte('{')
+	if cluster != "" {
+		b.WriteString(`"cluster":`)
+		writeJSON(&b, cluster)
+		b.WriteByte(',')
+	}
+	b.WriteString(`"fetched_at":`)
+	writeJSON(&b, fetched.Format(time.RFC3339))
+	if body := inner[1 : len(inner)-1]; len(bytes.TrimSpace(body)) > 0 {
+		b.WriteByte(',')
+		b.Write(body)
+	}
+	n.mu.Lock()
+	analyze.SortAlerts(n.alerts)
+	if len(n.alerts) > 0 {
+		b.WriteString(`,"alerts":`)
+		writeJSON(&b, n.alerts)
+	}
+	if len(n.errors) > 0 {
+		b.WriteString(`,"errors":`)
+		writeJSON(&b, n.errors)
+	}
+	if len(n.unavailable) > 0 {
+		b.WriteString(`,"unavailable":`)
+		writeJSON(&b, n.unavailable)
+	}
+	n.mu.Unlock()
+	calls := rec.Calls()
+	if calls == nil {
+		calls = []proxmox.Call{}
+	}
+	b.WriteString(`,"sources":`)
+	writeJSON(&b, calls)
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func writeJSON(b *bytes.Buffer, v any) {
+	enc, _ := json.Marshal(v)
+	b.Write(enc)
+}

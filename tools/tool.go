@@ -1,0 +1,205 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"sync"
+)
+
+// Hints are the four MCP tool annotation hints. Every tool states all four;
+// mcp-go would otherwise default a tool to destructive and open-world.
+type Hints struct {
+	ReadOnly    bool
+	Destructive bool
+	Idempotent  bool
+	OpenWorld   bool
+}
+
+// ReadHints are the hints of every read tool: read-only, not destructive,
+// idempotent, closed world (only the configured Proxmox cluster).
+var ReadHints = Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}
+
+// Toolsets group tools for registration and documentation.
+const (
+	ToolsetInventory = "inventory"
+	ToolsetMetrics   = "metrics"
+	ToolsetStorage   = "storage"
+	ToolsetHA        = "ha"
+	ToolsetBackup    = "backup"
+	ToolsetTasks     = "tasks"
+	ToolsetCapacity  = "capacity"
+	ToolsetAccess    = "access"
+	ToolsetWrite     = "write"
+)
+
+// Meta describes a tool. Hints is a pointer so that forgetting it is caught
+// at registration instead of silently meaning "all false".
+type Meta struct {
+	Name        string
+	Title       string
+	Description string
+	Toolset     string
+	Hints       *Hints
+}
+
+// Tool is an SDK-independent tool: metadata, reflected schemas and a typed
+// handler behind an untyped invoke.
+type Tool struct {
+	Meta
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+
+	in     *Schema
+	argsT  reflect.Type
+	invoke func(ctx context.Context, args reflect.Value) (any, error)
+}
+
+// Write reports a tool that can change state (derived from the read-only hint).
+func (t *Tool) Write() bool { return !t.Hints.ReadOnly }
+
+var toolNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
+
+// New builds a tool from a plain Go function. A is the argument struct
+// (reflected into the input schema and strictly decoded); R is the result
+// struct (reflected into the output schema, then merged with the common
+// envelope). New panics on a programming error (bad metadata or types), so
+// a broken tool fails at start-up and in every test.
+func New[A any, R any](m Meta, fn func(ctx context.Context, args A) (R, error)) *Tool {
+	t, err := build(m, reflect.TypeFor[A](), reflect.TypeFor[R](), func(ctx context.Context, v reflect.Value) (any, error) {
+		return fn(ctx, v.Interface().(A))
+	})
+	if err != nil {
+		panic(fmt.Sprintf("tool %s: %v", m.Name, err))
+	}
+	return t
+}
+
+// NoArgs is the argument type of a tool without arguments.
+type NoArgs struct{}
+
+func build(m Meta, at, rt reflect.Type, invoke func(context.Context, reflect.Value) (any, error)) (*Tool, error) {
+	switch {
+	case !toolNameRE.MatchString(m.Name):
+		return nil, fmt.Errorf("name must be snake_case")
+	case m.Title == "":
+		return nil, fmt.Errorf("title missing")
+	case m.Description == "":
+		return nil, fmt.Errorf("description missing")
+	case m.Toolset == "":
+		return nil, fmt.Errorf("toolset missing")
+	case m.Hints == nil:
+		return nil, fmt.Errorf("hints missing: set all four explicitly (tools.ReadHints for reads)")
+	case m.Hints.ReadOnly && m.Hints.Destructive:
+		return nil, fmt.Errorf("a read-only tool cannot be destructive")
+	}
+	if at.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("arguments must be a struct, got %s", at)
+	}
+	if rt.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("result must be a struct, got %s", rt)
+	}
+	in, err := reflectSchema(at, true)
+	if err != nil {
+		return nil, fmt.Errorf("arguments: %w", err)
+	}
+	out, err := reflectSchema(rt, false)
+	if err != nil {
+		return nil, fmt.Errorf("result: %w", err)
+	}
+	for _, n := range envelopeNames {
+		if out.Properties.Get(n) != nil {
+			return nil, fmt.Errorf("result field %q collides with the envelope", n)
+		}
+	}
+	addEnvelope(out)
+	inJSON, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	outJSON, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	h := *m.Hints
+	m.Hints = &h
+	return &Tool{Meta: m, InputSchema: inJSON, OutputSchema: outJSON, in: in, argsT: at, invoke: invoke}, nil
+}
+
+// registry holds every tool registered by the files of this package.
+var registry struct {
+	mu    sync.Mutex
+	tools map[string]*Tool
+}
+
+// Register adds tools to the catalog; tool files call it from init. A
+// duplicate name panics.
+func Register(ts ...*Tool) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if registry.tools == nil {
+		registry.tools = map[string]*Tool{}
+	}
+	for _, t := range ts {
+		if _, dup := registry.tools[t.Name]; dup {
+			panic("tool registered twice: " + t.Name)
+		}
+		registry.tools[t.Name] = t
+	}
+}
+
+// All returns every registered tool, sorted by toolset then name.
+func All() []*Tool {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	out := make([]*Tool, 0, len(registry.tools))
+	for _, t := range registry.tools {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Toolset != out[j].Toolset {
+			return toolsetRank(out[i].Toolset) < toolsetRank(out[j].Toolset)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+var toolsetOrder = []string{ToolsetInventory, ToolsetMetrics, ToolsetStorage, ToolsetHA, ToolsetBackup, ToolsetTasks, ToolsetCapacity, ToolsetAccess, ToolsetWrite}
+
+func toolsetRank(s string) int {
+	for i, n := range toolsetOrder {
+		if n == s {
+			return i
+		}
+	}
+	return len(toolsetOrder)
+}
+
+// Select returns the tools to serve: without write tools when readOnly, and
+// only the named toolsets when toolsets is not empty.
+func Select(readOnly bool, toolsets []string) []*Tool {
+	var out []*Tool
+	for _, t := range All() {
+		if readOnly && t.Write() {
+			continue
+		}
+		if len(toolsets) > 0 && !contains(toolsets, t.Toolset) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
