@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,12 +40,14 @@ import (
 // Objective: the nodes' RAM use sorted from highest down, compared entry by
 // entry (the peak first, then the next highest node, ...), then the vCPU
 // ratio peak. A move set is suggested only when the first RAM entry that
-// changes falls by at least MinGainPct (or, RAM no worse, the vCPU peak by
-// MinVCPURatioGain).
+// changes falls by at least MinGainPct and is the peak or a node at or over
+// the RAM threshold (or, RAM no worse, a vCPU peak of at least
+// VCPURatioWarn falls by MinVCPURatioGain).
 //
 // Search: with few movable units (the product of choices is small), every
 // assignment within the move limit is tried and the best one with a valid
-// move order is taken (exact). Otherwise a greedy search with a two-move
+// move order is taken (exact), except that the fewest moves whose RAM peak
+// is within 0.5 points (and vCPU peak within 0.05) of the best win. Otherwise a greedy search with a two-move
 // look-ahead moves one unit at a time off the most loaded nodes. On small
 // random clusters the greedy search reaches the exact optimum peak in about
 // 95% of cases and is never more than 10 points above it (tested).
@@ -112,6 +115,9 @@ type CapGuest struct {
 	// Unmovable, when set, says why the guest cannot migrate (e.g. a PCI
 	// passthrough device or a local ISO); the planner never moves it.
 	Unmovable string `json:"unmovable,omitempty"`
+	// DisallowedNodes maps node → reason for targets Proxmox's own migrate
+	// precondition check refuses (GET .../migrate "not_allowed_nodes").
+	DisallowedNodes map[string]string `json:"disallowed_nodes,omitempty"`
 }
 
 // HARule is an HA rule (GET /cluster/ha/rules), or a PVE 8 group mapped to a
@@ -148,12 +154,16 @@ type CapacityOptions struct {
 	// (default 0.1).
 	MinGainPct       float64 `json:"min_gain_pct,omitempty"`
 	MinVCPURatioGain float64 `json:"min_vcpu_ratio_gain,omitempty"`
+	// VCPURatioWarn: vCPU ratios below it are not worth a migration on their
+	// own (default 2 vCPUs per thread).
+	VCPURatioWarn float64 `json:"vcpu_ratio_warn,omitempty"`
 	// OverProvisionedPct: p95 memory below this share of the allocation flags
 	// a guest over-provisioned (default 50). UnderHeadroomPct: headroom below
 	// this flags it under-provisioned (default 10).
 	OverProvisionedPct float64 `json:"over_provisioned_pct,omitempty"`
 	UnderHeadroomPct   float64 `json:"under_headroom_pct,omitempty"`
-	// Window names the history window for evidence texts (e.g. "week").
+	// Window names the history window for evidence texts ("week" reads
+	// "over the last week").
 	Window string `json:"window,omitempty"`
 	// exactLimit caps the exact search (assignments tried); tests set it.
 	exactLimit int
@@ -319,9 +329,10 @@ type pUnit struct {
 	cpuThreads float64
 	local      map[string]float64 // storage → bytes to copy
 	localTotal float64
-	block      string // non-empty: never moves
-	allowed    []bool // nil: any node
-	neg        []int  // negative rules this unit is in
+	block      string         // non-empty: never moves
+	allowed    []bool         // nil: any node
+	deny       map[int]string // node → why Proxmox refuses it
+	neg        []int          // negative rules this unit is in
 	haRules    []string
 }
 
@@ -441,7 +452,12 @@ type objective struct {
 }
 
 func (p *planner) eval(s *pState) objective {
-	o := objective{memNode: -1, vcpuNode: -1, mems: make([]float64, 0, len(p.nodes))}
+	return p.evalInto(s, make([]float64, 0, len(p.nodes)))
+}
+
+// evalInto is eval writing the RAM list into buf (reused by scans).
+func (p *planner) evalInto(s *pState, buf []float64) objective {
+	o := objective{memNode: -1, vcpuNode: -1, mems: buf[:0]}
 	for n := range p.nodes {
 		if !p.counts(n) {
 			continue
@@ -456,11 +472,13 @@ func (p *planner) eval(s *pState) objective {
 		}
 		o.mems = append(o.mems, m)
 	}
-	sort.Sort(sort.Reverse(sort.Float64Slice(o.mems)))
+	slices.Sort(o.mems)
+	slices.Reverse(o.mems)
 	return o
 }
 
-const objEps = 1e-9
+// objEps: percentages and ratios closer than this are equal.
+const objEps = 1e-6
 
 // better is the strict order used to rank candidates.
 func better(a, b objective) bool {
@@ -476,23 +494,29 @@ func better(a, b objective) bool {
 }
 
 // gains reports whether b improves on a enough to be worth moving guests:
-// the first RAM entry that differs falls by at least MinGainPct, or RAM does
-// not get worse there and the vCPU peak falls by MinVCPURatioGain.
+// some RAM entry falls by at least MinGainPct while no entry before it gets
+// worse, and that entry is the peak or a node at or over the RAM threshold
+// (ties between nodes thus do not hide relief); or RAM is not worse
+// (lexicographically) and a vCPU peak of at least VCPURatioWarn falls by
+// MinVCPURatioGain.
 func (p *planner) gains(a, b objective) bool {
 	for i := range a.mems {
-		d := a.mems[i] - b.mems[i]
-		if math.Abs(d) <= objEps {
-			continue
-		}
-		if d >= p.opt.MinGainPct-objEps {
+		if b.mems[i] <= a.mems[i]-p.opt.MinGainPct+objEps && (i == 0 || a.mems[i] >= p.th.RAMPct-objEps) {
 			return true
 		}
-		if d < 0 {
+		if b.mems[i] > a.mems[i]+objEps {
+			break
+		}
+	}
+	for i := range a.mems {
+		if b.mems[i] > a.mems[i]+objEps {
 			return false
 		}
-		break
+		if b.mems[i] < a.mems[i]-objEps {
+			break
+		}
 	}
-	return b.vcpu <= a.vcpu-p.opt.MinVCPURatioGain+objEps
+	return a.vcpu >= p.opt.VCPURatioWarn-objEps && b.vcpu <= a.vcpu-p.opt.MinVCPURatioGain+objEps
 }
 
 // check returns "" when unit u may move to node t in state s, else why not.
@@ -512,6 +536,8 @@ func (p *planner) check(s *pState, u, t int) string {
 		return nd.name + " is excluded"
 	case un.allowed != nil && !un.allowed[t]:
 		return "HA node-affinity (" + strings.Join(un.haRules, ", ") + ") does not allow " + nd.name
+	case un.deny[t] != "":
+		return "Proxmox refuses " + nd.name + ": " + un.deny[t]
 	}
 	for _, r := range un.neg {
 		for _, o := range p.negRule[r] {
@@ -600,8 +626,7 @@ func newPlanner(in CapacityInput, opt CapacityOptions) *planner {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(x int) int {
+	find := func(x int) int {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]
@@ -665,6 +690,17 @@ func newPlanner(in CapacityInput, opt CapacityOptions) *planner {
 			}
 			if g.Unmovable != "" && un.block == "" {
 				un.block = g.Unmovable
+			}
+			for name, why := range g.DisallowedNodes {
+				if t, ok := idx[name]; ok {
+					if un.deny == nil {
+						un.deny = map[int]string{}
+					}
+					if why == "" {
+						why = "not allowed by the migrate precondition check"
+					}
+					un.deny[t] = why
+				}
 			}
 			if g.Running {
 				un.running = true
@@ -789,10 +825,9 @@ type step struct{ unit, from, to int }
 // target that leaves the lowest peak.
 func (p *planner) evacuate(budget int) (steps []step, blocked []Blocked) {
 	var todo []int
-	for u, un := range p.units {
+	for u := range p.units {
 		if p.nodes[p.state.loc[u]].evacuate {
 			todo = append(todo, u)
-			_ = un
 		}
 	}
 	sort.SliceStable(todo, func(a, b int) bool { return p.units[todo[a]].alloc > p.units[todo[b]].alloc })
@@ -858,31 +893,154 @@ func (p *planner) blockedOf(u int, reason string) []Blocked {
 // nodes, best first.
 func (p *planner) candidates(s *pState, cur objective) []cand {
 	var out []cand
-	srcs := p.hottest(s, 4)
+	b := p.baseline(s)
+	p.eachMove(s, cur, func(u, from, to int) {
+		out = append(out, cand{u: u, from: from, to: to, obj: p.evalMove(s, &b, from, to, make([]float64, 0, len(b.order)))})
+	})
+	slices.SortStableFunc(out, func(a, b cand) int {
+		switch {
+		case better(a.obj, b.obj):
+			return -1
+		case better(b.obj, a.obj):
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// bestGain returns the best single move from s whose result gains on base,
+// skipping units in skip; ok is false when there is none.
+func (p *planner) bestGain(s *pState, base objective, skip map[int]bool) (best objective, ok bool) {
+	buf := make([]float64, 0, len(p.nodes))
+	b := p.baseline(s)
+	p.eachMove(s, p.eval(s), func(u, from, to int) {
+		if skip[u] {
+			return
+		}
+		o := p.evalMove(s, &b, from, to, buf)
+		if p.gains(base, o) && (!ok || better(o, best)) {
+			o.mems = append([]float64(nil), o.mems...)
+			best, ok = o, true
+		}
+	})
+	return best, ok
+}
+
+// baseline is a state's RAM list with node ids, and its top vCPU ratios, so
+// a single move can be scored in O(nodes) without sorting.
+type baseline struct {
+	order []int     // counted nodes, highest RAM first
+	mems  []float64 // their RAM %
+	vtop  []int     // up to three nodes with the highest vCPU ratio
+}
+
+func (p *planner) baseline(s *pState) baseline {
+	var b baseline
+	for n := range p.nodes {
+		if p.counts(n) {
+			b.order = append(b.order, n)
+		}
+	}
+	sort.SliceStable(b.order, func(i, j int) bool { return p.memPct(s, b.order[i]) > p.memPct(s, b.order[j]) })
+	for _, n := range b.order {
+		b.mems = append(b.mems, p.memPct(s, n))
+	}
+	v := append([]int(nil), b.order...)
+	sort.SliceStable(v, func(i, j int) bool { return p.ratio(s, v[i]) > p.ratio(s, v[j]) })
+	if len(v) > 3 {
+		v = v[:3]
+	}
+	b.vtop = v
+	return b
+}
+
+// evalMove scores s, which differs from the baseline's state only on nodes
+// from and to; it equals eval(s) (up to ties in node order).
+func (p *planner) evalMove(s *pState, b *baseline, from, to int, buf []float64) objective {
+	o := objective{memNode: -1, vcpuNode: -1, mems: buf[:0]}
+	nf, nt := p.memPct(s, from), p.memPct(s, to)
+	hi, lo, hiN, loN := nf, nt, from, to
+	if nt > nf {
+		hi, lo, hiN, loN = nt, nf, to, from
+	}
+	put := func(v float64, n int) {
+		if o.memNode < 0 {
+			o.mem, o.memNode = v, n
+		}
+		o.mems = append(o.mems, v)
+	}
+	k := 0
+	for i, n := range b.order {
+		if n == from || n == to {
+			continue
+		}
+		v := b.mems[i]
+		for k < 2 && ((k == 0 && hi > v) || (k == 1 && lo > v)) {
+			if k == 0 {
+				put(hi, hiN)
+			} else {
+				put(lo, loN)
+			}
+			k++
+		}
+		put(v, n)
+	}
+	for ; k < 2; k++ {
+		if k == 0 {
+			put(hi, hiN)
+		} else {
+			put(lo, loN)
+		}
+	}
+	for _, n := range append([]int{from, to}, b.vtop...) {
+		if r := p.ratio(s, n); o.vcpuNode < 0 || r > o.vcpu {
+			o.vcpu, o.vcpuNode = r, n
+		}
+	}
+	return o
+}
+
+// eachMove calls fn with every valid single move off the most loaded nodes,
+// the move applied to s during the call.
+func (p *planner) eachMove(s *pState, cur objective, fn func(u, from, to int)) {
+	const maxSources, maxTargets = 4, 8
+	srcs := p.hottest(s, maxSources)
 	if cur.vcpuNode >= 0 && !containsInt(srcs, cur.vcpuNode) {
 		srcs = append(srcs, cur.vcpuNode)
 	}
-	for _, src := range srcs {
-		if src < 0 {
-			continue
+	// The coolest nodes first: on a large cluster only the first few valid
+	// targets of each unit are tried (all of them on a small one).
+	var targets []int
+	for t := range p.nodes {
+		if p.receives(t) {
+			targets = append(targets, t)
 		}
-		for u := range p.units {
-			if s.loc[u] != src || p.units[u].block != "" || !p.units[u].running {
-				continue
-			}
-			for t := range p.nodes {
-				if t == src || !p.receives(t) || p.check(s, u, t) != "" {
+	}
+	sort.SliceStable(targets, func(a, b int) bool { return p.memPct(s, targets[a]) < p.memPct(s, targets[b]) })
+	onNode := map[int][]int{}
+	for u := range p.units {
+		if containsInt(srcs, s.loc[u]) && p.units[u].block == "" && p.units[u].running {
+			onNode[s.loc[u]] = append(onNode[s.loc[u]], u)
+		}
+	}
+	for _, src := range srcs {
+		for _, u := range onNode[src] {
+			tried := 0
+			for _, t := range targets {
+				if tried == maxTargets {
+					break
+				}
+				if t == src || p.check(s, u, t) != "" {
 					continue
 				}
+				tried++
 				p.apply(s, u, t)
-				o := p.eval(s)
+				fn(u, src, t)
 				p.undo(s, u, src)
-				out = append(out, cand{u: u, from: src, to: t, obj: o})
 			}
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return better(out[a].obj, out[b].obj) })
-	return out
 }
 
 // hottest returns the k counted nodes with the highest RAM use.
@@ -925,38 +1083,30 @@ func (p *planner) greedy(budget int) []step {
 	for len(steps) < budget {
 		cur := p.eval(&p.state)
 		cands := p.candidates(&p.state, cur)
+		// Each of the best few first moves is judged by the best state it
+		// reaches in one or two moves (a move may open room for another,
+		// e.g. a swap); the rest by their own result.
 		var pick *cand
-		bestObj := cur
+		var pickObj objective
+		n := 0
 		for i := range cands {
 			c := &cands[i]
 			if moved[c.u] {
 				continue
 			}
-			if p.gains(cur, c.obj) && better(c.obj, bestObj) {
-				pick, bestObj = c, c.obj
-			}
-		}
-		if pick == nil && budget-len(steps) >= 2 {
-			// No single move helps enough: try pairs (a move that opens room
-			// for a second one, e.g. a swap).
-			n := 0
-			for i := range cands {
-				c := &cands[i]
-				if moved[c.u] {
-					continue
-				}
-				if n++; n > lookahead {
-					break
-				}
+			reach, ok := c.obj, p.gains(cur, c.obj)
+			if budget-len(steps) >= 2 && n < lookahead {
+				n++
 				p.apply(&p.state, c.u, c.to)
-				next := p.candidates(&p.state, p.eval(&p.state))
-				for _, d := range next {
-					if d.u != c.u && !moved[d.u] && p.gains(cur, d.obj) && better(d.obj, bestObj) {
-						pick, bestObj = c, d.obj
-						break
-					}
+				moved[c.u] = true
+				if d, found := p.bestGain(&p.state, cur, moved); found && (!ok || better(d, reach)) {
+					reach, ok = d, true
 				}
+				delete(moved, c.u)
 				p.undo(&p.state, c.u, c.from)
+			}
+			if ok && (pick == nil || better(reach, pickObj)) {
+				pick, pickObj = c, reach
 			}
 		}
 		if pick == nil {
@@ -965,10 +1115,6 @@ func (p *planner) greedy(budget int) []step {
 		steps = append(steps, step{pick.u, pick.from, pick.to})
 		moved[pick.u] = true
 		p.apply(&p.state, pick.u, pick.to)
-		if !p.gains(cur, p.eval(&p.state)) && len(steps) < budget {
-			// A look-ahead first move: the next iteration finds its partner.
-			continue
-		}
 	}
 	// A trailing look-ahead move without its partner would not pay: drop it.
 	for len(steps) > 0 {
@@ -1013,26 +1159,28 @@ func (p *planner) exact(budget, limit int) (steps []step, ok bool) {
 			return nil, false
 		}
 	}
+	if budget > len(movable) {
+		budget = len(movable)
+	}
 	start := p.eval(&p.state)
-	bestObj := start
-	var best []step
+	// The best valid move set for each number of moves.
+	bestK := make([][]step, budget+1)
+	objK := make([]objective, budget+1)
 	s := p.state.clone()
 	var cur []step
 	var rec func(i int)
 	rec = func(i int) {
 		if i == len(movable) {
-			if len(cur) == 0 {
+			k := len(cur)
+			if k == 0 {
 				return
 			}
 			o := p.eval(&s)
-			if !p.gains(start, o) {
-				return
-			}
-			if best != nil && !better(o, bestObj) && !(sameObj(o, bestObj) && len(cur) < len(best)) {
+			if !p.gains(start, o) || (bestK[k] != nil && !better(o, objK[k])) {
 				return
 			}
 			if order := p.order(cur); order != nil {
-				best, bestObj = order, o
+				bestK[k], objK[k] = order, o
 			}
 			return
 		}
@@ -1051,13 +1199,32 @@ func (p *planner) exact(budget, limit int) (steps []step, ok bool) {
 		}
 	}
 	rec(0)
+	// Fewer migrations win when they come within the tolerance of the best
+	// peak: a fraction of a point is not worth another migration.
+	bestAll := -1
+	for k := 1; k <= budget; k++ {
+		if bestK[k] != nil && (bestAll < 0 || better(objK[k], objK[bestAll])) {
+			bestAll = k
+		}
+	}
+	var best []step
+	for k := 1; k <= budget && bestAll > 0; k++ {
+		if bestK[k] != nil && objK[k].mem <= objK[bestAll].mem+exactTolerancePct+objEps && objK[k].vcpu <= objK[bestAll].vcpu+exactToleranceRatio+objEps {
+			best = bestK[k]
+			break
+		}
+	}
 	for _, st := range best {
 		p.apply(&p.state, st.unit, st.to)
 	}
 	return best, true
 }
 
-func sameObj(a, b objective) bool { return !better(a, b) && !better(b, a) }
+// Tolerances within which the exact search prefers fewer moves.
+const (
+	exactTolerancePct   = 0.5
+	exactToleranceRatio = 0.05
+)
 
 // order finds a sequence of the steps in which every move is valid when
 // made, or nil.
@@ -1094,14 +1261,16 @@ func (p *planner) order(steps []step) []step {
 
 // ---- report ----
 
-// PlanCapacity computes per-node figures, provisioning findings and a
-// validated set of rebalancing moves.
-func PlanCapacity(in CapacityInput, opt CapacityOptions) CapacityReport {
+// withPlanDefaults fills the zero options with their defaults.
+func (opt CapacityOptions) withPlanDefaults() CapacityOptions {
 	if opt.MinGainPct <= 0 {
 		opt.MinGainPct = 2
 	}
 	if opt.MinVCPURatioGain <= 0 {
 		opt.MinVCPURatioGain = 0.1
+	}
+	if opt.VCPURatioWarn <= 0 {
+		opt.VCPURatioWarn = 2
 	}
 	if opt.OverProvisionedPct <= 0 {
 		opt.OverProvisionedPct = 50
@@ -1112,6 +1281,13 @@ func PlanCapacity(in CapacityInput, opt CapacityOptions) CapacityReport {
 	if opt.exactLimit == 0 {
 		opt.exactLimit = 20000
 	}
+	return opt
+}
+
+// PlanCapacity computes per-node figures, provisioning findings and a
+// validated set of rebalancing moves.
+func PlanCapacity(in CapacityInput, opt CapacityOptions) CapacityReport {
+	opt = opt.withPlanDefaults()
 	budget := opt.MaxMoves
 	if budget <= 0 {
 		budget = 5
@@ -1177,7 +1353,8 @@ func PlanCapacity(in CapacityInput, opt CapacityOptions) CapacityReport {
 			m.Guests = append(m.Guests, mg)
 		}
 		if i < len(evSteps) {
-			m.Reason = fmt.Sprintf("evacuate %s", m.From)
+			m.Reason = fmt.Sprintf("evacuate %s; %s goes from %.0f%% to %.0f%% RAM, vCPU ratio %.2f → %.2f, within thresholds",
+				m.From, m.To, m.ToBefore.MemUsedPct, m.ToAfter.MemUsedPct, m.ToBefore.VCPURatio, m.ToAfter.VCPURatio)
 		} else {
 			m.Reason = fmt.Sprintf("lowers %s RAM from %.0f%% to %.0f%% (frees %s and %g vCPUs); %s goes from %.0f%% to %.0f%% RAM, vCPU ratio %.2f → %.2f, within thresholds",
 				m.From, m.FromBefore.MemUsedPct, m.FromAfter.MemUsedPct, HumanBytes(un.footprint), un.vcpuRun,
@@ -1235,7 +1412,7 @@ func (p *planner) whyNoMove(before objective, remaining int) []string {
 	} else {
 		r = append(r, fmt.Sprintf("%s RAM is at %.0f%%, at or above the %.0f%% threshold, but no valid move set lowers it", name, before.mem, p.th.RAMPct))
 	}
-	r = append(r, fmt.Sprintf("no set of at most %d moves lowers the RAM use of the most loaded nodes by %.0f points or more (or the vCPU ratio peak by %.1f) without crossing a threshold or an HA rule", remaining, p.opt.MinGainPct, p.opt.MinVCPURatioGain))
+	r = append(r, fmt.Sprintf("no set of at most %d moves lowers the RAM use of the most loaded nodes by %.0f points or more (or a vCPU ratio peak of %.1f or more by %.1f) without crossing a threshold or an HA rule", remaining, p.opt.MinGainPct, p.opt.VCPURatioWarn, p.opt.MinVCPURatioGain))
 	return r
 }
 
@@ -1336,9 +1513,9 @@ func (p *planner) nodeFigures(s *pState) []NodeCapacity {
 // provisioning flags running guests with history whose p95 use is far
 // below (over-provisioned) or close to (under-provisioned) their allocation.
 func provisioning(guests []CapGuest, opt CapacityOptions) (over, under []GuestFinding) {
-	window := opt.Window
-	if window == "" {
-		window = "the window"
+	window := "the window"
+	if opt.Window != "" {
+		window = "the last " + opt.Window
 	}
 	for _, g := range guests {
 		if !g.Running || g.Template || g.HistorySamples == 0 {
@@ -1379,4 +1556,40 @@ func provisioning(guests []CapGuest, opt CapacityOptions) (over, under []GuestFi
 		}
 	}
 	return over, under
+}
+
+// ParseHANodes reads a node-affinity "nodes" value ("pve1:2,pve2:1,pve3")
+// into node → priority; a node without a priority gets 0, as in Proxmox.
+func ParseHANodes(s string) map[string]int {
+	out := map[string]int{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		name, prio, found := strings.Cut(f, ":")
+		p := 0
+		if found {
+			fmt.Sscanf(prio, "%d", &p)
+		}
+		out[name] = p
+	}
+	return out
+}
+
+// ParseHAResources reads a rule's "resources" ("vm:100,ct:200") into sids.
+func ParseHAResources(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// HAGroupRule maps a PVE 8 HA group to the node-affinity rule PVE 9
+// migrates it to: id "ha-group-<group>", strict = restricted.
+func HAGroupRule(group, nodes string, restricted bool, resources []string) HARule {
+	return HARule{ID: "ha-group-" + group, Type: "node-affinity", Nodes: ParseHANodes(nodes), Strict: restricted, Resources: resources}
 }

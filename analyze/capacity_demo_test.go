@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -168,5 +170,113 @@ func TestCapacityBalancedNoMove(t *testing.T) {
 	rep := PlanCapacity(in, CapacityOptions{})
 	if len(rep.Moves) != 0 || len(rep.NoMoveReasons) == 0 || !strings.Contains(rep.NoMoveReasons[0], "below the 85% threshold") {
 		t.Fatalf("%+v", rep)
+	}
+}
+
+func TestHAParsingAndGroups(t *testing.T) {
+	n := ParseHANodes("pve1:2, pve2:1,pve3")
+	if len(n) != 3 || n["pve1"] != 2 || n["pve2"] != 1 || n["pve3"] != 0 {
+		t.Fatalf("%v", n)
+	}
+	if r := ParseHAResources("vm:100,ct:200,"); len(r) != 2 || r[1] != "ct:200" {
+		t.Fatalf("%v", r)
+	}
+	r := HAGroupRule("prod", "pve1:2,pve2:1", true, []string{"vm:100"})
+	if r.ID != "ha-group-prod" || !r.Strict || r.Type != "node-affinity" {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestCapacityHAAndForecasts(t *testing.T) {
+	in := demoCluster()
+	// Pin 108 and 107 (the movable guests on node03) with a strict rule to node03
+	// and node01; node01 is too full, so nothing fits and the report says why.
+	for i := range in.Guests {
+		switch in.Guests[i].VMID {
+		case 107, 108, 109:
+			in.Guests[i].HASID = fmt.Sprintf("vm:%d", in.Guests[i].VMID)
+		}
+	}
+	in.HARules = append(in.HARules, HAGroupRule("edge", "pve-node03:2,pve-node01:1", true, []string{"vm:107", "vm:108", "vm:109"}))
+	// Storage and RAM history for the forecasts: +1.2 GiB/day on node03's local-zfs.
+	var hist, mem []Point
+	for i := 0; i < 100; i++ {
+		hist = append(hist, Point{Time: int64(1_771_000_000 + i*21600), Value: float64(gb(2700)) + float64(i)*0.25*1.2*(1<<30)})
+		mem = append(mem, Point{Time: int64(1_771_000_000 + i*21600), Value: float64(gb(58.2))})
+	}
+	in.Nodes[2].Storages[0].History = hist
+	in.Nodes[2].MemHistory = mem
+	rep := PlanCapacity(in, CapacityOptions{})
+	if len(rep.Moves) != 0 {
+		t.Fatalf("moves despite the strict rule: %+v", rep.Moves)
+	}
+	if len(rep.NoMoveReasons) == 0 || !strings.Contains(rep.NoMoveReasons[0], "pve-node03 RAM is at 91%") {
+		t.Fatalf("reasons %v", rep.NoMoveReasons)
+	}
+	var why string
+	for _, b := range rep.Blocked {
+		if b.VMID == 109 {
+			why = b.Reason
+		}
+	}
+	if !strings.Contains(why, "HA node-affinity (ha-group-edge, keep-dbs-apart) does not allow pve-node02") {
+		t.Fatalf("blocked %+v", rep.Blocked)
+	}
+	f := rep.Nodes[2].Storages[0].Forecast
+	if f == nil || !f.Available || math.Abs(f.SlopeBytesPerDay-1.2*(1<<30)) > 1e3 {
+		t.Fatalf("storage forecast %+v", f)
+	}
+	if mf := rep.Nodes[2].MemForecast; mf == nil || mf.Available || mf.Reason != ReasonAlreadyPast {
+		t.Fatalf("mem forecast %+v", mf)
+	}
+}
+
+func TestCapacityVCPUDrivenMove(t *testing.T) {
+	in := CapacityInput{
+		Nodes: []CapNode{
+			{Name: "a", Online: true, CPUThreads: 8, MemTotalBytes: gb(64), MemUsedBytes: gb(34)},
+			{Name: "b", Online: true, CPUThreads: 8, MemTotalBytes: gb(64), MemUsedBytes: gb(30)},
+		},
+	}
+	// a: 24 vCPUs on 8 threads (ratio 3); b: 4 (0.5). RAM first: a move
+	// that does not raise the RAM peak and lowers the vCPU peak is suggested.
+	for i := 0; i < 6; i++ {
+		in.Guests = append(in.Guests, CapGuest{VMID: 100 + i, Type: "qemu", Node: "a", Running: true, VCPUs: 4, MemMaxBytes: gb(1), MemUsedBytes: gb(1)})
+	}
+	in.Guests = append(in.Guests, CapGuest{VMID: 200, Type: "qemu", Node: "b", Running: true, VCPUs: 4, MemMaxBytes: gb(6), MemUsedBytes: gb(6)})
+	rep := PlanCapacity(in, CapacityOptions{})
+	if len(rep.Moves) == 0 || rep.PeakAfter.VCPURatio >= 3 || rep.PeakAfter.MemPct > rep.PeakBefore.MemPct {
+		t.Fatalf("moves %+v peak %+v → %+v reasons %v", rep.Moves, rep.PeakBefore, rep.PeakAfter, rep.NoMoveReasons)
+	}
+	// Below the 2.0 ratio nothing moves for vCPUs alone: any move must
+	// lower the RAM peak by 2 points.
+	in.Nodes[0].CPUThreads = 16
+	if rep := PlanCapacity(in, CapacityOptions{}); len(rep.Moves) != 0 && rep.PeakAfter.MemPct > rep.PeakBefore.MemPct-2 {
+		t.Fatalf("moved for a 1.5 ratio: %+v", rep.Moves)
+	}
+	if rep := PlanCapacity(in, CapacityOptions{MinGainPct: 50}); len(rep.Moves) != 0 {
+		t.Fatalf("moved for a 1.5 ratio: %+v", rep.Moves)
+	}
+}
+
+func TestCapacityDisallowedNodes(t *testing.T) {
+	in := demoCluster()
+	for i := range in.Guests {
+		if in.Guests[i].Node == "pve-node03" {
+			in.Guests[i].DisallowedNodes = map[string]string{"pve-node02": "storage 'nfs-vms' not available on target"}
+		}
+	}
+	rep := PlanCapacity(in, CapacityOptions{})
+	for _, m := range rep.Moves {
+		if m.From == "pve-node03" && m.To == "pve-node02" {
+			t.Fatalf("moved onto a node Proxmox refuses: %+v", m)
+		}
+	}
+	var found bool
+	for _, b := range rep.Blocked {
+		found = found || strings.Contains(b.Reason, "Proxmox refuses pve-node02: storage 'nfs-vms' not available on target")
+	}
+	if !found {
+		t.Fatalf("blocked %+v moves %+v", rep.Blocked, rep.Moves)
 	}
 }

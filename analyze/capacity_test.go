@@ -129,6 +129,9 @@ func (m *tModel) move(vmid int, to string) string {
 	if from == to {
 		return "no-op move"
 	}
+	if g.DisallowedNodes[to] != "" {
+		return "moved to a node Proxmox refuses"
+	}
 	if why := m.allowedBy(g, to); why != "" {
 		return "HA node-affinity violated: " + why
 	}
@@ -208,33 +211,42 @@ func (m *tModel) score() score {
 	return sc
 }
 
-// less: lexicographic on the RAM list, then vCPU peak.
+// less: lexicographic on the RAM list, then vCPU peak (1e-6 equal).
 func (a score) less(b score) bool {
 	for i := range a.mems {
-		if math.Abs(a.mems[i]-b.mems[i]) > 1e-9 {
+		if math.Abs(a.mems[i]-b.mems[i]) > 1e-6 {
 			return a.mems[i] < b.mems[i]
 		}
 	}
-	return a.vcpu < b.vcpu-1e-9
+	return a.vcpu < b.vcpu-1e-6
 }
 
-// worthIt mirrors the documented minimum gain: the first RAM entry that
-// changes drops by 2 points, or RAM is no worse there and vCPU drops 0.1.
+// worthIt mirrors the documented minimum gain: some RAM entry drops by 2
+// points with none before it worse, and it is the peak or at/over 85%; or
+// RAM is not lexicographically worse and a vCPU peak of 2 or more drops 0.1.
 func (a score) worthIt(b score) bool {
 	for i := range a.mems {
-		d := a.mems[i] - b.mems[i]
-		if math.Abs(d) <= 1e-9 {
-			continue
-		}
-		if d >= 2-1e-9 {
+		if b.mems[i] <= a.mems[i]-2+1e-6 && (i == 0 || a.mems[i] >= 85-1e-6) {
 			return true
 		}
-		if d < 0 {
-			return false
+		if b.mems[i] > a.mems[i]+1e-6 {
+			break
 		}
-		break
 	}
-	return b.vcpu <= a.vcpu-0.1+1e-9
+	if !a.ramLess(b) {
+		return a.vcpu >= 2-1e-6 && b.vcpu <= a.vcpu-0.1+1e-6
+	}
+	return false
+}
+
+// ramLess: a's RAM list is lexicographically lower than b's.
+func (a score) ramLess(b score) bool {
+	for i := range a.mems {
+		if math.Abs(a.mems[i]-b.mems[i]) > 1e-6 {
+			return a.mems[i] < b.mems[i]
+		}
+	}
+	return false
 }
 
 func (a score) equal(b score) bool {
@@ -244,17 +256,6 @@ func (a score) equal(b score) bool {
 		}
 	}
 	return math.Abs(a.vcpu-b.vcpu) <= 1e-6
-}
-
-func (m *tModel) peak() (mem, vcpu float64) {
-	for i, n := range m.in.Nodes {
-		if !n.Online || contains(m.opt.EvacuateNodes, n.Name) {
-			continue
-		}
-		mem = math.Max(mem, 100*m.mem[i]/float64(n.MemTotalBytes))
-		vcpu = math.Max(vcpu, m.vcpu[i]/float64(n.CPUThreads))
-	}
-	return mem, vcpu
 }
 
 // verifyPlan replays a report's moves on the model and fails on any rule
@@ -349,6 +350,9 @@ func randomCluster(r *rand.Rand, nNodes, nGuests int, withPositive bool) Capacit
 		}
 		if r.Intn(3) == 0 {
 			g.HASID = fmt.Sprintf("vm:%d", g.VMID)
+		}
+		if r.Intn(6) == 0 {
+			g.DisallowedNodes = map[string]string{in.Nodes[r.Intn(nNodes)].Name: "local resource"}
 		}
 		in.Guests = append(in.Guests, g)
 	}
@@ -483,7 +487,7 @@ func bestOrder(in CapacityInput, opt CapacityOptions, plan [][2]string) (score, 
 func TestCapacityOptimalOnSmallClusters(t *testing.T) {
 	r := rand.New(rand.NewSource(42))
 	var greedyGaps []float64
-	cases := 0
+	cases, exactEqual := 0, 0
 	for iter := 0; iter < 150; iter++ {
 		in := randomCluster(r, 2+r.Intn(3), 3+r.Intn(5), false)
 		opt := CapacityOptions{MaxMoves: 1 + r.Intn(3)}
@@ -496,8 +500,13 @@ func TestCapacityOptimalOnSmallClusters(t *testing.T) {
 		if rep.Search != "exact" {
 			t.Fatalf("iter %d: small cluster planned by %s", iter, rep.Search)
 		}
-		if !got.equal(want) {
+		// Documented tolerance: the planner takes fewer moves when they come
+		// within 0.5 points of the optimum RAM peak (0.05 of the vCPU peak).
+		if len(want.mems) > 0 && (got.mems[0] > want.mems[0]+0.5+1e-6 || (got.mems[0] > want.mems[0]+1e-6 && got.vcpu > want.vcpu+0.05+1e-6)) {
 			t.Fatalf("iter %d: planner %+v, optimum %+v; moves %+v", iter, got, want, rep.Moves)
+		}
+		if got.equal(want) {
+			exactEqual++
 		}
 		// The greedy search on the same cluster, for its documented tolerance.
 		opt.exactLimit = 1
@@ -519,7 +528,7 @@ func TestCapacityOptimalOnSmallClusters(t *testing.T) {
 	// optimal RAM peak in at least 80% of small random clusters, and never
 	// more than 10 points above it.
 	worst := greedyGaps[len(greedyGaps)-1]
-	t.Logf("greedy optimal in %d/%d cases; worst gap %.2f points", exactHits, cases, worst)
+	t.Logf("exact search equal to the optimum in %d cases; greedy optimal in %d/%d cases; worst gap %.2f points", exactEqual, exactHits, cases, worst)
 	if float64(exactHits) < 0.8*float64(cases) || worst > 10 {
 		t.Fatalf("greedy optimal in %d/%d, worst gap %.2f", exactHits, cases, worst)
 	}
@@ -595,7 +604,7 @@ func benchCluster(nodes, guests int) CapacityInput {
 		n := &in.Nodes[i]
 		n.MemTotalBytes = uint64(float64(n.MemUsedBytes) / 0.6)
 		if i%4 == 0 {
-			n.MemUsedBytes += n.MemTotalBytes / 4
+			n.MemUsedBytes += n.MemTotalBytes / 100 * 26
 		}
 		n.CPUThreads = 256
 		n.CPUFraction = 0.05
@@ -618,8 +627,31 @@ func benchPlan(b *testing.B, nodes, guests int, minGain float64) {
 	b.ReportMetric(float64(len(rep.Moves)), "moves")
 }
 
-func BenchmarkPlanCapacity32x1000(b *testing.B) { benchPlan(b, 32, 1000, 0) }
-
-// With 156 guests per node one guest moves a node's RAM by well under the
-// default 2-point minimum gain; a smaller minimum makes the planner work.
+// With 31 or 156 guests per node one guest moves a node's RAM by about the
+// default 2-point minimum gain or well under it; a smaller minimum makes the
+// planner do the full work (10 moves).
+func BenchmarkPlanCapacity32x1000(b *testing.B)  { benchPlan(b, 32, 1000, 0.5) }
 func BenchmarkPlanCapacity64x10000(b *testing.B) { benchPlan(b, 64, 10000, 0.2) }
+
+func TestEvalMoveMatchesEval(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for iter := 0; iter < 100; iter++ {
+		in := randomCluster(r, 2+r.Intn(10), 5+r.Intn(80), true)
+		p := newPlanner(in, CapacityOptions{AllowLocalDiskMoves: true}.withPlanDefaults())
+		b := p.baseline(&p.state)
+		n := 0
+		p.eachMove(&p.state, p.eval(&p.state), func(u, from, to int) {
+			n++
+			got := p.evalMove(&p.state, &b, from, to, nil)
+			want := p.eval(&p.state)
+			if len(got.mems) != len(want.mems) || math.Abs(got.vcpu-want.vcpu) > 1e-12 || math.Abs(got.mem-want.mem) > 1e-12 {
+				t.Fatalf("iter %d: evalMove %+v, eval %+v", iter, got, want)
+			}
+			for i := range got.mems {
+				if math.Abs(got.mems[i]-want.mems[i]) > 1e-12 {
+					t.Fatalf("iter %d: mems %v vs %v", iter, got.mems, want.mems)
+				}
+			}
+		})
+	}
+}

@@ -187,3 +187,20 @@ func FillForecast(points []Point, totalBytes, thresholdPct float64, opt Forecast
 	f.ThresholdEpoch = f.WindowEndEpoch + int64(days*86400)
 	return f
 }
+
+// FillForecastRows forecasts from RRD rows holding a used and a total field
+// (storage RRD: "used"/"total"; node RRD: "memused"/"memtotal"). The total
+// is the last finite total in the rows, since a storage can be resized.
+func FillForecastRows(rows []Row, usedField, totalField string, thresholdPct float64, opt ForecastOptions) Forecast {
+	var pts []Point
+	total := 0.0
+	for _, r := range rows {
+		if v, ok := r.Values[usedField]; ok && finite(v) {
+			pts = append(pts, Point{Time: r.Time, Value: v})
+		}
+		if v, ok := r.Values[totalField]; ok && finite(v) && v > 0 {
+			total = v
+		}
+	}
+	return FillForecast(pts, total, thresholdPct, opt)
+}

@@ -101,3 +101,19 @@ func BenchmarkFillForecastMonth(b *testing.B) {
 		FillForecast(pts, 1e12, 90, ForecastOptions{})
 	}
 }
+
+func TestFillForecastRows(t *testing.T) {
+	var rows []Row
+	for i := 0; i < 50; i++ {
+		r := Row{Time: int64(1_760_000_000 + i*86400), Values: map[string]float64{"used": 100e9 + float64(i)*1e9, "total": 500e9}}
+		if i == 49 {
+			r.Values["total"] = 1000e9 // resized: the last total counts
+		}
+		rows = append(rows, r)
+	}
+	f := FillForecastRows(rows, "used", "total", 90, ForecastOptions{})
+	want := (900e9 - 149e9) / 1e9
+	if !f.Available || math.Abs(f.DaysToThreshold-want) > 0.1 || f.TotalBytes != 1000e9 {
+		t.Fatalf("%+v (want %.1f days)", f, want)
+	}
+}

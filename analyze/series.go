@@ -169,6 +169,17 @@ func Downsample(points []Point, maxPoints int) []Point {
 // finite value in a bucket is absent from that row; a bucket with no row is
 // omitted.
 func DownsampleRows(rows []Row, maxPoints int) []Row {
+	return downsampleRows(rows, maxPoints, false)
+}
+
+// DownsampleRowsMax is DownsampleRows keeping each bucket's maximum instead
+// of its mean: the right reduction for RRD data read with cf=MAX, whose
+// peaks an average would hide.
+func DownsampleRowsMax(rows []Row, maxPoints int) []Row {
+	return downsampleRows(rows, maxPoints, true)
+}
+
+func downsampleRows(rows []Row, maxPoints int, useMax bool) []Row {
 	if maxPoints < 1 {
 		maxPoints = 1
 	}
@@ -205,7 +216,11 @@ func DownsampleRows(rows []Row, maxPoints int) []Row {
 		}
 		vals := make(map[string]float64, len(cur.sum))
 		for k, s := range cur.sum {
-			vals[k] = s / float64(cur.n[k])
+			if useMax {
+				vals[k] = s
+			} else {
+				vals[k] = s / float64(cur.n[k])
+			}
 		}
 		out = append(out, Row{Time: curBucket * w, Values: vals})
 		cur = nil
@@ -226,10 +241,16 @@ func DownsampleRows(rows []Row, maxPoints int) []Row {
 			curBucket = b
 		}
 		for k, v := range r.Values {
-			if finite(v) {
-				cur.sum[k] += v
-				cur.n[k]++
+			if !finite(v) {
+				continue
 			}
+			switch {
+			case !useMax:
+				cur.sum[k] += v
+			case cur.n[k] == 0 || v > cur.sum[k]:
+				cur.sum[k] = v
+			}
+			cur.n[k]++
 		}
 	}
 	flush()

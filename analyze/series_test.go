@@ -121,3 +121,22 @@ func BenchmarkDownsampleRowsDay(b *testing.B) {
 		DownsampleRows(rows, 100)
 	}
 }
+
+func TestDownsampleRowsMaxKeepsPeaks(t *testing.T) {
+	var rows []Row
+	for i := 0; i < 120; i++ {
+		v := 0.1
+		if i == 37 {
+			v = 0.9 // a one-minute spike
+		}
+		rows = append(rows, Row{Time: int64(i * 60), Values: map[string]float64{"cpu": v}})
+	}
+	mx := DownsampleRowsMax(rows, 4)
+	avg := DownsampleRows(rows, 4)
+	if len(mx) != 4 || len(avg) != 4 {
+		t.Fatalf("%d %d rows", len(mx), len(avg))
+	}
+	if mx[1].Values["cpu"] != 0.9 || avg[1].Values["cpu"] >= 0.2 || mx[0].Values["cpu"] != 0.1 {
+		t.Fatalf("max %+v avg %+v", mx, avg)
+	}
+}

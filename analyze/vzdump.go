@@ -103,14 +103,17 @@ type VzdumpLog struct {
 	// Command is the vzdump command line from "starting new backup job: ".
 	Command string `json:"command,omitempty"`
 	// Selection and options read from Command.
-	VMIDs   []int             `json:"vmids,omitempty"`
-	All     bool              `json:"all,omitempty"`
-	Exclude []int             `json:"exclude,omitempty"`
-	Pool    string            `json:"pool,omitempty"`
-	Node    string            `json:"node,omitempty"`
-	Storage string            `json:"storage,omitempty"`
-	Mode    string            `json:"mode,omitempty"`
-	Options map[string]string `json:"options,omitempty"`
+	VMIDs []int `json:"vmids,omitempty"`
+	// SkippedExternal are guests of the selection that live on other nodes
+	// ("skip external VMs: ..."): another node's task backs them up.
+	SkippedExternal []int             `json:"skipped_external,omitempty"`
+	All             bool              `json:"all,omitempty"`
+	Exclude         []int             `json:"exclude,omitempty"`
+	Pool            string            `json:"pool,omitempty"`
+	Node            string            `json:"node,omitempty"`
+	Storage         string            `json:"storage,omitempty"`
+	Mode            string            `json:"mode,omitempty"`
+	Options         map[string]string `json:"options,omitempty"`
 	// Started/Finished are the first guest's start and the last guest's end.
 	StartedEpoch  int64 `json:"started_epoch,omitempty"`
 	FinishedEpoch int64 `json:"finished_epoch,omitempty"`
@@ -170,12 +173,13 @@ var (
 	reFailedAt    = regexp.MustCompile(`^INFO: Failed at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s*$`)
 	reName        = regexp.MustCompile(`^INFO: (?:VM|CT) Name: (.*)$`)
 	reState       = regexp.MustCompile(`^INFO: status = (\S+)\s*$`)
-	reArchive     = regexp.MustCompile(`^INFO: creating (?:vzdump|archive) archive '([^']*)'`)
+	reArchive     = regexp.MustCompile(`^INFO: creating (?:vzdump )?archive '([^']*)'`)
 	rePBSArchive  = regexp.MustCompile(`^INFO: creating Proxmox Backup Server archive '([^']*)'`)
 	reSize        = regexp.MustCompile(`^INFO: archive file size: ([\d.]+)\s*([KMGTP]i?B?|B)?\s*$`)
 	reTransferred = regexp.MustCompile(`^INFO: transferred ([\d.]+)\s*([KMGTP]i?B?|B)? in \d+ seconds`)
 	reNotify      = regexp.MustCompile(`^(?:ERROR|WARN): .*(?:could not notify|notification|sendmail)`)
 	reTaskWarn    = regexp.MustCompile(`^TASK WARNINGS: (\d+)\s*$`)
+	reSkipExt     = regexp.MustCompile(`^INFO: skip external VMs: ([\d, ]+)$`)
 )
 
 // ParseVzdumpLog reads a vzdump task log. Every line is accounted for exactly
@@ -267,6 +271,9 @@ func parseVzdump(lines []LogLine, opt VzdumpParseOptions) (VzdumpLog, []lineKind
 			kinds[i] = kindJob
 			final = true
 			cur = -1
+		case g == nil && reSkipExt.MatchString(text):
+			out.SkippedExternal = append(out.SkippedExternal, parseVMIDList(reSkipExt.FindStringSubmatch(text)[1])...)
+			kinds[i] = kindJob
 		case text == "INFO: Backup job finished successfully" || text == "INFO: Backup job finished with errors":
 			kinds[i] = kindJob
 			cur = -1

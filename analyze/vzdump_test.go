@@ -210,6 +210,15 @@ func TestParseVzdumpEdgeCases(t *testing.T) {
 					t.Fatalf("%+v", l)
 				}
 			}},
+		{"skip external", joinLog([]string{"INFO: starting new backup job: vzdump 100 101 102 --storage nfs-backup --mode snapshot",
+			"INFO: skip external VMs: 101, 102"},
+			guestSection(100, "qemu", "dc01", "2026-02-20 01:00:00", ""),
+			[]string{"INFO: Backup job finished successfully", "TASK OK"}), VzdumpParseOptions{TaskEnded: true},
+			func(t *testing.T, l VzdumpLog) {
+				if fmt.Sprint(l.SkippedExternal) != "[101 102]" || len(l.Unparsed) != 0 || l.Summary() != "ok (1/1)" {
+					t.Fatalf("%+v", l)
+				}
+			}},
 		{"empty log", []LogLine{{N: 1, Text: "no content"}}, VzdumpParseOptions{},
 			func(t *testing.T, l VzdumpLog) {
 				if l.Status != VzdumpTruncated || len(l.Unparsed) != 0 {
@@ -260,7 +269,7 @@ func checkAccounting(t *testing.T, lines []LogLine, l VzdumpLog, kinds []lineKin
 	// Each listed line is the input line with that number, verbatim.
 	byN := map[int]string{}
 	for _, ln := range lines {
-		byN[ln.N] = strings.TrimRight(ln.Text, "\r")
+		byN[ln.N] = ln.Text
 	}
 	for _, u := range l.Unparsed {
 		if byN[u.N] != u.Text {

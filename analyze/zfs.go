@@ -460,7 +460,8 @@ func (v ZFSVerdict) Alert() *Alert {
 	if len(v.Reasons) > 0 {
 		msg += ": " + joinReasons(v.Reasons)
 	}
-	return &Alert{Severity: v.Severity, Subject: v.Node + "/" + v.Pool, Metric: "zfs_state", Value: v.UsedPct,
+	// Value counts the findings: a pool state has no natural number.
+	return &Alert{Severity: v.Severity, Subject: v.Node + "/" + v.Pool, Metric: "zfs_findings", Value: float64(len(v.Reasons)),
 		Message: msg, Basis: "zpool state, vdev counters, scan and errors from /nodes/{node}/disks/zfs/{pool}"}
 }
 
@@ -560,4 +561,14 @@ func MatchDiskToVdev(leaf string, disks []Disk) *Disk {
 		return nil
 	}
 	return &disks[best]
+}
+
+// Alert turns a disk verdict into an alert, nil when the disk is ok or only
+// its SMART status is unknown (info).
+func (v DiskVerdict) Alert() *Alert {
+	if v.Severity.Rank() < SeverityWarning.Rank() {
+		return nil
+	}
+	return &Alert{Severity: v.Severity, Subject: v.Node + ":" + v.DevPath, Metric: "disk_health", Value: float64(len(v.Reasons)),
+		Message: fmt.Sprintf("%s %s: %s", v.Node, v.DevPath, joinReasons(v.Reasons)), Basis: "health and wearout from /nodes/{node}/disks/list"}
 }

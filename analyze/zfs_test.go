@@ -168,3 +168,29 @@ func TestEvaluateDiskAndMatch(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseScan(f *testing.F) {
+	f.Add("scrub repaired 0B in 00:02:31 with 0 errors on Sun Aug 10 00:26:32 2025")
+	f.Add("scrub in progress since Sun Aug 10 00:24:01 2025 1.23T / 1.80T scanned at 512M/s, 800G / 1.80T issued at 330M/s 0B repaired, 43.40% done, 00:52:13 to go")
+	f.Add("resilvered 1.21G in 00:03:12 with 0 errors on Tue Aug 12 14:03:55 2025")
+	f.Fuzz(func(t *testing.T, s string) {
+		si := ParseScan(s, nil)
+		switch si.State {
+		case "finished", "in_progress", "canceled", "paused", "none", "unknown":
+		default:
+			t.Fatalf("state %q", si.State)
+		}
+		_ = ParseErrors(s)
+		_ = ParseZFSSize(s)
+	})
+}
+
+func TestDiskAlert(t *testing.T) {
+	w := 5.0
+	if a := EvaluateDisk(Disk{Node: "n", DevPath: "/dev/sdb", Health: "PASSED", WearoutRemainingPct: &w}, DiskThresholds{}).Alert(); a == nil || a.Severity != SeverityCritical || a.Subject != "n:/dev/sdb" {
+		t.Fatalf("%+v", a)
+	}
+	if a := EvaluateDisk(Disk{Health: "UNKNOWN"}, DiskThresholds{}).Alert(); a != nil {
+		t.Fatalf("%+v", a)
+	}
+}

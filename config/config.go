@@ -1,17 +1,25 @@
-// Package config reads pvemcp's configuration. For now: the environment
-// variables of DESIGN §7 and their *_FILE variants (systemd credentials,
-// Docker secrets). A later step adds the config file, several clusters and
-// the OS keyring.
+// Package config reads pvemcp's configuration: command-line flags, then the
+// environment (the Terraform provider's PROXMOX_VE_* names and their *_FILE
+// variants), then a YAML file ($XDG_CONFIG_HOME/pvemcp/config.yaml or
+// --config). The file can hold several clusters, each with several node
+// endpoints, and the policy other packages read: thresholds, protected
+// guests, approval mode, audit log and read-only mode.
+//
+// Token secrets are never in the file. They come from the environment, a
+// file (*_FILE, token_file), a systemd credential ($CREDENTIALS_DIRECTORY) or
+// the OS keyring (pvemcp auth set); Cluster.Token is filled by Resolve.
 package config
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
@@ -22,12 +30,20 @@ const (
 	EnvInsecure    = "PROXMOX_VE_INSECURE"
 	EnvCAFile      = "PROXMOX_VE_CA_FILE"
 	EnvFingerprint = "PROXMOX_VE_FINGERPRINT"
+	// EnvClusterName names the cluster the environment defines, or, when the
+	// config file defines clusters, selects the default one.
 	EnvClusterName = "PVEMCP_CLUSTER_NAME"
 	EnvTimeout     = "PVEMCP_TIMEOUT"
 	EnvHTTPToken   = "PVEMCP_HTTP_TOKEN"
 	EnvRAMPct      = "PVEMCP_THRESHOLD_RAM_PCT"
 	EnvStoragePct  = "PVEMCP_THRESHOLD_STORAGE_PCT"
 	EnvCPUPct      = "PVEMCP_THRESHOLD_CPU_PCT"
+	EnvConfig      = "PVEMCP_CONFIG"
+	EnvReadOnly    = "PVEMCP_READ_ONLY"
+	EnvApproval    = "PVEMCP_APPROVAL"
+	EnvAuditLog    = "PVEMCP_AUDIT_LOG"
+	// EnvCredentialsDir is set by systemd for a unit with LoadCredential=.
+	EnvCredentialsDir = "CREDENTIALS_DIRECTORY"
 )
 
 // HowToConfigure is the exact list of what to set; every "not configured"
@@ -35,7 +51,8 @@ const (
 const HowToConfigure = "set " + EnvEndpoint + " (e.g. https://pve1.example.com:8006), " +
 	EnvToken + " (user@realm!tokenid=secret), and one of " + EnvFingerprint +
 	" (SHA-256 of the node certificate, AA:BB:...), " + EnvCAFile + " (PEM of the cluster CA) or " +
-	EnvInsecure + "=true; or use --demo to try the built-in simulator"
+	EnvInsecure + "=true; or describe clusters in $XDG_CONFIG_HOME/pvemcp/config.yaml (see examples/config.yaml);" +
+	" or use --demo to try the built-in simulator"
 
 // ErrNotConfigured means no cluster is configured at all.
 var ErrNotConfigured = errors.New("no Proxmox cluster configured: " + HowToConfigure)
@@ -44,17 +61,37 @@ var ErrNotConfigured = errors.New("no Proxmox cluster configured: " + HowToConfi
 type Cluster struct {
 	Name        string
 	Endpoints   []string
-	Token       string // user@realm!tokenid=secret; never printed
+	Token       string // user@realm!tokenid=secret, set by Resolve; never printed
 	CAFile      string
 	Fingerprint string
 	Insecure    bool
 	Timeout     time.Duration
+
+	// TokenID is "user@realm!tokenid" when known without the secret.
+	TokenID string
+	// Secret says where the token (or its secret) comes from.
+	Secret SecretRef
+	// Origin says where the cluster was defined ("config.yaml:12", "environment").
+	Origin string
 }
 
 // Options converts the settings for proxmox.New.
 func (c Cluster) Options() proxmox.Options {
 	return proxmox.Options{Name: c.Name, Endpoints: c.Endpoints, Token: c.Token, CAFile: c.CAFile,
 		Fingerprint: c.Fingerprint, Insecure: c.Insecure, Timeout: c.Timeout, UserAgent: "pvemcp"}
+}
+
+// TLSMode describes how the cluster's certificates are checked.
+func (c Cluster) TLSMode() string {
+	switch {
+	case c.Fingerprint != "":
+		return "fingerprint pin"
+	case c.CAFile != "":
+		return "CA file " + c.CAFile
+	case c.Insecure:
+		return "INSECURE (certificate not verified)"
+	}
+	return "system CA roots"
 }
 
 // Thresholds are alert limits in percent (0 = default).
@@ -64,101 +101,77 @@ type Thresholds struct {
 	CPUPct     float64
 }
 
-// Config is everything read from the environment.
+// Config is the merged configuration.
 type Config struct {
-	Cluster    *Cluster // nil when no cluster is configured
-	HTTPToken  string   // bearer token for the HTTP transport; never printed
+	// Cluster is the default cluster (nil when none is configured).
+	Cluster *Cluster
+	// Clusters are all configured clusters, default first is not implied:
+	// file order, then the one the environment adds.
+	Clusters []*Cluster
+	// HTTPToken is the bearer token of the HTTP transport; never printed.
+	HTTPToken  string
 	Thresholds Thresholds
+	// Protected guests: plans touching them are refused.
+	Protected guard.Protection
+	// Approval is the confirm_plan policy (elicit by default).
+	Approval guard.ApprovalMode
+	// AuditLog is the audit log path ("" = the guard's default).
+	AuditLog string
+	// ReadOnly registers no write tool.
+	ReadOnly bool
+	// Path is the config file that was read ("" when none).
+	Path string
+
+	defaultName string // default_cluster from the file
+}
+
+// ClusterByName returns the named cluster, or the default one for "".
+func (c *Config) ClusterByName(name string) (*Cluster, error) {
+	if name == "" {
+		if c.Cluster == nil {
+			return nil, ErrNotConfigured
+		}
+		return c.Cluster, nil
+	}
+	for _, cl := range c.Clusters {
+		if cl.Name == name {
+			return cl, nil
+		}
+	}
+	return nil, fmt.Errorf("no cluster named %q is configured (configured: %s)", name, strings.Join(c.Names(), ", "))
+}
+
+// Names lists the configured cluster names.
+func (c *Config) Names() []string {
+	out := make([]string, len(c.Clusters))
+	for i, cl := range c.Clusters {
+		out[i] = cl.Name
+	}
+	return out
 }
 
 // Getenv looks up a variable; os.LookupEnv in production.
 type Getenv func(string) (string, bool)
 
-// FromEnv reads the configuration from the process environment.
-func FromEnv() (*Config, error) { return Load(os.LookupEnv) }
+// FromEnv reads the configuration the way the server does: flags aside,
+// the environment over the default config file, with every secret resolved.
+func FromEnv() (*Config, error) { return LoadAll(Options{}) }
 
-// Load reads the configuration through getenv. A cluster that is partly
-// configured is an error naming what is missing; none at all is not (the
-// caller decides whether it needs one, and reports ErrNotConfigured).
+// Load reads the configuration from getenv alone (no config file), with
+// secrets resolved from the environment, files and systemd credentials.
 func Load(getenv Getenv) (*Config, error) {
-	cfg := &Config{}
-	var errs []error
-	get := func(name string) string {
-		v, err := lookup(getenv, name)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
+	return LoadAll(Options{Getenv: getenv, NoFile: true, Keyring: noKeyring{}})
+}
+
+// LoadAll reads the configuration and resolves every cluster's secret.
+func LoadAll(opts Options) (*Config, error) {
+	cfg, err := Read(opts)
+	if err != nil {
+		return nil, err
 	}
-	endpoint, token := get(EnvEndpoint), get(EnvToken)
-	caFile, fp, insecureS := get(EnvCAFile), get(EnvFingerprint), get(EnvInsecure)
-	cfg.HTTPToken = get(EnvHTTPToken)
-	name, timeoutS := get(EnvClusterName), get(EnvTimeout)
-	for _, t := range []struct {
-		env string
-		dst *float64
-	}{{EnvRAMPct, &cfg.Thresholds.RAMPct}, {EnvStoragePct, &cfg.Thresholds.StoragePct}, {EnvCPUPct, &cfg.Thresholds.CPUPct}} {
-		if v := get(t.env); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f <= 0 || f > 100 {
-				errs = append(errs, fmt.Errorf("%s must be a percentage in (0, 100], got %q", t.env, v))
-				continue
-			}
-			*t.dst = f
-		}
+	if err := cfg.Resolve(opts.keyring(), opts.getenv()); err != nil {
+		return nil, err
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	insecure := false
-	if insecureS != "" {
-		b, err := strconv.ParseBool(insecureS)
-		if err != nil {
-			return nil, fmt.Errorf("%s must be true or false, got %q", EnvInsecure, insecureS)
-		}
-		insecure = b
-	}
-	if endpoint == "" && token == "" {
-		return cfg, nil
-	}
-	var missing []string
-	if endpoint == "" {
-		missing = append(missing, EnvEndpoint)
-	}
-	if token == "" {
-		missing = append(missing, EnvToken)
-	}
-	if fp == "" && caFile == "" && !insecure {
-		missing = append(missing, EnvFingerprint+" or "+EnvCAFile+" or "+EnvInsecure+"=true")
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("incomplete Proxmox configuration: missing %s; %s", strings.Join(missing, ", "), HowToConfigure)
-	}
-	if _, _, err := proxmox.ParseToken(token); err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvToken, err)
-	}
-	if fp != "" {
-		if _, err := proxmox.NormalizeFingerprint(fp); err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvFingerprint, err)
-		}
-	}
-	c := &Cluster{Name: name, Token: token, CAFile: caFile, Fingerprint: fp, Insecure: insecure}
-	for _, ep := range strings.Split(endpoint, ",") {
-		if ep = strings.TrimSpace(ep); ep != "" {
-			if _, err := proxmox.NormalizeEndpoint(ep); err != nil {
-				return nil, fmt.Errorf("%s: %w", EnvEndpoint, err)
-			}
-			c.Endpoints = append(c.Endpoints, ep)
-		}
-	}
-	if timeoutS != "" {
-		d, err := time.ParseDuration(timeoutS)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("%s must be a duration like 15s, got %q", EnvTimeout, timeoutS)
-		}
-		c.Timeout = d
-	}
-	cfg.Cluster = c
 	return cfg, nil
 }
 
@@ -179,3 +192,74 @@ func lookup(getenv Getenv, name string) (string, error) {
 	}
 	return strings.TrimSpace(v), nil
 }
+
+func parsePct(name, v string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f <= 0 || f > 100 {
+		return 0, fmt.Errorf("%s must be a percentage in (0, 100], got %q", name, v)
+	}
+	return f, nil
+}
+
+func parseBool(name, v string) (bool, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, fmt.Errorf("%s must be true or false, got %q", name, v)
+	}
+	return b, nil
+}
+
+func parseTimeout(name, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s must be a duration like 15s, got %q", name, v)
+	}
+	return d, nil
+}
+
+// validateCluster checks one cluster's settings (not its secret).
+func validateCluster(c *Cluster) error {
+	if len(c.Endpoints) == 0 {
+		return errors.New("no endpoint")
+	}
+	for _, ep := range c.Endpoints {
+		if _, err := proxmox.NormalizeEndpoint(ep); err != nil {
+			return err
+		}
+	}
+	if c.Fingerprint != "" {
+		fp, err := proxmox.NormalizeFingerprint(c.Fingerprint)
+		if err != nil {
+			return err
+		}
+		c.Fingerprint = fp
+	}
+	if c.Fingerprint == "" && c.CAFile == "" && !c.Insecure {
+		return errors.New("set fingerprint, ca_file, or insecure: true (Proxmox certificates are usually self-signed)")
+	}
+	if c.TokenID != "" && !tokenIDOK(c.TokenID) {
+		return fmt.Errorf("token_id %q must look like user@realm!tokenid", c.TokenID)
+	}
+	return nil
+}
+
+func tokenIDOK(id string) bool {
+	_, _, err := proxmox.ParseToken(id + "=x")
+	return err == nil
+}
+
+var clusterNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+func splitEndpoints(s string) []string {
+	var out []string
+	for _, ep := range strings.Split(s, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// ValidClusterName reports whether name can name a cluster (it is also the
+// keyring account).
+func ValidClusterName(name string) bool { return clusterNameRE.MatchString(name) }

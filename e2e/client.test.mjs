@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { MODERN_VERSION, connect, startHttpServer, textOf } from './lib.mjs';
+import { MODERN_VERSION, connect, startHttpServer, startSim, textOf } from './lib.mjs';
 import { badArgs, toolArgs } from './tool-args.mjs';
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'];
@@ -211,6 +211,48 @@ describe('read-only mode', () => {
       }
     } finally {
       await session.close();
+    }
+  });
+});
+
+describe('HTTP bearer token', () => {
+  test('with --http-token, requests without the token get 401 and the client with it works', async () => {
+    const token = 'e2e-' + Math.random().toString(36).slice(2);
+    const server = await startHttpServer(['--http-token', token]);
+    let session;
+    try {
+      const res = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+      assert.equal(res.status, 401, 'a request without the bearer token was not refused');
+      session = await connect({ transport: 'http', era: 'legacy', server, headers: { Authorization: `Bearer ${token}` } });
+      const { tools } = await session.client.listTools();
+      assert.ok(tools.length > 0);
+    } finally {
+      await session?.close();
+      await server.stop();
+    }
+  });
+});
+
+describe('serve against pvemcp sim, configured like a real cluster', () => {
+  test('PROXMOX_VE_* from pvemcp sim: TLS pinned by fingerprint, live answers', async () => {
+    const sim = await startSim();
+    let session;
+    try {
+      session = await connect({ transport: 'stdio', era: 'modern', demo: false, env: sim.env });
+      const res = await session.client.callTool({ name: 'cluster_overview', arguments: {} });
+      const sc = checkResult('cluster_overview', {}, res, session.stderr);
+      const nodes = (sc.nodes || []).map((n) => n.node).sort();
+      assert.deepEqual(nodes, ['pve-node01', 'pve-node02', 'pve-node03'], 'the demo scenario\'s nodes');
+      const text = JSON.stringify(sc) + session.stderr();
+      const secret = sim.env.PROXMOX_VE_API_TOKEN.split('=').slice(1).join('=');
+      assert.ok(secret && !text.includes(secret), 'the token secret appears in a result or a log line');
+    } finally {
+      await session?.close();
+      await sim.stop();
     }
   });
 });

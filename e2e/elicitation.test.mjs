@@ -5,25 +5,38 @@
 // (2026-07-28: an input_required result the client fulfils and retries;
 // legacy: a server-initiated elicitation/create request).
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { connect, startHttpServer, textOf } from './lib.mjs';
+
+// Every server started below appends to one audit log, named in a config
+// file (the stdio client transport does not pass the environment on).
+const dir = mkdtempSync(join(tmpdir(), 'pvemcp-e2e-audit-'));
+const auditLog = join(dir, 'audit.jsonl');
+const configFile = join(dir, 'config.yaml');
+writeFileSync(configFile, `audit_log: ${JSON.stringify(auditLog)}\n`);
+const serveArgs = ['--config', configFile];
+const nonces = [];
 
 // A stopped container in the demo scenario: start and stop are both cheap.
 const VMID = 203;
 
 let http;
 before(async () => {
-  http = await startHttpServer();
+  http = await startHttpServer(serveArgs);
 });
 after(async () => {
   await http?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 // session connects a client that declares form elicitation and answers every
 // elicitation/create with `answer`, recording what it was asked.
 async function session(transport, era, answer) {
-  const s = await connect({ transport, era, server: http, capabilities: { elicitation: { form: {} } } });
+  const s = await connect({ transport, era, server: http, serveArgs, capabilities: { elicitation: { form: {} } } });
   const asked = [];
   s.client.setRequestHandler('elicitation/create', async (req) => {
     asked.push(req.params);
@@ -41,7 +54,10 @@ function call(s, name, args, options) {
 async function planPower(s) {
   for (const action of ['start', 'stop']) {
     const res = await call(s, 'guest_power', { vmid: VMID, action });
-    if (!res.isError) return { action, plan: res.structuredContent };
+    if (!res.isError) {
+      nonces.push(res.structuredContent.nonce);
+      return { action, plan: res.structuredContent };
+    }
     assert.match(textOf(res), /cannot (start|stop)/, `guest_power ${action}: ${textOf(res)}\n${s.stderr()}`);
   }
   assert.fail('neither start nor stop could be planned');
@@ -51,6 +67,7 @@ async function planPower(s) {
 // whether the guest is still in the state the first plan found.
 async function stillPlannable(s, action) {
   const res = await call(s, 'guest_power', { vmid: VMID, action });
+  if (!res.isError) nonces.push(res.structuredContent.nonce);
   return !res.isError;
 }
 
@@ -79,6 +96,12 @@ for (const transport of ['stdio', 'http']) {
           assert.match(s.asked[0].message, new RegExp(`POST /nodes/pve-node02/lxc/${VMID}/status/${action}`));
           assert.ok(s.asked[0].requestedSchema?.properties?.approve, 'the form has an approve field');
           assert.equal(await stillPlannable(s, action), false, `container ${VMID} did not change state`);
+          // Progress sent before the task was started; later ones may race
+          // the result and be dropped by the client.
+          assert.ok(
+            progress.some((p) => p.total === 1 && /^sending POST /.test(p.message)),
+            `no progress notification from pvemcp: ${JSON.stringify(progress)}`,
+          );
         } finally {
           await s.close();
         }
@@ -106,3 +129,22 @@ for (const transport of ['stdio', 'http']) {
     });
   }
 }
+
+test('the audit log recorded every plan, approval, refusal and outcome, and no nonce', () => {
+  const events = readFileSync(auditLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const count = (kind, field, re) => events.filter((e) => e.event === kind && (!field || re.test(e[field]))).length;
+  // Per transport and era: 4 plans confirmed or refused, 3 re-plans after
+  // a refusal.
+  assert.equal(count('plan'), 28);
+  assert.equal(count('confirm', 'approval', /^elicitation$/), 4);
+  assert.equal(count('outcome', 'outcome', /^ok$/), 4);
+  assert.equal(count('refusal', 'reason', /the user answered/), 12);
+  for (const e of events) {
+    assert.ok(e.time && e.caller && e.plan_id, `incomplete audit event ${JSON.stringify(e)}`);
+  }
+  const raw = readFileSync(auditLog, 'utf8');
+  for (const n of nonces) assert.ok(!raw.includes(n), 'a nonce reached the audit log');
+});

@@ -99,8 +99,11 @@ export function collect(stream) {
 }
 
 // connect starts a client session. transport is 'stdio' or 'http'; for http,
-// server is the handle from startHttpServer. Returns { client, stderr, close }.
-export async function connect({ transport, era, server, serveArgs = [], capabilities = {} }) {
+// server is the handle from startHttpServer. For stdio, the server runs on the
+// demo cluster unless demo is false, and env adds variables to the SDK's
+// minimal default environment of the server process; for http, headers are
+// sent with every request. Returns { client, stderr, close }.
+export async function connect({ transport, era, server, serveArgs = [], capabilities = {}, env, demo = true, headers }) {
   const client = new Client(
     { name: 'pvemcp-e2e', version: '1.0.0' },
     { versionNegotiation: eras[era], capabilities },
@@ -110,13 +113,14 @@ export async function connect({ transport, era, server, serveArgs = [], capabili
   if (transport === 'stdio') {
     t = new StdioClientTransport({
       command: binary,
-      args: ['serve', '--demo', ...serveArgs],
+      args: ['serve', ...(demo ? ['--demo'] : []), ...serveArgs],
+      env,
       stderr: 'pipe',
     });
     // The stream exists before start(); collect it so failures can show it.
     stderr = collect(t.stderr);
   } else {
-    t = new StreamableHTTPClientTransport(new URL(server.url));
+    t = new StreamableHTTPClientTransport(new URL(server.url), headers ? { requestInit: { headers } } : undefined);
   }
   try {
     await client.connect(t);
@@ -164,4 +168,43 @@ export function run(command, args, { env, timeoutMs = 300_000, cwd } = {}) {
       resolveRun({ code, signal, stdout, stderr });
     });
   });
+}
+
+// startSim runs `pvemcp sim` on a free loopback port and resolves with the
+// PROXMOX_VE_* variables it prints, for running `pvemcp serve` against it the
+// way a user would against a real cluster.
+export async function startSim(extraArgs = []) {
+  const child = spawn(binary, ['sim', '--listen', '127.0.0.1:0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr = collect(child.stderr);
+  const env = await new Promise((resolveEnv, reject) => {
+    const vars = {};
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`pvemcp sim printed no PROXMOX_VE_* lines within 30s; stderr:\n${stderr()}`)), 30_000);
+    child.on('exit', (code) => reject(new Error(`pvemcp sim exited with ${code}; stderr:\n${stderr()}`)));
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out += chunk;
+      for (const line of out.split('\n')) {
+        const m = /^(PROXMOX_VE_[A-Z_]+)=(.*)$/.exec(line.trim());
+        if (m) vars[m[1]] = m[2];
+      }
+      if (vars.PROXMOX_VE_ENDPOINT && vars.PROXMOX_VE_API_TOKEN && vars.PROXMOX_VE_FINGERPRINT) {
+        clearTimeout(timer);
+        resolveEnv(vars);
+      }
+    });
+  });
+  return {
+    env,
+    stderr,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -14,6 +14,7 @@
 // Write tools only plan here; confirm_plan executes one harmless plan.
 export const toolArgs = {
   get_guest: { vmid: 100 }, // dc01-win2022 on pve-node01
+  get_metrics: { node: 'pve-node03' }, // it needs one of node, vmid or storage
   guest_power: { vmid: 203, action: 'start' }, // dev-sandbox, a stopped container
   migrate_guest: { vmid: 201, target: 'pve-node02' }, // pihole-primary; pve-node02 has room
   update_guest_resources: { vmid: 105, cores: 4 }, // monitoring-stack
@@ -22,6 +23,11 @@ export const toolArgs = {
     node: 'pve-node01',
     ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
     hostname: 'e2e-ct',
+  },
+  // The most recent task the cluster knows about.
+  get_task: async ({ call }) => {
+    const { tasks } = await call('list_tasks', { limit: 1 });
+    return { upid: tasks[0].upid };
   },
   // Reboots unbound-dns (a running container), which leaves the demo as it was.
   confirm_plan: async ({ call }) => {

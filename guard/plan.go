@@ -77,11 +77,16 @@ func (c Call) String() string {
 // shown or logged.
 const redactedMark = "[redacted]"
 
-// IsSecretParam reports whether a Proxmox parameter carries a secret
-// (root password of a container, cloud-init password, keys, tokens).
+// IsSecretParam reports whether a Proxmox parameter carries a secret or
+// credential (container root password, cloud-init password and keys,
+// tokens); such values are never shown or logged.
 func IsSecretParam(name string) bool {
 	n := strings.ToLower(name)
-	for _, s := range []string{"password", "secret", "token", "sshkeys", "ssh-public-keys", "key"} {
+	switch n {
+	case "sshkeys", "ssh-public-keys":
+		return true
+	}
+	for _, s := range []string{"password", "secret", "token", "private-key", "privatekey"} {
 		if strings.Contains(n, s) {
 			return true
 		}

@@ -71,3 +71,16 @@ func TestParseApprovalMode(t *testing.T) {
 		t.Fatal("accepted off")
 	}
 }
+
+func TestIsSecretParam(t *testing.T) {
+	for _, n := range []string{"password", "cipassword", "sshkeys", "ssh-public-keys", "Token", "client-secret"} {
+		if !IsSecretParam(n) {
+			t.Errorf("%s not treated as secret", n)
+		}
+	}
+	for _, n := range []string{"keyboard", "cores", "memory", "name", "hostname", "net0"} {
+		if IsSecretParam(n) {
+			t.Errorf("%s treated as secret", n)
+		}
+	}
+}

@@ -23,8 +23,12 @@ const (
 	// the store without limit.
 	maxPending = 1000
 	// tombstoneTTL is how long the store remembers a finished plan, to tell
-	// "already used" apart from "never existed".
-	tombstoneTTL = time.Hour
+	// "already used" apart from "never existed"; maxTombstones bounds that
+	// memory (a forgotten plan is still refused, just as unknown).
+	tombstoneTTL  = time.Hour
+	maxTombstones = 10 * maxPending
+	// pruneEvery spaces out the sweeps of expired plans and old tombstones.
+	pruneEvery = time.Minute
 )
 
 // Refusal kinds, for errors.Is on a *RefusedError.
@@ -83,6 +87,7 @@ type Store struct {
 	ttl     time.Duration
 	now     func() time.Time
 	audit   *AuditLog
+	pruned  time.Time
 }
 
 type entry struct {
@@ -183,24 +188,34 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 }
 
 func (s *Store) pruneLocked(now time.Time) {
+	if now.Sub(s.pruned) < pruneEvery && len(s.pending) < maxPending && len(s.done) < maxTombstones {
+		return
+	}
+	s.pruned = now
 	for id, e := range s.pending {
-		if now.After(e.plan.ExpiresAt.Add(tombstoneTTL)) {
+		if now.After(e.plan.ExpiresAt) {
 			delete(s.pending, id)
+			s.done[id] = tombstone{what: "expired", at: e.plan.ExpiresAt}
 		}
 	}
+	overflow := len(s.done) >= maxTombstones
 	for id, t := range s.done {
-		if now.Sub(t.at) > tombstoneTTL {
+		if now.Sub(t.at) > tombstoneTTL || (overflow && len(s.done) > maxTombstones/2) {
 			delete(s.done, id)
 		}
 	}
 }
 
 // verifyLocked checks plan id, caller, expiry and nonce. On a refusal that
-// ends the plan (expired, too many wrong nonces) it removes the entry.
+// ends the plan (expired, too many wrong nonces) it removes the entry. The
+// entry comes back with a refusal too when the plan exists, for the audit.
 func (s *Store) verifyLocked(now time.Time, planID, nonce, caller string) (*entry, error) {
 	e, ok := s.pending[planID]
 	if !ok {
 		if t, ok := s.done[planID]; ok {
+			if t.what == "expired" {
+				return nil, refused(ErrExpired, "plan %s expired at %s; plan again", planID, t.at.Format(time.RFC3339))
+			}
 			return nil, refused(ErrNonceUsed, "plan %s was already %s at %s; a nonce works once, plan again",
 				planID, t.what, t.at.Format(time.RFC3339))
 		}
@@ -208,12 +223,12 @@ func (s *Store) verifyLocked(now time.Time, planID, nonce, caller string) (*entr
 	}
 	if e.plan.Caller != caller {
 		// Not counted as a nonce failure: the owner's plan stays usable.
-		return nil, refused(ErrForeignCaller, "plan %s was made for another session; only the session that planned it can confirm it", planID)
+		return e, refused(ErrForeignCaller, "plan %s was made for another session; only the session that planned it can confirm it", planID)
 	}
 	if now.After(e.plan.ExpiresAt) {
 		delete(s.pending, planID)
 		s.done[planID] = tombstone{what: "expired", at: e.plan.ExpiresAt}
-		return nil, refused(ErrExpired, "plan %s expired at %s; plan again", planID, e.plan.ExpiresAt.Format(time.RFC3339))
+		return e, refused(ErrExpired, "plan %s expired at %s; plan again", planID, e.plan.ExpiresAt.Format(time.RFC3339))
 	}
 	tag := nonceTag(nonce, e.plan.Hash)
 	if subtle.ConstantTimeCompare(tag[:], e.tag[:]) != 1 {
@@ -222,9 +237,17 @@ func (s *Store) verifyLocked(now time.Time, planID, nonce, caller string) (*entr
 			delete(s.pending, planID)
 			s.done[planID] = tombstone{what: "discarded after repeated wrong nonces", at: now}
 		}
-		return nil, refused(ErrWrongNonce, "wrong nonce for plan %s", planID)
+		return e, refused(ErrWrongNonce, "wrong nonce for plan %s", planID)
 	}
 	return e, nil
+}
+
+func planOf(e *entry) *Plan {
+	if e == nil {
+		return nil
+	}
+	p := e.plan
+	return &p
 }
 
 func (s *Store) refusal(now time.Time, planID, caller string, p *Plan, err error) error {
@@ -246,7 +269,7 @@ func (s *Store) Check(planID, nonce, caller string) (Plan, error) {
 	e, err := s.verifyLocked(now, planID, nonce, caller)
 	s.mu.Unlock()
 	if err != nil {
-		return Plan{}, s.refusal(now, planID, caller, nil, err)
+		return Plan{}, s.refusal(now, planID, caller, planOf(e), err)
 	}
 	return e.plan, nil
 }
@@ -261,7 +284,7 @@ func (s *Store) BeginElicitation(planID, nonce, caller string) (Plan, string, er
 	e, err := s.verifyLocked(now, planID, nonce, caller)
 	if err != nil {
 		s.mu.Unlock()
-		return Plan{}, "", s.refusal(now, planID, caller, nil, err)
+		return Plan{}, "", s.refusal(now, planID, caller, planOf(e), err)
 	}
 	e.elicit = "elicit-" + randomHex(16)
 	state := e.elicit
@@ -287,17 +310,18 @@ func (c Confirmation) mode() string {
 }
 
 // take verifies a confirmation and removes the plan atomically, so of many
-// concurrent confirmations exactly one gets the plan.
+// concurrent confirmations exactly one gets the plan. On a refusal the
+// entry (if any) is returned for the audit only.
 func (s *Store) take(now time.Time, c Confirmation, what string) (*entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, err := s.verifyLocked(now, c.PlanID, c.Nonce, c.Caller)
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	if e.elicit != "" || c.ElicitState != "" {
 		if subtle.ConstantTimeCompare([]byte(e.elicit), []byte(c.ElicitState)) != 1 {
-			return nil, refused(ErrElicitation, "plan %s is waiting for the user's answer in the client; it cannot be confirmed without it", c.PlanID)
+			return e, refused(ErrElicitation, "plan %s is waiting for the user's answer in the client; it cannot be confirmed without it", c.PlanID)
 		}
 	}
 	delete(s.pending, c.PlanID)
@@ -312,7 +336,7 @@ func (s *Store) Confirm(ctx context.Context, c Confirmation) (Approval, Plan, er
 	now := s.now().UTC()
 	e, err := s.take(now, c, "confirmed")
 	if err != nil {
-		return Approval{}, Plan{}, s.refusal(now, c.PlanID, c.Caller, nil, err)
+		return Approval{}, Plan{}, s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
 	}
 	p := e.plan
 	// Recompute the hash: the approval covers exactly what was shown.
@@ -342,7 +366,7 @@ func (s *Store) Decline(c Confirmation, action string) error {
 	}
 	e, err := s.take(now, c, what)
 	if err != nil {
-		return s.refusal(now, c.PlanID, c.Caller, nil, err)
+		return s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
 	}
 	return s.refusal(now, c.PlanID, c.Caller, &e.plan,
 		refused(ErrDeclined, "the user answered %q to plan %s", action, c.PlanID))

@@ -316,3 +316,37 @@ func TestAuditFailureFailsClosed(t *testing.T) {
 		t.Fatalf("propose without audit: %v", err)
 	}
 }
+
+func TestExpiredPlansArePrunedButStillExplained(t *testing.T) {
+	now := time.Date(2026, 2, 23, 10, 0, 0, 0, time.UTC)
+	s := NewStore(WithClock(func() time.Time { return now }), WithTTL(time.Minute))
+	old, _ := s.Propose(samplePlan("c"), nil)
+	now = now.Add(2 * time.Minute)
+	s.Propose(samplePlan("c"), nil) // prunes the expired plan
+	if s.Pending() != 1 {
+		t.Fatalf("pending %d, want 1", s.Pending())
+	}
+	if _, _, err := s.Confirm(context.Background(), Confirmation{PlanID: old.PlanID, Nonce: old.Nonce, Caller: "c"}); !errors.Is(err, ErrExpired) {
+		t.Fatalf("pruned plan: %v", err)
+	}
+}
+
+func TestTombstonesAreBounded(t *testing.T) {
+	s := NewStore()
+	p := samplePlan("c")
+	for range maxTombstones + 10 {
+		prop, err := s.Propose(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	n := len(s.done)
+	s.mu.Unlock()
+	if n > maxTombstones {
+		t.Fatalf("%d tombstones kept, bound %d", n, maxTombstones)
+	}
+}

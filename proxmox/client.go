@@ -37,7 +37,9 @@ type Options struct {
 	CAFile string
 	CAPEM  []byte
 	// Fingerprint pins the leaf certificate by SHA-256 (colon hex, as GET /nodes
-	// shows in ssl_fingerprint). It replaces chain verification.
+	// shows in ssl_fingerprint). It replaces chain verification. Several pins
+	// (one per node, comma-separated) allow failover; with a CA as well, a
+	// certificate the CA signed is accepted too.
 	Fingerprint string
 	// Insecure disables certificate verification. Only ever set explicitly.
 	Insecure bool
@@ -190,28 +192,8 @@ func New(opts Options) (*Client, error) {
 
 func buildTLS(opts Options) (*tls.Config, error) {
 	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	switch {
-	case opts.Fingerprint != "":
-		want, err := NormalizeFingerprint(opts.Fingerprint)
-		if err != nil {
-			return nil, err
-		}
-		// The pin replaces chain verification: Proxmox certificates are
-		// usually self-signed, and the pin is what the admin trusts.
-		conf.InsecureSkipVerify = true
-		conf.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return &PinMismatchError{Endpoint: cs.ServerName, Want: want, Got: "no certificate"}
-			}
-			got := FingerprintOf(cs.PeerCertificates[0].Raw, false)
-			if got != want {
-				return &PinMismatchError{Endpoint: cs.ServerName, Want: want, Got: got}
-			}
-			return nil
-		}
-	case opts.Insecure:
-		conf.InsecureSkipVerify = true
-	case opts.CAFile != "" || len(opts.CAPEM) > 0:
+	var pool *x509.CertPool
+	if opts.CAFile != "" || len(opts.CAPEM) > 0 {
 		pem := opts.CAPEM
 		if opts.CAFile != "" {
 			b, err := os.ReadFile(opts.CAFile)
@@ -220,13 +202,69 @@ func buildTLS(opts Options) (*tls.Config, error) {
 			}
 			pem = b
 		}
-		pool := x509.NewCertPool()
+		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, errors.New("CA file holds no PEM certificate")
 		}
+	}
+	switch {
+	case opts.Fingerprint != "":
+		pins, err := ParsePins(opts.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		// The pins replace chain verification: Proxmox certificates are
+		// usually self-signed, and the pin is what the admin trusts. Every
+		// node has its own certificate, so failover needs one pin per node
+		// or a CA as well, which is then accepted too.
+		conf.InsecureSkipVerify = true
+		conf.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return &PinMismatchError{Endpoint: cs.ServerName, Want: strings.Join(pins, ", "), Got: "no certificate"}
+			}
+			got := FingerprintOf(cs.PeerCertificates[0].Raw, false)
+			for _, p := range pins {
+				if got == p {
+					return nil
+				}
+			}
+			if pool != nil && verifyChain(cs, pool) == nil {
+				return nil
+			}
+			return &PinMismatchError{Endpoint: cs.ServerName, Want: strings.Join(pins, ", "), Got: got}
+		}
+	case opts.Insecure:
+		conf.InsecureSkipVerify = true
+	case pool != nil:
 		conf.RootCAs = pool
 	}
 	return conf, nil
+}
+
+func verifyChain(cs tls.ConnectionState, roots *x509.CertPool) error {
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: cs.ServerName})
+	return err
+}
+
+// ParsePins reads one or more SHA-256 fingerprints separated by commas,
+// semicolons or spaces (one per node for failover).
+func ParsePins(s string) ([]string, error) {
+	var pins []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' }) {
+		p, err := NormalizeFingerprint(f)
+		if err != nil {
+			return nil, err
+		}
+		pins = append(pins, p)
+	}
+	if len(pins) == 0 {
+		return nil, errors.New("fingerprint must be a SHA-256 hash in colon hex (32 bytes, e.g. AB:CD:...)")
+	}
+	return pins, nil
 }
 
 // Name is the configured cluster label ("" when not configured).

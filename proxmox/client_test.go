@@ -478,3 +478,39 @@ func TestRedactConfig(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func TestResourcesFastAndTolerantDecode(t *testing.T) {
+	for _, body := range []string{
+		`{"data":[{"id":"qemu/100","type":"qemu","vmid":100,"cpu":0.25,"maxcpu":4,"mem":1073741824,"template":0,"shared":1}]}`,
+		`{"data":[{"id":"qemu/100","type":"qemu","vmid":"100","cpu":"0.25","maxcpu":"4","mem":"1073741824","template":"0","shared":true}]}`,
+	} {
+		f := newFake(t, jsonReply(body))
+		res, err := f.client(t).Resources(context.Background(), "")
+		if err != nil || len(res) != 1 {
+			t.Fatalf("%s: %v %v", body, res, err)
+		}
+		r := res[0]
+		if r.VMID != 100 || r.CPU != 0.25 || r.MaxCPU != 4 || r.Mem != 1073741824 || r.Template || !r.Shared {
+			t.Errorf("%s: decoded %+v", body, r)
+		}
+	}
+}
+
+func TestSeveralPinsAndPinWithCA(t *testing.T) {
+	f := newFake(t, jsonReply(`{"data":[]}`))
+	other := strings.Repeat("CD:", 31) + "CD"
+	c := f.client(t, func(o *Options) { o.Fingerprint = other + ", " + f.fingerprint() })
+	if _, err := c.Nodes(context.Background()); err != nil {
+		t.Fatalf("second pin not accepted: %v", err)
+	}
+	// A certificate matching no pin is still accepted when the CA signed it
+	// (failover to a node whose pin was not configured).
+	pemCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw})
+	c = f.client(t, func(o *Options) { o.Fingerprint = other; o.CAPEM = pemCA })
+	if _, err := c.Nodes(context.Background()); err != nil {
+		t.Fatalf("CA fallback: %v", err)
+	}
+	if _, err := ParsePins("AB:CD, nonsense"); err == nil {
+		t.Error("bad pin list accepted")
+	}
+}

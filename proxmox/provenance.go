@@ -14,6 +14,9 @@ type Call struct {
 	MS     float64 `json:"ms"`
 	// Error is set when no HTTP status arrived (connection refused, timeout).
 	Error string `json:"error,omitempty"`
+	// Endpoint is the node endpoint tried, set when the cluster has several
+	// (so a failover shows which endpoint failed and which answered).
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // Recorder collects the calls made for one MCP request. It is safe for

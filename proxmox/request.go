@@ -35,6 +35,8 @@ type answer struct {
 	body   []byte
 	ms     float64
 	err    *Error
+	// endpoint that gave this answer, set when there are several (failover.go)
+	endpoint string
 }
 
 // get performs a read and decodes the "data" member into out (out may be nil).
@@ -87,7 +89,7 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 }
 
 func callOf(method, pq string, a answer) Call {
-	c := Call{Method: method, Path: pq, Status: a.status, MS: roundMS(a.ms)}
+	c := Call{Method: method, Path: pq, Status: a.status, MS: roundMS(a.ms), Endpoint: a.endpoint}
 	if a.status == 0 && a.err != nil {
 		c.Error = string(a.err.Kind)
 	}
@@ -115,46 +117,10 @@ func (c *Client) sharedGet(ctx context.Context, pq string) answer {
 	return a
 }
 
-// send performs one exchange with per-call timeout and endpoint failover.
+// send performs one exchange with per-call timeout and endpoint failover
+// (failover.go).
 func (c *Client) send(ctx context.Context, method, pq string, body []byte) answer {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	start := time.Now()
-	n := len(c.endpoints)
-	first := int(c.current.Load())
-	var last answer
-	for i := 0; i < n; i++ {
-		idx := (first + i) % n
-		ep := c.endpoints[idx]
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, ep.String()+"/api2/json"+pq, rd)
-		if err != nil {
-			return answer{err: &Error{Kind: KindInvalid, Method: method, Path: pq, msg: "cannot build request: " + err.Error()}}
-		}
-		req.Header.Set("Authorization", c.authValue)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", c.userAgent)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := c.http.Do(req)
-		if err != nil {
-			last = answer{ms: msSince(start), err: c.transportError(ctx, method, pq, ep, err)}
-			// Fail over only when the request cannot have reached Proxmox.
-			if isDialError(err) && ctx.Err() == nil {
-				continue
-			}
-			return last
-		}
-		c.current.Store(int32(idx))
-		a := c.readAnswer(method, pq, resp)
-		a.ms = msSince(start)
-		return a
-	}
-	return last
+	return c.sendFailover(ctx, method, pq, body)
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

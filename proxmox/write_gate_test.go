@@ -14,16 +14,9 @@ import (
 
 // The approval gate by construction: these tests read the module's Go
 // sources and fail when a request with a method other than GET could be
-// built outside proxmox/write*.go, or when a function there can send without
-// a guard.Approval that authorizes the call first. The rules, together:
-//   - outside package proxmox nobody builds a non-GET request or a
-//     go-proxmox client;
-//   - inside it only Client.send builds requests, only Client.do passes
-//     send a method other than GET, and only write*.go calls do;
-//   - every function in write*.go that calls do takes a guard.Approval and
-//     calls its Authorize(call) first.
-// So every exported method that can mutate takes an Approval; write*.go
-// may also hold plain GET reads that planning needs.
+// sent from outside proxmox/write*.go, or when a function there can send
+// without a guard.Approval that authorized the call first. See checkFiles
+// for the rules. write*.go may also hold plain GET reads that planning needs.
 
 // nonProxmoxHTTP lists files outside package proxmox allowed to build non-GET
 // HTTP requests, with the reason (they never talk to Proxmox).
@@ -102,97 +95,222 @@ func calledName(call *ast.CallExpr) string {
 	return ""
 }
 
-// isClientDo matches Client.do(ctx, method, path, params, out): the only
-// helper that sends any method.
-func isClientDo(call *ast.CallExpr) bool {
-	return calledName(call) == "do" && len(call.Args) == 5
+// paramIndex is the position of the parameter named name in fd, or -1.
+func paramIndex(fd *ast.FuncDecl, name string) int {
+	i := 0
+	for _, field := range fd.Type.Params.List {
+		if len(field.Names) == 0 {
+			i++
+			continue
+		}
+		for _, n := range field.Names {
+			if n.Name == name {
+				return i
+			}
+			i++
+		}
+	}
+	return -1
 }
 
-// checkSource applies the gate rules to one file. rel is its slash path
-// from the module root.
-func checkSource(rel string, src []byte) ([]violation, error) {
+func paramCount(fd *ast.FuncDecl) int {
+	n := 0
+	for _, field := range fd.Type.Params.List {
+		n += max(1, len(field.Names))
+	}
+	return n
+}
+
+// funcKey identifies a function by name and arity: enough to tell
+// Client.do (5 parameters) from flightGroup.do (3) in one package.
+func funcKey(name string, arity int) string { return name + "/" + strconv.Itoa(arity) }
+
+type srcFile struct {
+	rel  string
+	fset *token.FileSet
+	f    *ast.File
+}
+
+type funcInfo struct {
+	file *srcFile
+	fd   *ast.FuncDecl
+	key  string
+}
+
+func parseSource(rel string, src []byte) (*srcFile, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, rel, src, 0)
 	if err != nil {
 		return nil, err
 	}
-	var out []violation
-	add := func(n ast.Node, format string) {
-		out = append(out, violation{rel, fset.Position(n.Pos()).String() + ": " + format})
-	}
-	inProxmox := strings.HasPrefix(rel, "proxmox/") && !strings.Contains(rel[len("proxmox/"):], "/")
-	isWrite := inProxmox && strings.HasPrefix(filepath.Base(rel), "write")
-	httpName := importName(f, "net/http")
+	return &srcFile{rel: rel, fset: fset, f: f}, nil
+}
 
-	// go-proxmox types may decode answers, but a go-proxmox client would
-	// send its own requests (including mutating ones) past the gate.
-	if gp := importName(f, goProxmoxImport); gp != "" {
-		ast.Inspect(f, func(n ast.Node) bool {
-			if e, ok := n.(ast.Expr); ok && isPkgSel(e, gp, "NewClient", "Client") {
-				add(n, "uses a go-proxmox client, whose requests bypass the approval gate; use package proxmox")
+func inProxmoxPkg(rel string) bool {
+	return strings.HasPrefix(rel, "proxmox/") && !strings.Contains(rel[len("proxmox/"):], "/")
+}
+
+func (s *srcFile) at(n ast.Node, msg string) violation {
+	return violation{s.rel, s.fset.Position(n.Pos()).String() + ": " + msg}
+}
+
+// requestMethod is the method argument of http.NewRequest[WithContext].
+func requestMethod(call *ast.CallExpr) ast.Expr {
+	i := 0
+	if calledName(call) == "NewRequestWithContext" {
+		i = 1
+	}
+	if len(call.Args) > i {
+		return call.Args[i]
+	}
+	return nil
+}
+
+// checkFiles applies the gate rules to a set of parsed files.
+//
+// Outside package proxmox: no non-GET request, no http.Post, no
+// http.Request literal, no go-proxmox client. Inside it, a data-flow check:
+// a "transport" is a function that hands one of its parameters as the
+// method to http.NewRequest, directly or through another transport. A call
+// of a transport with anything but the constant GET that is not itself such
+// a hand-over is an entry point that can mutate: every entry point must be
+// in write*.go, in a function that takes a guard.Approval and calls its
+// Authorize before. No transport may be exported.
+func checkFiles(files []*srcFile) (out []violation, entryPoints []string) {
+	var funcs []funcInfo
+	for _, s := range files {
+		httpName := importName(s.f, "net/http")
+		if gp := importName(s.f, goProxmoxImport); gp != "" {
+			// go-proxmox types may decode answers, but a go-proxmox client
+			// would send its own requests past the gate.
+			ast.Inspect(s.f, func(n ast.Node) bool {
+				if e, ok := n.(ast.Expr); ok && isPkgSel(e, gp, "NewClient", "Client") {
+					out = append(out, s.at(n, "uses a go-proxmox client, whose requests bypass the approval gate; use package proxmox"))
+				}
+				return true
+			})
+		}
+		inPkg := inProxmoxPkg(s.rel)
+		allowed := !inPkg && nonProxmoxHTTP[s.rel] != ""
+		ast.Inspect(s.f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				if isPkgSel(n.Type, httpName, "Request") && !allowed {
+					out = append(out, s.at(n, "builds an http.Request literal; use http.NewRequestWithContext so the gate test sees the method"))
+				}
+			case *ast.CallExpr:
+				if inPkg || allowed {
+					return true
+				}
+				switch {
+				case isPkgSel(n.Fun, httpName, "NewRequest", "NewRequestWithContext"):
+					if m := requestMethod(n); m != nil && !isGET(m, httpName) {
+						out = append(out, s.at(n, "builds a non-GET HTTP request outside proxmox/write*.go"))
+					}
+				case isPkgSel(n.Fun, httpName, "Post", "PostForm"):
+					out = append(out, s.at(n, "sends an HTTP POST outside proxmox/write*.go"))
+				}
 			}
 			return true
 		})
-	}
-
-	for _, decl := range f.Decls {
-		fd, ok := decl.(*ast.FuncDecl)
-		if !ok || fd.Body == nil {
+		if !inPkg {
 			continue
 		}
-		fname := fd.Name.Name
-		approval := approvalParam(fd, importName(f, "github.com/pvemcp/pvemcp/guard"))
-		authorizedAt := token.NoPos
-		ast.Inspect(fd.Body, func(n ast.Node) bool {
+		for _, d := range s.f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+				funcs = append(funcs, funcInfo{file: s, fd: fd, key: funcKey(fd.Name.Name, paramCount(fd))})
+			}
+		}
+	}
+
+	// Transports built directly on http.NewRequest.
+	transports := map[string]int{}
+	for _, fi := range funcs {
+		httpName := importName(fi.file.f, "net/http")
+		ast.Inspect(fi.fd.Body, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
-			if !ok {
+			if !ok || !isPkgSel(call.Fun, httpName, "NewRequest", "NewRequestWithContext") {
 				return true
 			}
-			switch {
-			case isPkgSel(call.Fun, httpName, "NewRequest", "NewRequestWithContext"):
-				if len(call.Args) < 2 {
-					break
-				}
-				method := call.Args[0]
-				if calledName(call) == "NewRequestWithContext" {
-					method = call.Args[1]
-				}
-				// Inside package proxmox only the transport (send) builds
-				// requests; its callers are checked below.
-				if inProxmox {
-					if fname != "send" {
-						add(call, "builds an HTTP request outside Client.send")
-					}
-				} else if !isGET(method, httpName) && nonProxmoxHTTP[rel] == "" {
-					add(call, "builds a non-GET HTTP request outside proxmox/write*.go")
-				}
-			case isPkgSel(call.Fun, httpName, "Post", "PostForm"):
-				if nonProxmoxHTTP[rel] == "" {
-					add(call, "sends an HTTP POST outside proxmox/write*.go")
-				}
-			case inProxmox && calledName(call) == "send" && len(call.Args) == 4:
-				if fname != "do" && !isGET(call.Args[1], httpName) {
-					add(call, "calls Client.send with a method other than GET outside Client.do")
-				}
-			case inProxmox && isClientDo(call):
-				if !isWrite {
-					add(call, "calls Client.do (any method) outside proxmox/write*.go")
-				} else if approval == "" {
-					add(call, fname+" sends without a guard.Approval parameter")
-				} else if authorizedAt == token.NoPos || authorizedAt > call.Pos() {
-					add(call, fname+" sends before "+approval+".Authorize(call)")
-				}
-			case approval != "" && calledName(call) == "Authorize":
-				if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
-					if id, ok := sel.X.(*ast.Ident); ok && id.Name == approval && authorizedAt == token.NoPos {
-						authorizedAt = call.Pos()
-					}
-				}
+			m := requestMethod(call)
+			if m == nil || isGET(m, httpName) {
+				return true
+			}
+			if id, ok := m.(*ast.Ident); ok && paramIndex(fi.fd, id.Name) >= 0 {
+				transports[fi.key] = paramIndex(fi.fd, id.Name)
+			} else {
+				out = append(out, fi.file.at(call, "builds a request whose method is neither GET nor a parameter of "+fi.fd.Name.Name))
 			}
 			return true
 		})
 	}
-	return out, nil
+	// Close over hand-overs, then collect the entry points.
+	type entry struct {
+		fi   funcInfo
+		call *ast.CallExpr
+	}
+	var entries []entry
+	for changed := true; changed; {
+		changed = false
+		entries = entries[:0]
+		for _, fi := range funcs {
+			httpName := importName(fi.file.f, "net/http")
+			ast.Inspect(fi.fd.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				idx, ok := transports[funcKey(calledName(call), len(call.Args))]
+				if !ok || idx >= len(call.Args) || isGET(call.Args[idx], httpName) {
+					return true
+				}
+				if id, ok := call.Args[idx].(*ast.Ident); ok && paramIndex(fi.fd, id.Name) >= 0 {
+					if _, known := transports[fi.key]; !known {
+						transports[fi.key] = paramIndex(fi.fd, id.Name)
+						changed = true
+					}
+					return true
+				}
+				entries = append(entries, entry{fi, call})
+				return true
+			})
+		}
+	}
+	for _, fi := range funcs {
+		if _, ok := transports[fi.key]; ok && fi.fd.Name.IsExported() {
+			out = append(out, fi.file.at(fi.fd, "exported "+fi.fd.Name.Name+" passes a caller-chosen HTTP method to Proxmox; mutating calls go through write*.go with a guard.Approval"))
+		}
+	}
+	for _, e := range entries {
+		fi, name := e.fi, e.fi.fd.Name.Name
+		entryPoints = append(entryPoints, fi.file.rel+":"+name)
+		if !strings.HasPrefix(filepath.Base(fi.file.rel), "write") {
+			out = append(out, fi.file.at(e.call, name+" can send a non-GET request outside proxmox/write*.go"))
+			continue
+		}
+		approval := approvalParam(fi.fd, importName(fi.file.f, "github.com/pvemcp/pvemcp/guard"))
+		if approval == "" {
+			out = append(out, fi.file.at(e.call, name+" sends without a guard.Approval parameter"))
+			continue
+		}
+		authorized := false
+		ast.Inspect(fi.fd.Body, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || call.Pos() >= e.call.Pos() || calledName(call) != "Authorize" {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == approval {
+					authorized = true
+				}
+			}
+			return true
+		})
+		if !authorized {
+			out = append(out, fi.file.at(e.call, name+" sends before "+approval+".Authorize(call)"))
+		}
+	}
+	return out, entryPoints
 }
 
 // approvalParam is the name of fd's guard.Approval parameter, or "".
@@ -210,7 +328,7 @@ func approvalParam(fd *ast.FuncDecl, guardName string) string {
 
 func TestNoMutatingCallOutsideTheGate(t *testing.T) {
 	root := moduleRoot(t)
-	var files int
+	var files []*srcFile
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -234,28 +352,53 @@ func TestNoMutatingCallOutsideTheGate(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		files++
-		vs, err := checkSource(rel, src)
+		s, err := parseSource(rel, src)
 		if err != nil {
 			// Another package mid-edit may not parse; the compiler reports that.
 			t.Logf("skipping %s: %v", rel, err)
 			return nil
 		}
-		for _, v := range vs {
-			t.Errorf("%s", v.msg)
-		}
+		files = append(files, s)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if files < 5 {
-		t.Fatalf("only %d Go files scanned; the walk is broken", files)
+	if len(files) < 5 {
+		t.Fatalf("only %d Go files scanned; the walk is broken", len(files))
+	}
+	vs, entries := checkFiles(files)
+	for _, v := range vs {
+		t.Errorf("%s", v.msg)
+	}
+	// The analysis must see the real transport: the one way to mutate is
+	// Send in write.go.
+	if strings.Join(entries, ",") != "proxmox/write.go:Send" {
+		t.Errorf("mutating entry points %v, want exactly proxmox/write.go:Send", entries)
 	}
 }
 
-// TestGateCheckerCatchesViolations proves the checker above can fail.
+// TestGateCheckerCatchesViolations proves the checker can fail.
 func TestGateCheckerCatchesViolations(t *testing.T) {
+	transport := `package proxmox
+import "net/http"
+func (c *Client) attempt(ctx context.Context, method, pq string) answer {
+	req, _ := http.NewRequestWithContext(ctx, method, pq, nil)
+	_ = req
+	return answer{}
+}
+func (c *Client) send(ctx context.Context, method, pq string, body []byte) answer { return c.attempt(ctx, method, pq) }
+func (c *Client) get(ctx context.Context, pq string) answer { return c.send(ctx, http.MethodGet, pq, nil) }
+func (c *Client) do(ctx context.Context, method, path string, params url.Values, out any) error {
+	c.send(ctx, method, path, nil)
+	return nil
+}`
+	write := `package proxmox
+import "github.com/pvemcp/pvemcp/guard"
+func (c *Client) Send(ctx context.Context, a guard.Approval, call guard.Call) error {
+	if err := a.Authorize(call); err != nil { return err }
+	return c.do(ctx, call.Method, call.Path, nil, nil)
+}`
 	cases := []struct {
 		rel, src, want string
 	}{
@@ -269,19 +412,25 @@ func f(m string) { http.NewRequest(m, "u", nil) }`, "non-GET HTTP request"},
 		{"tools/bad.go", `package tools
 import nh "net/http"
 func f() { nh.Post("u", "", nil) }`, "HTTP POST"},
+		{"tools/bad.go", `package tools
+import "net/http"
+var r = &http.Request{Method: "DELETE"}`, "http.Request literal"},
 		{"cmd/x/bad.go", `package main
 import px "github.com/luthermonson/go-proxmox"
 var c = px.NewClient("https://pve:8006/api2/json")`, "go-proxmox client"},
 		{"proxmox/cluster.go", `package proxmox
-func (c *Client) StartGuest(ctx context.Context) error { return c.do(ctx, "POST", "/x", nil, nil) }`,
+func (c *Client) startGuest(ctx context.Context) error { return c.do(ctx, "POST", "/x", nil, nil) }`,
 			"outside proxmox/write*.go"},
 		{"proxmox/cluster.go", `package proxmox
 func (c *Client) sneaky(ctx context.Context) answer { return c.send(ctx, "PUT", "/x", nil) }`,
-			"method other than GET"},
+			"outside proxmox/write*.go"},
+		{"proxmox/cluster.go", `package proxmox
+func (c *Client) Request(ctx context.Context, method, path string) error { return c.do(ctx, method, path, nil, nil) }`,
+			"exported Request passes a caller-chosen HTTP method"},
 		{"proxmox/cluster.go", `package proxmox
 import "net/http"
-func (c *Client) other(ctx context.Context) { http.NewRequestWithContext(ctx, http.MethodGet, "u", nil) }`,
-			"outside Client.send"},
+func (c *Client) other(ctx context.Context, r request) { http.NewRequestWithContext(ctx, r.Method, "u", nil) }`,
+			"neither GET nor a parameter"},
 		{"proxmox/write_extra.go", `package proxmox
 func (c *Client) Reboot(ctx context.Context) error { return c.do(ctx, "POST", "/x", nil, nil) }`,
 			"sends without a guard.Approval"},
@@ -293,11 +442,19 @@ func (c *Client) Reboot(ctx context.Context, a guard.Approval, call guard.Call) 
 	return err
 }`, "sends before a.Authorize"},
 	}
-	for _, tc := range cases {
-		vs, err := checkSource(tc.rel, []byte(tc.src))
+	parse := func(rel, src string) *srcFile {
+		s, err := parseSource(rel, []byte(src))
 		if err != nil {
-			t.Fatalf("%s: %v", tc.want, err)
+			t.Fatalf("%s: %v", rel, err)
 		}
+		return s
+	}
+	base := []*srcFile{parse("proxmox/request.go", transport), parse("proxmox/write.go", write)}
+	if vs, entries := checkFiles(base); len(vs) != 0 || len(entries) != 1 {
+		t.Fatalf("checker refuses the correct pattern: %v (entry points %v)", vs, entries)
+	}
+	for _, tc := range cases {
+		vs, _ := checkFiles(append(append([]*srcFile(nil), base...), parse(tc.rel, tc.src)))
 		found := false
 		for _, v := range vs {
 			found = found || strings.Contains(v.msg, tc.want)
@@ -305,14 +462,5 @@ func (c *Client) Reboot(ctx context.Context, a guard.Approval, call guard.Call) 
 		if !found {
 			t.Errorf("checker missed %q in %s: %v", tc.want, tc.rel, vs)
 		}
-	}
-	ok := `package proxmox
-import "github.com/pvemcp/pvemcp/guard"
-func (c *Client) Send(ctx context.Context, a guard.Approval, call guard.Call) error {
-	if err := a.Authorize(call); err != nil { return err }
-	return c.do(ctx, call.Method, call.Path, nil, nil)
-}`
-	if vs, _ := checkSource("proxmox/write.go", []byte(ok)); len(vs) != 0 {
-		t.Errorf("checker refuses the correct pattern: %v", vs)
 	}
 }

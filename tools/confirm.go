@@ -130,6 +130,30 @@ func findGuest(ctx context.Context, c *proxmox.Client, vmid int) (proxmox.Resour
 	return proxmox.Resource{}, fmt.Errorf("no VM or container with VMID %d in the cluster (or the token may not see it: VM.Audit)", vmid)
 }
 
+// guest is the common start of every plan about an existing guest: the
+// privileges on /vms/<vmid>, the guest itself, and refusals for protected
+// or locked guests.
+func (p *planner) guest(ctx context.Context, vmid int, privs ...string) (proxmox.Resource, error) {
+	needs := make([]guard.Need, len(privs))
+	for i, priv := range privs {
+		needs[i] = guard.Need{Path: vmPath(vmid), Privs: []string{priv}}
+	}
+	if err := p.require(needs...); err != nil {
+		return proxmox.Resource{}, err
+	}
+	g, err := findGuest(ctx, p.client, vmid)
+	if err != nil {
+		return g, err
+	}
+	if err := p.gate.Protection.Check(vmid, g.Tags); err != nil {
+		return g, err
+	}
+	if g.Lock != "" {
+		return g, fmt.Errorf("%s %d is locked (%s); Proxmox refuses changes until the lock is released", guestKind(g.Type), vmid, g.Lock)
+	}
+	return g, nil
+}
+
 // guestKind is "VM" or "container" for messages.
 func guestKind(t string) string {
 	if t == string(proxmox.TypeLXC) {
@@ -156,15 +180,16 @@ func (p *planner) propose(ctx context.Context, plan guard.Plan, recheck guard.Re
 
 // ConfirmArgs identify the plan to execute.
 type ConfirmArgs struct {
-	PlanID string `json:"plan_id" required:"true" maxLength:"64" pattern:"^plan-[0-9a-f]{16}$" description:"plan_id from a write tool's result"`
-	Nonce  string `json:"nonce" required:"true" maxLength:"64" pattern:"^[0-9a-f]{32}$" description:"nonce from the same result"`
+	PlanID string `json:"plan_id" required:"true" maxLength:"21" pattern:"^plan-[0-9a-f]{16}$"`
+	Nonce  string `json:"nonce" required:"true" maxLength:"32" pattern:"^[0-9a-f]{32}$"`
 }
 
 // StepResult is what happened to one call of the plan.
 type StepResult struct {
 	Method string `json:"method"`
 	Path   string `json:"path"`
-	// Status: ok, failed, running (still running in Proxmox), not_sent.
+	// Status: ok, failed, running (still running in Proxmox), unknown
+	// (cancelled in flight), not_sent.
 	Status     string   `json:"status"`
 	UPID       string   `json:"upid,omitempty"`
 	ExitStatus string   `json:"exit_status,omitempty"`
@@ -178,7 +203,7 @@ type ConfirmResult struct {
 	Tool       string       `json:"tool"`
 	Summary    string       `json:"summary"`
 	ApprovedBy string       `json:"approved_by"` // elicitation or nonce
-	Outcome    string       `json:"outcome"`     // ok, failed, running
+	Outcome    string       `json:"outcome"`     // ok, failed, running, cancelled
 	Message    string       `json:"message"`
 	Steps      []StepResult `json:"steps"`
 }
@@ -370,10 +395,18 @@ func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, 
 		}
 		progress(ctx, mc, float64(i), total, fmt.Sprintf("sending %s %s", call.Method, call.Path))
 		wr, err := c.Send(ctx, a, call)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// The request may have reached Proxmox before the cancellation.
+			step.Status, step.Error = "unknown", err.Error()
+			res.Outcome = "cancelled"
+			res.Message = fmt.Sprintf("cancelled while %s %s was in flight: Proxmox may have started it; check list_tasks.", call.Method, call.Path)
+		case err != nil:
 			step.Status, step.Error = "failed", err.Error()
 			res.Outcome = "failed"
 			res.Message = fmt.Sprintf("Proxmox refused %s %s: %v", call.Method, call.Path, err)
+		}
+		if err != nil {
 			res.Steps = append(res.Steps, step)
 			continue
 		}
@@ -401,6 +434,11 @@ func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, 
 	if res.Outcome == "" {
 		res.Outcome = "ok"
 		res.Message = "done: " + p.Summary
+		for _, s := range res.Steps {
+			if strings.HasPrefix(upidType(s.UPID), "ha") {
+				res.Message += fmt.Sprintf(". Task %s only queued an HA request: the HA manager carries it out shortly; check ha_status.", s.UPID)
+			}
+		}
 		progress(ctx, mc, total, total, "done")
 	}
 	if res.Outcome != "ok" {
@@ -408,6 +446,15 @@ func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, 
 			res.Message += fmt.Sprintf(" %d later call(s) of the plan were not sent; plan again if still wanted.", left)
 		}
 	}
+}
+
+// upidType is the worker type of a UPID (qmstart, hastop, ...), or "".
+func upidType(upid string) string {
+	parts := strings.Split(upid, ":")
+	if len(parts) < 9 {
+		return ""
+	}
+	return parts[5]
 }
 
 // waitTask polls the task until it stops or ctx ends.
@@ -451,9 +498,9 @@ func init() {
 	Register(New(Meta{
 		Name:  "confirm_plan",
 		Title: "Confirm and execute a plan",
-		Description: "Executes a plan returned by a write tool, given its plan_id and nonce, after the user approved it " +
-			"(the client may ask the user directly). Re-checks the plan's preconditions first, then sends exactly the planned " +
-			"API calls and waits for the Proxmox tasks. Returns the outcome, the task ids (UPID) and, on failure, the task's error lines.",
+		Description: "Executes a write tool's plan (plan_id, nonce) once the user approved it; the client may ask the user " +
+			"itself. Re-checks the preconditions, sends exactly the planned calls, waits for the tasks; returns the outcome, " +
+			"task ids and error lines.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
 	}, confirmPlan))

@@ -164,6 +164,7 @@ func (w *writeEnv) mustConfirm(session string, plan map[string]any) map[string]a
 }
 
 func TestPowerPlanDoesNothingUntilConfirmed(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 103, "action": "stop"})
 	w.noWrites("after planning")
@@ -188,6 +189,7 @@ func TestPowerPlanDoesNothingUntilConfirmed(t *testing.T) {
 }
 
 func TestConfirmRefusals(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 103, "action": "shutdown"})
 	bad := map[string]any{"plan_id": plan["plan_id"], "nonce": strings.Repeat("0", 32)}
@@ -229,6 +231,7 @@ func TestConfirmRefusals(t *testing.T) {
 }
 
 func TestConcurrentConfirmsExecuteOnce(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 103, "action": "stop"})
 	const n = 8
@@ -261,6 +264,7 @@ func TestConcurrentConfirmsExecuteOnce(t *testing.T) {
 }
 
 func TestStateChangeBetweenPlanAndConfirmIsRefused(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	first := w.plan("s1", "guest_power", map[string]any{"vmid": 203, "action": "start"})
 	// Someone else starts the container meanwhile (through the gate too).
@@ -280,6 +284,7 @@ func TestStateChangeBetweenPlanAndConfirmIsRefused(t *testing.T) {
 }
 
 func TestAuditorTokenRefusedAtPlanTime(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "auditor")
 	cases := []struct {
 		tool string
@@ -305,6 +310,7 @@ func TestAuditorTokenRefusedAtPlanTime(t *testing.T) {
 }
 
 func TestProtectedGuestRefused(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	w.gate.Protection = guard.Protection{VMIDs: []int{103}, Tags: []string{"dev"}}
 	for _, args := range []map[string]any{{"vmid": 103, "action": "stop"}, {"vmid": 203, "action": "start"}} {
@@ -315,6 +321,7 @@ func TestProtectedGuestRefused(t *testing.T) {
 }
 
 func TestAuditLogHasEveryStepAndNoSecret(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "create_container", map[string]any{"node": "pve-node02", "ostemplate": "debian-12", "password": "Sup3r-Secret!"})
 	if strings.Contains(mustJSON(t, plan), "Sup3r-Secret!") {
@@ -374,4 +381,21 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestHAManagedGuestGoesThroughHA(t *testing.T) {
+	t.Parallel()
+	w := newWriteEnv(t, "operator")
+	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 101, "action": "shutdown"})
+	if ws := mustJSON(t, plan["warnings"]); !strings.Contains(ws, "HA-managed") {
+		t.Fatalf("no HA warning: %s", ws)
+	}
+	out := w.mustConfirm("s1", plan)
+	step := out["steps"].([]any)[0].(map[string]any)
+	if !strings.Contains(step["upid"].(string), ":hastop:101:") || !strings.Contains(out["message"].(string), "HA manager") {
+		t.Fatalf("HA shutdown: %v", out)
+	}
+	if g := w.guest(101); g.Status != "stopped" {
+		t.Fatalf("VM 101 is %s", g.Status)
+	}
 }

@@ -15,6 +15,13 @@ import (
 
 const gibBytes = 1 << 30
 
+// cpuType is the QEMU CPU type of new VMs: the host's own CPU, as the
+// product's provisioning example shows (fastest; live migration then needs
+// nodes with the same CPU).
+const cpuType = "host"
+
+var dnsName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$`)
+
 // ---- shared by create_vm and create_container ----
 
 // chooseVMID takes the asked VMID when free, else Proxmox's next free one.
@@ -219,36 +226,48 @@ func volumeStorage(volid string) string {
 	return s
 }
 
-// memoryMiB resolves memory_mib / memory_gib (one of them) with a default.
-func memoryMiB(mib int, gib float64, def int) (int, error) {
+// memoryMiB resolves memory_mib / memory_gib (Validate allows one) with a
+// default.
+func memoryMiB(mib int, gib float64, def int) int {
 	switch {
-	case mib > 0 && gib > 0:
-		return 0, fmt.Errorf("give memory_mib or memory_gib, not both")
 	case gib > 0:
-		return int(math.Round(gib * 1024)), nil
+		return int(math.Round(gib * 1024))
 	case mib > 0:
-		return mib, nil
+		return mib
 	}
-	return def, nil
+	return def
 }
 
 // ---- create_vm ----
 
 // CreateVMArgs describe a new VM.
 type CreateVMArgs struct {
-	Node      string  `json:"node" pve:"node" required:"true" description:"node to create the VM on"`
-	Name      string  `json:"name,omitempty" maxLength:"63" pattern:"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$" description:"VM name (DNS name); derived from the template when empty"`
+	Node      string  `json:"node" pve:"node" required:"true"`
+	Name      string  `json:"name,omitempty" maxLength:"63" description:"default: from the template"`
 	Cores     int     `json:"cores,omitempty" minimum:"1" maximum:"512" default:"2"`
-	CPUType   string  `json:"cpu_type,omitempty" maxLength:"64" pattern:"^[a-zA-Z0-9_.-]+$" default:"host" description:"QEMU CPU type (host, x86-64-v2-AES, ...)"`
 	MemoryMiB int     `json:"memory_mib,omitempty" minimum:"16" maximum:"4194304"`
 	MemoryGiB float64 `json:"memory_gib,omitempty" minimum:"0.016" maximum:"4096"`
 	DiskGiB   int     `json:"disk_gib,omitempty" minimum:"1" maximum:"131072" default:"32"`
-	Storage   string  `json:"storage,omitempty" maxLength:"64" pattern:"^[a-zA-Z][a-zA-Z0-9._-]*$" description:"disk storage; default local-zfs or the images storage with most free space"`
+	Storage   string  `json:"storage,omitempty" maxLength:"64" description:"default: local-zfs, else the images storage with most room"`
 	Bridge    string  `json:"bridge,omitempty" maxLength:"16" pattern:"^[a-zA-Z][a-zA-Z0-9._-]*$" default:"vmbr0"`
-	Template  string  `json:"template,omitempty" maxLength:"255" description:"VM template to clone (name or VMID), or a cloud image in storage content (name or volid)"`
-	ISO       string  `json:"iso,omitempty" maxLength:"255" description:"installer ISO (name or volid) attached as CD-ROM"`
-	Start     bool    `json:"start,omitempty" description:"start the VM once created (default: no)"`
-	VMID      int     `json:"vmid,omitempty" minimum:"100" maximum:"999999999" description:"VMID to use; default: the next free one (GET /cluster/nextid)"`
+	Template  string  `json:"template,omitempty" maxLength:"255" description:"VM template to clone (name or VMID) or cloud image (name or volid)"`
+	ISO       string  `json:"iso,omitempty" maxLength:"255" description:"installer ISO (name or volid)"`
+	Start     bool    `json:"start,omitempty"`
+	VMID      int     `json:"vmid,omitempty" minimum:"100" maximum:"999999999" description:"default: GET /cluster/nextid"`
+}
+
+// Validate refuses contradictory arguments before any Proxmox request.
+func (a CreateVMArgs) Validate() error {
+	if a.MemoryMiB > 0 && a.MemoryGiB > 0 {
+		return fmt.Errorf("give memory_mib or memory_gib, not both")
+	}
+	if a.Template != "" && a.ISO != "" {
+		return fmt.Errorf("give template or iso, not both")
+	}
+	if a.Name != "" && !dnsName.MatchString(a.Name) {
+		return fmt.Errorf("name %q is not a valid DNS name", a.Name)
+	}
+	return nil
 }
 
 // CreateVMResult is the plan of a new VM.
@@ -345,13 +364,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 	if err != nil {
 		return CreateVMResult{}, err
 	}
-	mem, err := memoryMiB(args.MemoryMiB, args.MemoryGiB, 2048)
-	if err != nil {
-		return CreateVMResult{}, err
-	}
-	if args.Template != "" && args.ISO != "" {
-		return CreateVMResult{}, fmt.Errorf("give template or iso, not both")
-	}
+	mem := memoryMiB(args.MemoryMiB, args.MemoryGiB, 2048)
 	if args.Cores == 0 {
 		args.Cores = 2
 	}
@@ -360,9 +373,6 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 	}
 	if args.Bridge == "" {
 		args.Bridge = "vmbr0"
-	}
-	if args.CPUType == "" {
-		args.CPUType = "host"
 	}
 	if _, err := nodeOnline(ctx, p.client, args.Node); err != nil {
 		return CreateVMResult{}, err
@@ -461,7 +471,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 		calls = append(calls,
 			guard.Call{Method: "POST", Path: fmt.Sprintf("/nodes/%s/qemu/%d/clone", tmpl.Node, tmpl.VMID), Params: clone},
 			guard.Call{Method: "PUT", Path: vmPathNew + "/config", Params: map[string]string{
-				"cores": strconv.Itoa(args.Cores), "cpu": args.CPUType, "memory": strconv.Itoa(mem), "net0": net0}})
+				"cores": strconv.Itoa(args.Cores), "cpu": cpuType, "memory": strconv.Itoa(mem), "net0": net0}})
 		if float64(args.DiskGiB) > tmplDiskGiB {
 			calls = append(calls, guard.Call{Method: "PUT", Path: vmPathNew + "/resize",
 				Params: map[string]string{"disk": tmplDisk, "size": fmt.Sprintf("%dG", args.DiskGiB)}})
@@ -470,7 +480,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 	case image.VolID != "":
 		calls = append(calls,
 			guard.Call{Method: "POST", Path: vmBase, Params: map[string]string{
-				"vmid": strconv.Itoa(vmid), "name": name, "cores": strconv.Itoa(args.Cores), "cpu": args.CPUType,
+				"vmid": strconv.Itoa(vmid), "name": name, "cores": strconv.Itoa(args.Cores), "cpu": cpuType,
 				"memory": strconv.Itoa(mem), "ostype": "l26", "scsihw": "virtio-scsi-single", "agent": "1",
 				"scsi0": st.name + ":0,import-from=" + image.VolID, "ide2": st.name + ":cloudinit",
 				"ipconfig0": "ip=dhcp", "boot": "order=scsi0", "net0": net0, "serial0": "socket"}},
@@ -479,7 +489,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 		network += ", DHCP (cloud-init)"
 	default:
 		params := map[string]string{
-			"vmid": strconv.Itoa(vmid), "name": name, "cores": strconv.Itoa(args.Cores), "cpu": args.CPUType,
+			"vmid": strconv.Itoa(vmid), "name": name, "cores": strconv.Itoa(args.Cores), "cpu": cpuType,
 			"memory": strconv.Itoa(mem), "ostype": "l26", "scsihw": "virtio-scsi-single",
 			"scsi0": fmt.Sprintf("%s:%d", st.name, args.DiskGiB), "net0": net0, "boot": "order=scsi0;net0"}
 		if iso.VolID != "" {
@@ -501,7 +511,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 	plan := guard.Plan{
 		Tool: "create_vm",
 		Summary: fmt.Sprintf("create VM %d %q on %s from %s: %d cores (type %s), %d MiB memory, %d GiB disk on %s, network %s; start: %s",
-			vmid, name, args.Node, source, args.Cores, args.CPUType, mem, args.DiskGiB, st.name, network, startText),
+			vmid, name, args.Node, source, args.Cores, cpuType, mem, args.DiskGiB, st.name, network, startText),
 		Calls: calls,
 		Preconditions: []guard.Precondition{
 			precondition("VMID free", fmt.Sprintf("%d (GET /cluster/nextid)", vmid), true),
@@ -538,7 +548,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 		return CreateVMResult{}, err
 	}
 	return CreateVMResult{PlanResult: res, VMID: vmid, Name: name, Node: args.Node, Source: source, Cores: args.Cores,
-		CPUType: args.CPUType, MemoryMiB: mem, DiskGiB: args.DiskGiB, Storage: st.name, Network: network, Start: args.Start}, nil
+		CPUType: cpuType, MemoryMiB: mem, DiskGiB: args.DiskGiB, Storage: st.name, Network: network, Start: args.Start}, nil
 }
 
 // findTemplate finds a VM template by VMID or name; nil when none matches.
@@ -574,21 +584,27 @@ func sharedStorage(ctx context.Context, c *proxmox.Client, storage string) bool 
 
 // CreateContainerArgs describe a new LXC container.
 type CreateContainerArgs struct {
-	Node          string  `json:"node" pve:"node" required:"true" description:"node to create the container on"`
-	OSTemplate    string  `json:"ostemplate" required:"true" maxLength:"255" description:"OS template (vztmpl) by volid or name, e.g. debian-12"`
-	Hostname      string  `json:"hostname,omitempty" maxLength:"63" pattern:"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"`
-	Cores         int     `json:"cores,omitempty" minimum:"1" maximum:"512" default:"1"`
-	MemoryMiB     int     `json:"memory_mib,omitempty" minimum:"16" maximum:"4194304"`
-	MemoryGiB     float64 `json:"memory_gib,omitempty" minimum:"0.016" maximum:"4096"`
-	SwapMiB       int     `json:"swap_mib,omitempty" minimum:"0" maximum:"4194304" default:"512"`
-	DiskGiB       int     `json:"disk_gib,omitempty" minimum:"1" maximum:"131072" default:"8" description:"root filesystem size"`
-	Storage       string  `json:"storage,omitempty" maxLength:"64" pattern:"^[a-zA-Z][a-zA-Z0-9._-]*$" description:"rootfs storage; default local-zfs or the rootdir storage with most free space"`
-	Bridge        string  `json:"bridge,omitempty" maxLength:"16" pattern:"^[a-zA-Z][a-zA-Z0-9._-]*$" default:"vmbr0"`
-	Privileged    bool    `json:"privileged,omitempty" description:"create a privileged container (default: unprivileged)"`
-	Password      string  `json:"password,omitempty" maxLength:"128" description:"root password (never shown or logged)"`
-	SSHPublicKeys string  `json:"ssh_public_keys,omitempty" maxLength:"8192" description:"authorized keys for root"`
-	Start         bool    `json:"start,omitempty" description:"start the container once created (default: no)"`
-	VMID          int     `json:"vmid,omitempty" minimum:"100" maximum:"999999999"`
+	Node          string `json:"node" pve:"node" required:"true"`
+	OSTemplate    string `json:"ostemplate" required:"true" maxLength:"255" description:"vztmpl name or volid, e.g. debian-12"`
+	Hostname      string `json:"hostname,omitempty" maxLength:"63"`
+	Cores         int    `json:"cores,omitempty" minimum:"1" maximum:"512" default:"1"`
+	MemoryMiB     int    `json:"memory_mib,omitempty" minimum:"16" maximum:"4194304" default:"512"`
+	SwapMiB       int    `json:"swap_mib,omitempty" minimum:"0" maximum:"4194304" default:"512"`
+	DiskGiB       int    `json:"disk_gib,omitempty" minimum:"1" maximum:"131072" default:"8"`
+	Storage       string `json:"storage,omitempty" maxLength:"64"`
+	Bridge        string `json:"bridge,omitempty" maxLength:"16" pattern:"^[a-zA-Z][a-zA-Z0-9._-]*$" default:"vmbr0"`
+	Password      string `json:"password,omitempty" maxLength:"128"`
+	SSHPublicKeys string `json:"ssh_public_keys,omitempty" maxLength:"8192"`
+	Start         bool   `json:"start,omitempty"`
+	VMID          int    `json:"vmid,omitempty" minimum:"100" maximum:"999999999"`
+}
+
+// Validate refuses a malformed hostname before any Proxmox request.
+func (a CreateContainerArgs) Validate() error {
+	if a.Hostname != "" && !dnsName.MatchString(a.Hostname) {
+		return fmt.Errorf("hostname %q is not a valid DNS name", a.Hostname)
+	}
+	return nil
 }
 
 // CreateContainerResult is the plan of a new container.
@@ -613,9 +629,9 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 	if err != nil {
 		return CreateContainerResult{}, err
 	}
-	mem, err := memoryMiB(args.MemoryMiB, args.MemoryGiB, 512)
-	if err != nil {
-		return CreateContainerResult{}, err
+	mem := args.MemoryMiB
+	if mem == 0 {
+		mem = 512
 	}
 	if args.Cores == 0 {
 		args.Cores = 1
@@ -661,9 +677,6 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 		"net0":         "name=eth0,bridge=" + args.Bridge + ",ip=dhcp",
 		"unprivileged": "1",
 	}
-	if args.Privileged {
-		params["unprivileged"] = "0"
-	}
 	if args.Password != "" {
 		params["password"] = args.Password
 	}
@@ -677,9 +690,6 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 	if len(others) > 0 {
 		warnings = append(warnings, "other templates matched too: "+strings.Join(others, ", "))
 	}
-	if args.Privileged {
-		warnings = append(warnings, "a privileged container's root is root on the host; prefer unprivileged unless needed")
-	}
 	if args.Password == "" && args.SSHPublicKeys == "" {
 		warnings = append(warnings, "no root password or SSH key given: log in through the Proxmox console (pct enter) to set one")
 	}
@@ -687,14 +697,10 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 	if args.Start {
 		startText = "yes"
 	}
-	kind := "unprivileged"
-	if args.Privileged {
-		kind = "privileged"
-	}
 	plan := guard.Plan{
 		Tool: "create_container",
-		Summary: fmt.Sprintf("create %s container %d %q on %s from %s: %d cores, %d MiB memory, %d MiB swap, %d GiB rootfs on %s, network %s DHCP; start: %s",
-			kind, vmid, hostname, args.Node, tmpl.VolID, args.Cores, mem, args.SwapMiB, args.DiskGiB, st.name, args.Bridge, startText),
+		Summary: fmt.Sprintf("create unprivileged container %d %q on %s from %s: %d cores, %d MiB memory, %d MiB swap, %d GiB rootfs on %s, network %s DHCP; start: %s",
+			vmid, hostname, args.Node, tmpl.VolID, args.Cores, mem, args.SwapMiB, args.DiskGiB, st.name, args.Bridge, startText),
 		Calls: []guard.Call{{Method: "POST", Path: fmt.Sprintf("/nodes/%s/lxc", args.Node), Params: params}},
 		Preconditions: []guard.Precondition{
 			precondition("VMID free", fmt.Sprintf("%d (GET /cluster/nextid)", vmid), true),
@@ -716,7 +722,7 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 	}
 	return CreateContainerResult{PlanResult: res, VMID: vmid, Hostname: hostname, Node: args.Node, OSTemplate: tmpl.VolID,
 		Cores: args.Cores, MemoryMiB: mem, SwapMiB: args.SwapMiB, DiskGiB: args.DiskGiB, Storage: st.name,
-		Network: args.Bridge + ", DHCP", Unprivileged: !args.Privileged, Start: args.Start}, nil
+		Network: args.Bridge + ", DHCP", Unprivileged: true, Start: args.Start}, nil
 }
 
 func init() {
@@ -724,17 +730,16 @@ func init() {
 		New(Meta{
 			Name:  "create_vm",
 			Title: "Plan a new VM",
-			Description: "Plans a new VM on a node: next free VMID, cores, memory, disk on a storage with room (default local-zfs), " +
-				"network bridge, from a VM template (clone), a cloud image or an installer ISO; not started unless asked. " +
-				"Returns the plan; nothing is created until confirm_plan.",
+			Description: "Plans a new VM (next free VMID; clone of a template, cloud image or ISO; disk on a storage with room; " +
+				"not started unless asked). Nothing happens until confirm_plan.",
 			Toolset: ToolsetWrite,
 			Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
 		}, createVM),
 		New(Meta{
 			Name:  "create_container",
 			Title: "Plan a new container",
-			Description: "Plans a new LXC container from an OS template in storage content: VMID, hostname, cores, memory, rootfs, " +
-				"network (DHCP), unprivileged by default; not started unless asked. Returns the plan; nothing is created until confirm_plan.",
+			Description: "Plans a new unprivileged LXC container from an OS template (DHCP network; not started unless asked). " +
+				"Nothing happens until confirm_plan.",
 			Toolset: ToolsetWrite,
 			Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
 		}, createContainer),

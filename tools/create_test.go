@@ -8,6 +8,7 @@ import (
 // The product description's provisioning example: "create a new Ubuntu 22.04
 // VM on pve-node02, 4 cores, 8GB RAM, 80GB disk".
 func TestCreateVMProvisioningExample(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "create_vm", map[string]any{
 		"node": "pve-node02", "template": "ubuntu-22.04-cloud", "cores": 4, "memory_gib": 8, "disk_gib": 80,
@@ -63,6 +64,7 @@ func TestCreateVMProvisioningExample(t *testing.T) {
 }
 
 func TestCreateVMRefusedWhenVMIDTakenMeanwhile(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	vm := w.plan("s1", "create_vm", map[string]any{"node": "pve-node02", "cores": 2, "disk_gib": 10})
 	if vm["vmid"] != float64(106) {
@@ -87,6 +89,7 @@ func TestCreateVMRefusedWhenVMIDTakenMeanwhile(t *testing.T) {
 }
 
 func TestCreateVMFromISOAndStart(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "create_vm", map[string]any{
 		"node": "pve-node01", "name": "web-new", "iso": "ubuntu-22.04", "memory_mib": 2048, "disk_gib": 20, "start": true,
@@ -102,6 +105,7 @@ func TestCreateVMFromISOAndStart(t *testing.T) {
 }
 
 func TestCreateContainer(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "create_container", map[string]any{
 		"node": "pve-node03", "hostname": "cache-01", "ostemplate": "debian-12", "memory_mib": 1024, "disk_gib": 4,
@@ -120,6 +124,7 @@ func TestCreateContainer(t *testing.T) {
 }
 
 func TestCreateRefusesWithoutRoom(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	_, errText := w.call("s1", "create_vm", map[string]any{"node": "pve-node03", "disk_gib": 100000})
 	if !strings.Contains(errText, "no storage on pve-node03 has room") {
@@ -162,5 +167,31 @@ func TestDiskSize(t *testing.T) {
 	key, size, st := bootDisk(map[string]string{"boot": "order=scsi1;net0", "scsi0": "a:b,size=1G", "scsi1": "local-zfs:x,size=2G", "ide2": "none,media=cdrom"})
 	if key != "scsi1" || size != 2 || st != "local-zfs" {
 		t.Fatalf("bootDisk: %s %v %s", key, size, st)
+	}
+}
+
+func TestContradictoryArgumentsRefusedBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
+	w := newWriteEnv(t, "operator")
+	cases := []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"create_vm", map[string]any{"node": "pve-node02", "memory_mib": 1024, "memory_gib": 1}, "not both"},
+		{"create_vm", map[string]any{"node": "pve-node02", "template": "ubuntu-22.04-cloud", "iso": "ubuntu"}, "not both"},
+		{"create_vm", map[string]any{"node": "pve-node02", "name": "bad name;rm"}, "not a valid DNS name"},
+		{"create_container", map[string]any{"node": "pve-node02", "ostemplate": "debian-12", "hostname": "-x"}, "not a valid DNS name"},
+		{"create_vm", map[string]any{"node": "pve-node02", "bridge": "vmbr0,firewall=0"}, "bridge"},
+		{"update_guest_resources", map[string]any{"vmid": 103}, "nothing to change"},
+	}
+	for _, tc := range cases {
+		_, errText := w.call("s1", tc.tool, tc.args)
+		if !strings.Contains(errText, "invalid arguments") || !strings.Contains(errText, tc.want) {
+			t.Errorf("%s %v: %q", tc.tool, tc.args, errText)
+		}
+	}
+	if n := len(w.sim.Requests()); n != 0 {
+		t.Fatalf("%d requests reached Proxmox", n)
 	}
 }

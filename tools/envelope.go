@@ -121,15 +121,19 @@ func addEnvelope(out *Schema) {
 		}
 		return s
 	}
-	arr := func(t reflect.Type, desc string) *Schema {
-		return &Schema{Type: "array", Items: must(t), Description: desc}
+	// The envelope repeats in every tool's output schema: keep it lean (the
+	// server instructions explain it once).
+	arr := func(t reflect.Type, _ string) *Schema {
+		items := must(t)
+		lean(items)
+		return &Schema{Type: "array", Items: items}
 	}
 	props := []struct {
 		name string
 		s    *Schema
 	}{
-		{"cluster", &Schema{Type: "string", Description: "cluster name"}},
-		{"fetched_at", &Schema{Type: "string", Format: "date-time", Description: "time of the live read"}},
+		{"cluster", &Schema{Type: "string"}},
+		{"fetched_at", &Schema{Type: "string", Format: "date-time"}},
 		{"alerts", arr(reflect.TypeFor[Alert](), "threshold crossings and conditions needing attention")},
 		{"errors", arr(reflect.TypeFor[ErrorEntry](), "per-node or per-call failures; the rest of the result is still valid")},
 		{"unavailable", arr(reflect.TypeFor[Unavailable](), "asked for but not exposed by the API")},
@@ -149,6 +153,21 @@ func addEnvelope(out *Schema) {
 	out.Required = append(out.Required, "sources")
 }
 
+// lean drops descriptions and required lists below s, to keep schemas that
+// repeat in every tool small.
+func lean(s *Schema) {
+	if s == nil {
+		return
+	}
+	s.Description, s.Required = "", nil
+	lean(s.Items)
+	if s.Properties != nil {
+		for _, p := range s.Properties.Schemas {
+			lean(p)
+		}
+	}
+}
+
 // Round rounds to the given number of decimals.
 func Round(f float64, decimals int) float64 {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -156,6 +175,19 @@ func Round(f float64, decimals int) float64 {
 	}
 	p := math.Pow10(decimals)
 	return math.Round(f*p) / p
+}
+
+// Compact rounds for dense tables: whole numbers from 10 up, one decimal
+// from 1, two decimals below 1 (4.16 -> 4.2, 28.43 -> 28, 0.128 -> 0.13).
+func Compact(f float64) float64 {
+	a := math.Abs(f)
+	switch {
+	case a >= 10:
+		return Round(f, 0)
+	case a >= 1:
+		return Round(f, 1)
+	}
+	return Round(f, 2)
 }
 
 // Bytes-to-unit helpers, rounded for compact results.

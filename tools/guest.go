@@ -14,9 +14,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "get_guest",
 		Title: "Get one VM or container",
-		Description: "One guest in detail: live status and usage, configuration (secrets redacted), HA state, snapshots, " +
-			"and IP addresses from the QEMU guest agent (VMs) or the container's interfaces where available. " +
-			"Give vmid; node and type are looked up when omitted.",
+		Description: "One VM or container in detail: status and usage, config (secrets redacted), HA state, snapshots, " +
+			"and IP addresses where the guest agent answers. Node and type are looked up when omitted.",
 		Toolset: ToolsetInventory,
 		Hints:   &ReadHints,
 	}, getGuest))
@@ -24,9 +23,9 @@ func init() {
 
 // GetGuestArgs selects one guest.
 type GetGuestArgs struct {
-	VMID int    `json:"vmid" pve:"vmid" required:"true" description:"VM or container ID"`
-	Node string `json:"node,omitempty" pve:"node" description:"node the guest is on (looked up when omitted)"`
-	Type string `json:"type,omitempty" enum:"qemu,lxc" description:"qemu or lxc (looked up when omitted)"`
+	VMID int    `json:"vmid" pve:"vmid" required:"true"`
+	Node string `json:"node,omitempty" pve:"node"`
+	Type string `json:"type,omitempty" enum:"qemu,lxc"`
 }
 
 // GetGuestResult is one guest.
@@ -48,8 +47,8 @@ type GetGuestResult struct {
 	DiskUsedGiB  *float64               `json:"disk_used_gib,omitempty" description:"containers only"`
 	DiskMaxGiB   float64                `json:"disk_max_gib"`
 	UptimeS      int64                  `json:"uptime_s"`
-	NetInMiB     float64                `json:"net_in_mib,omitempty" description:"since guest start"`
-	NetOutMiB    float64                `json:"net_out_mib,omitempty" description:"since guest start"`
+	NetInGiB     float64                `json:"net_in_gib,omitempty" description:"received since guest start"`
+	NetOutGiB    float64                `json:"net_out_gib,omitempty" description:"sent since guest start"`
 	HA           *GuestHA               `json:"ha,omitempty"`
 	Config       map[string]string      `json:"config,omitempty" description:"configuration as Proxmox returns it; secret values replaced by [redacted]"`
 	ConfigDigest string                 `json:"config_digest,omitempty"`
@@ -131,7 +130,7 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 		Template: bool(st.Template), Lock: st.Lock, Tags: proxmox.SplitTags(st.Tags), Pool: pool,
 		CPUPct: FracPct(st.CPU), VCPUs: float64(st.CPUs), MemUsedGiB: GiB2(st.Mem), MemMaxGiB: GiB2(st.MaxMem),
 		DiskMaxGiB: GiB(st.MaxDisk), UptimeS: int64(st.Uptime),
-		NetInMiB: MiB(st.NetIn), NetOutMiB: MiB(st.NetOut),
+		NetInGiB: GiB(st.NetIn), NetOutGiB: GiB(st.NetOut),
 	}
 	if st.QMPStatus != "" && st.QMPStatus != st.Status {
 		out.QMPStatus = st.QMPStatus
@@ -162,19 +161,24 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 		}
 	}
 	out.HA = guestHA(ctx, st, ha, haErr, typ, args.VMID)
-	if out.Status == "running" {
+	switch {
+	case out.Status != "running":
+		AddUnavailable(ctx, "interfaces", "guest is not running")
+	case typ == proxmox.TypeQemu && !bool(st.Agent):
+		AddUnavailable(ctx, "interfaces", "the QEMU guest agent is not enabled in the VM's config (agent: 0), so Proxmox cannot see its IP addresses")
+	default:
 		ifs, err := c.GuestInterfaces(ctx, node, typ, args.VMID)
 		switch {
 		case err != nil && typ == proxmox.TypeQemu:
 			AddUnavailable(ctx, "interfaces", "the QEMU guest agent did not answer: "+err.Error())
 		case err != nil:
-			AddErr(ctx, node, err)
+			if proxmox.KindOf(err) != proxmox.KindNotImplemented {
+				AddErr(ctx, node, err)
+			}
 			AddUnavailable(ctx, "interfaces", err.Error())
 		default:
-			out.Interfaces = ifs
+			out.Interfaces = withoutLoopback(ifs)
 		}
-	} else {
-		AddUnavailable(ctx, "interfaces", "guest is not running")
 	}
 	return out, nil
 }
@@ -206,4 +210,29 @@ func guestHA(ctx context.Context, st *proxmox.Guest, ha []proxmox.HAStatusEntry,
 		}
 	}
 	return g
+}
+
+// withoutLoopback drops the loopback interface and addresses: noise for the
+// question "what are this guest's IPs".
+func withoutLoopback(ifs []proxmox.NetInterface) []proxmox.NetInterface {
+	out := ifs[:0]
+	for _, ni := range ifs {
+		if ni.Name == "lo" {
+			continue
+		}
+		ni.IPv4 = dropPrefixed(ni.IPv4, "127.")
+		ni.IPv6 = dropPrefixed(ni.IPv6, "::1/")
+		out = append(out, ni)
+	}
+	return out
+}
+
+func dropPrefixed(addrs []string, prefix string) []string {
+	var out []string
+	for _, a := range addrs {
+		if !strings.HasPrefix(a, prefix) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

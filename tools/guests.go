@@ -15,9 +15,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "list_guests",
 		Title: "List VMs and containers",
-		Description: "VMs and LXC containers, cluster-wide or per node, from one live read of /cluster/resources. " +
-			"Filters: type, node, status, name (substring), tag, pool. Sort and page with limit/cursor. " +
-			"Rows are arrays in the order of \"columns\"; totals are exact over all matching guests (not just this page).",
+		Description: "VMs and containers, cluster-wide or per node, with filters, sort and paging. " +
+			"Rows are arrays in the order of \"columns\"; totals are exact over all matches, not just the page.",
 		Toolset: ToolsetInventory,
 		Hints:   &ReadHints,
 	}, listGuests))
@@ -25,29 +24,28 @@ func init() {
 
 // ListGuestsArgs are the filters, sort and paging of list_guests.
 type ListGuestsArgs struct {
-	Type             string `json:"type,omitempty" enum:"qemu,lxc" description:"qemu (VMs) or lxc (containers); default both"`
-	Node             string `json:"node,omitempty" pve:"node" description:"only guests on this node"`
-	Status           string `json:"status,omitempty" enum:"running,stopped,paused,unknown" description:"only guests in this state"`
-	Name             string `json:"name,omitempty" maxLength:"128" description:"case-insensitive substring of the guest name"`
-	Tag              string `json:"tag,omitempty" maxLength:"128" description:"only guests carrying this tag"`
-	Pool             string `json:"pool,omitempty" maxLength:"128" description:"only guests in this resource pool"`
-	IncludeTemplates bool   `json:"include_templates,omitempty" description:"also list templates (status \"template\")"`
-	Sort             string `json:"sort,omitempty" enum:"vmid,name,node,status,cpu,mem,mem_pct,disk,uptime" default:"vmid" description:"sort key"`
-	Desc             bool   `json:"desc,omitempty" description:"sort descending"`
-	Limit            int    `json:"limit,omitempty" minimum:"1" maximum:"1000" default:"100" description:"rows per page"`
+	Type             string `json:"type,omitempty" enum:"qemu,lxc" description:"qemu (VMs) or lxc (containers)"`
+	Node             string `json:"node,omitempty" pve:"node"`
+	Status           string `json:"status,omitempty" enum:"running,stopped,paused,unknown"`
+	Name             string `json:"name,omitempty" maxLength:"128" description:"substring of the name"`
+	Tag              string `json:"tag,omitempty" maxLength:"128"`
+	Pool             string `json:"pool,omitempty" maxLength:"128"`
+	IncludeTemplates bool   `json:"include_templates,omitempty"`
+	Sort             string `json:"sort,omitempty" enum:"vmid,name,node,status,cpu,mem,mem_pct,disk,uptime" default:"vmid"`
+	Desc             bool   `json:"desc,omitempty"`
+	Limit            int    `json:"limit,omitempty" minimum:"1" maximum:"1000" default:"100"`
 	Cursor           string `json:"cursor,omitempty" maxLength:"64" description:"next_cursor of the previous page"`
 }
 
 // GuestColumns are the columns of a list_guests row.
 var GuestColumns = []string{"vmid", "name", "node", "type", "status", "cpu_pct", "vcpus",
-	"mem_used_gib", "mem_max_gib", "disk_used_gib", "disk_max_gib", "uptime_s", "tags", "pool", "ha_state"}
+	"mem_used_gib", "mem_max_gib", "disk_used_gib", "disk_max_gib", "uptime_h", "tags", "pool", "ha_state"}
 
 // ListGuestsResult is a page of guests plus exact totals.
 type ListGuestsResult struct {
 	Columns    []string    `json:"columns" description:"names of the values in each row of guests"`
-	Guests     [][]any     `json:"guests" description:"one row per guest; disk_used_gib is null for VMs (Proxmox does not see inside them) and usage is null when the node is not online"`
+	Guests     [][]any     `json:"guests" description:"one row per guest; figures rounded for a table (whole from 10, one decimal from 1); disk_used_gib is null for VMs (Proxmox does not see inside them); usage is null when the node is not online"`
 	Totals     GuestTotals `json:"totals"`
-	Returned   int         `json:"returned"`
 	NextCursor string      `json:"next_cursor,omitempty"`
 	Nodes      []NodeState `json:"nodes,omitempty" description:"nodes that are not online"`
 	Note       string      `json:"note,omitempty"`
@@ -188,13 +186,15 @@ func guestRowValues(g guestRow) []any {
 	status := guestStatus(r, g.live)
 	var cpu, memUsed, diskUsed, uptime any
 	if g.live {
-		cpu, memUsed, uptime = FracPct(r.CPU), GiB2(r.Mem), int64(r.Uptime)
+		cpu = Compact(float64(r.CPU) * 100)
+		memUsed = Compact(float64(r.Mem) / gib)
+		uptime = Compact(float64(r.Uptime) / 3600)
 		if r.Type == "lxc" {
-			diskUsed = GiB(r.Disk)
+			diskUsed = Compact(float64(r.Disk) / gib)
 		}
 	}
 	return []any{int64(r.VMID), r.Name, r.Node, r.Type, status, cpu, float64(r.MaxCPU),
-		memUsed, GiB2(r.MaxMem), diskUsed, GiB(r.MaxDisk), uptime, r.Tags, r.Pool, r.HAState}
+		memUsed, Compact(float64(r.MaxMem) / gib), diskUsed, Compact(float64(r.MaxDisk) / gib), uptime, r.Tags, r.Pool, r.HAState}
 }
 
 func hasTag(tags, want string) bool {

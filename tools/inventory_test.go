@@ -138,10 +138,12 @@ func TestInventoryToolsOnDemo(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.tool+tc.args, func(t *testing.T) {
+			e.sim.ResetRequests()
 			res, m := e.call(t, tc.tool, tc.args)
 			if res.IsError {
 				t.Fatalf("tool error: %s", res.Text)
 			}
+			assertSourcesServed(t, e, m)
 			validateOutput(t, e.srv.byName[tc.tool], res.Structured)
 			if m["cluster"] != "tli-prod-cluster" {
 				t.Errorf("cluster = %v", m["cluster"])
@@ -161,9 +163,45 @@ func TestInventoryToolsOnDemo(t *testing.T) {
 	}
 }
 
+// assertSourcesServed checks that every call named in sources is one the
+// simulator really answered, with that status, and that no call is missing.
+func assertSourcesServed(t *testing.T, e *testEnv, m map[string]any) {
+	t.Helper()
+	served := map[string]int{}
+	for _, r := range e.sim.Requests() {
+		p := r.Method + " " + r.Path
+		if r.Query != "" {
+			p += "?" + r.Query
+		}
+		served[p] = r.Status
+	}
+	srcs, _ := m["sources"].([]any)
+	named := map[string]bool{}
+	for _, x := range srcs {
+		s := x.(map[string]any)
+		key := s["method"].(string) + " " + s["path"].(string)
+		named[key] = true
+		st, ok := served[key]
+		if !ok {
+			t.Errorf("source %s was never served (served: %v)", key, served)
+		} else if float64(st) != s["status"].(float64) {
+			t.Errorf("source %s has status %v, the simulator answered %d", key, s["status"], st)
+		}
+	}
+	for k := range served {
+		if !named[k] {
+			t.Errorf("call %s made but not in sources", k)
+		}
+	}
+}
+
 func TestClusterOverviewDemo(t *testing.T) {
 	e := newTestEnv(t, "operator")
 	res, _ := e.call(t, "cluster_overview", `{}`)
+	raw, err := e.client.Resources(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out struct {
 		Quorum *Quorum
 		Nodes  []NodeSummary
@@ -182,6 +220,25 @@ func TestClusterOverviewDemo(t *testing.T) {
 	for _, n := range out.Nodes {
 		if n.Status != "online" || n.MemTotalGiB <= 0 || n.CPUs <= 0 || len(n.Storages) == 0 {
 			t.Errorf("node %+v", n)
+		}
+		// Figures trace to /cluster/resources (the static ones exactly).
+		for _, r := range raw {
+			switch {
+			case r.Type == "node" && r.Node == n.Node:
+				if n.MemTotalGiB != GiB(r.MaxMem) || n.CPUs != int(r.MaxCPU) {
+					t.Errorf("%s: mem_total_gib %v cpus %d, /cluster/resources gives %v %v", n.Node, n.MemTotalGiB, n.CPUs, GiB(r.MaxMem), r.MaxCPU)
+				}
+			case r.Type == "storage" && r.Node == n.Node && !bool(r.Shared):
+				found := false
+				for _, s := range n.Storages {
+					if s.Storage == r.Storage && s.TotalGiB != nil && *s.TotalGiB == GiB(r.MaxDisk) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s: storage %s (%v GiB) missing or different", n.Node, r.Storage, GiB(r.MaxDisk))
+				}
+			}
 		}
 	}
 	if out.Guests.VMs == 0 || out.Guests.CTs == 0 {
@@ -327,7 +384,7 @@ func TestListGuestsFiguresTraceToSources(t *testing.T) {
 		// Static figures must match exactly; live ones (cpu, mem, uptime)
 		// move between two reads, so they must be derived the same way.
 		want := map[string]any{"name": r.Name, "node": r.Node, "type": r.Type,
-			"vcpus": float64(r.MaxCPU), "mem_max_gib": GiB2(r.MaxMem), "disk_max_gib": GiB(r.MaxDisk)}
+			"vcpus": float64(r.MaxCPU), "mem_max_gib": Compact(float64(r.MaxMem) / gib), "disk_max_gib": Compact(float64(r.MaxDisk) / gib)}
 		for k, v := range want {
 			if row[k] != v {
 				t.Errorf("vmid %d %s = %v, /cluster/resources gives %v", id, k, row[k], v)
@@ -336,7 +393,7 @@ func TestListGuestsFiguresTraceToSources(t *testing.T) {
 		if r.Type == "qemu" && row["disk_used_gib"] != nil {
 			t.Errorf("vmid %d: disk_used_gib %v for a VM (Proxmox does not see inside VMs)", id, row["disk_used_gib"])
 		}
-		if row["status"] == "stopped" && (row["mem_used_gib"].(float64) != 0 || row["uptime_s"].(float64) != 0) {
+		if row["status"] == "stopped" && (row["mem_used_gib"].(float64) != 0 || row["uptime_h"].(float64) != 0) {
 			t.Errorf("vmid %d: stopped guest with usage %v", id, row)
 		}
 	}

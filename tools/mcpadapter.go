@@ -7,6 +7,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/pvemcp/pvemcp/resources"
 )
 
 // This file is the only place tools meet the MCP SDK (mcp-go): switching SDKs
@@ -57,7 +59,31 @@ func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.
 		entries = append(entries, server.ServerTool{Tool: MCPTool(t), Handler: h})
 	}
 	ms.AddTools(entries...)
+	for _, p := range resources.Prompts() {
+		ms.AddPrompt(mcpPrompt(p), promptHandler(p))
+	}
 	return ms
+}
+
+func mcpPrompt(p resources.Prompt) mcp.Prompt {
+	mp := mcp.Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
+	for _, a := range p.Args {
+		mp.Arguments = append(mp.Arguments, mcp.PromptArgument{Name: a.Name, Description: a.Description, Required: a.Required})
+	}
+	return mp
+}
+
+func promptHandler(p resources.Prompt) server.PromptHandlerFunc {
+	return func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		text, err := p.Render(req.Params.Arguments)
+		if err != nil {
+			return nil, err
+		}
+		return &mcp.GetPromptResult{
+			Description: p.Description,
+			Messages:    []mcp.PromptMessage{{Role: mcp.RoleUser, Content: mcp.NewTextContent(text)}},
+		}, nil
+	}
 }
 
 // mcpWrappers let a tool use MCP features the typed layer does not carry

@@ -12,10 +12,10 @@ import (
 
 // MigrateArgs select a guest and its target node.
 type MigrateArgs struct {
-	VMID           int    `json:"vmid" pve:"vmid" required:"true" description:"VMID of the VM or container"`
-	Target         string `json:"target" pve:"node" required:"true" description:"node to move the guest to"`
-	Mode           string `json:"mode,omitempty" enum:"auto,online,offline" default:"auto" description:"auto: live for running VMs, restart for running containers"`
-	WithLocalDisks bool   `json:"with_local_disks,omitempty" description:"copy local disks to the target (needed when the guest has disks on non-shared storage)"`
+	VMID           int    `json:"vmid" pve:"vmid" required:"true"`
+	Target         string `json:"target" pve:"node" required:"true"`
+	Mode           string `json:"mode,omitempty" enum:"auto,offline" default:"auto" description:"auto: live for running VMs, restart for containers"`
+	WithLocalDisks bool   `json:"with_local_disks,omitempty" description:"live-copy local disks of a running VM"`
 }
 
 // MigrateResult is the plan of a migration.
@@ -68,8 +68,10 @@ func targetHeadroom(ctx context.Context, c *proxmox.Client, target string, g pro
 	return h, nil
 }
 
-// migrationBlockers applies Proxmox's own precondition answer.
-func migrationBlockers(m *proxmox.MigrationCheck, target string, withLocal bool) (localGiB float64, local []string, err error) {
+// migrationBlockers applies Proxmox's own precondition answer. Local disks
+// of a live migration need the caller's explicit consent (they are copied
+// over the network while the VM runs); offline, Proxmox copies them anyway.
+func migrationBlockers(m *proxmox.MigrationCheck, target string, localOK bool) (localGiB float64, local []string, err error) {
 	if why, ok := m.NotAllowed[target]; ok {
 		return 0, nil, fmt.Errorf("Proxmox does not allow %s as target: %s", target, why)
 	}
@@ -87,7 +89,7 @@ func migrationBlockers(m *proxmox.MigrationCheck, target string, withLocal bool)
 		local = append(local, d.VolID)
 		bytes += int64(d.Size)
 	}
-	if len(local) > 0 && !withLocal {
+	if len(local) > 0 && !localOK {
 		return 0, nil, fmt.Errorf("the guest has disks on local storage (%s, %.1f GiB); set with_local_disks to copy them, or move them to shared storage first",
 			strings.Join(local, ", "), GiB(bytes))
 	}
@@ -99,22 +101,13 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 	if err != nil {
 		return MigrateResult{}, err
 	}
-	if err := p.require(guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Migrate"}}); err != nil {
-		return MigrateResult{}, err
-	}
-	g, err := findGuest(ctx, p.client, args.VMID)
+	g, err := p.guest(ctx, args.VMID, "VM.Migrate")
 	if err != nil {
 		return MigrateResult{}, err
 	}
-	if err := p.gate.Protection.Check(args.VMID, g.Tags); err != nil {
-		return MigrateResult{}, err
-	}
 	kind := guestKind(g.Type)
-	switch {
-	case g.Node == args.Target:
+	if g.Node == args.Target {
 		return MigrateResult{}, fmt.Errorf("%s %d is already on %s", kind, args.VMID, args.Target)
-	case g.Lock != "":
-		return MigrateResult{}, fmt.Errorf("%s %d is locked (%s); Proxmox refuses to migrate it until the lock is released", kind, args.VMID, g.Lock)
 	}
 	running := g.Status == "running"
 	isCT := g.Type == string(proxmox.TypeLXC)
@@ -139,7 +132,9 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 		AddUnavailable(ctx, "migration precondition", unavailable)
 		pre = &proxmox.MigrationCheck{}
 	}
-	localGiB, localDisks, err := migrationBlockers(pre, args.Target, args.WithLocalDisks)
+	liveVM := running && !isCT
+	localOK := args.WithLocalDisks || !liveVM
+	localGiB, localDisks, err := migrationBlockers(pre, args.Target, localOK)
 	if err != nil {
 		return MigrateResult{}, fmt.Errorf("cannot migrate %s %d to %s: %v", kind, args.VMID, args.Target, err)
 	}
@@ -161,8 +156,10 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 			online = true
 		}
 	}
-	if len(localDisks) > 0 && !isCT {
-		params["with-local-disks"] = "1"
+	if len(localDisks) > 0 {
+		if liveVM {
+			params["with-local-disks"] = "1"
+		}
 		warnings = append(warnings, fmt.Sprintf("%.1f GiB of local disks are copied over the network; this takes a while.", localGiB))
 	}
 	if g.HAState != "" {
@@ -217,7 +214,7 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 			if err != nil {
 				return fmt.Errorf("Proxmox's migration check failed: %w", err)
 			}
-			if _, _, err := migrationBlockers(m, args.Target, args.WithLocalDisks); err != nil {
+			if _, _, err := migrationBlockers(m, args.Target, localOK); err != nil {
 				return err
 			}
 		}
@@ -235,9 +232,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "migrate_guest",
 		Title: "Plan a migration",
-		Description: "Plans moving a VM or container to another node: runs Proxmox's own migration precondition check " +
-			"(allowed nodes, local disks and resources), validates the target's RAM headroom against the threshold, " +
-			"live for running VMs. Returns a plan; nothing moves until confirm_plan.",
+		Description: "Plans moving a VM or container to another node, after Proxmox's own migration check and the " +
+			"target's RAM headroom against the threshold. Nothing happens until confirm_plan.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
 	}, migrateGuest))

@@ -8,6 +8,7 @@ import (
 )
 
 func TestMigrateRunningVMWithLocalDisks(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	args := map[string]any{"vmid": 105, "target": "pve-node02"}
 	_, errText := w.call("s1", "migrate_guest", args)
@@ -31,6 +32,7 @@ func TestMigrateRunningVMWithLocalDisks(t *testing.T) {
 }
 
 func TestMigrateStoppedContainerAndStaleState(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "migrate_guest", map[string]any{"vmid": 203, "target": "pve-node01"})
 	if plan["online"] != false {
@@ -49,6 +51,7 @@ func TestMigrateStoppedContainerAndStaleState(t *testing.T) {
 }
 
 func TestMigrateRefusals(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	cases := []struct {
 		args map[string]any

@@ -14,9 +14,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "cluster_overview",
 		Title: "Cluster overview",
-		Description: "How is the cluster doing: name and quorum, per-node status with CPU, RAM and local storage use, " +
-			"guest counts per node, shared storages, and threshold alerts (RAM 85%, storage 90%, CPU 90% by default). " +
-			"One live read of /cluster/status and /cluster/resources.",
+		Description: "How the cluster is doing: quorum, per-node CPU, RAM and storage use, guest counts, " +
+			"shared storages and threshold alerts (RAM 85%, storage 90%, CPU 90% by default).",
 		Toolset: ToolsetInventory,
 		Hints:   &ReadHints,
 	}, clusterOverview))
@@ -24,7 +23,7 @@ func init() {
 
 // OverviewArgs has no required argument.
 type OverviewArgs struct {
-	Node string `json:"node,omitempty" pve:"node" description:"only this node (default: all nodes)"`
+	Node string `json:"node,omitempty" pve:"node" description:"only this node"`
 }
 
 // OverviewResult is the cluster dashboard.
@@ -56,14 +55,15 @@ type NodeSummary struct {
 	Guests      GuestCounts      `json:"guests"`
 }
 
-// StorageSummary is one storage's fill level.
+// StorageSummary is one storage's fill level. The figures are omitted when
+// the storage is not available (its usage is unknown, not zero).
 type StorageSummary struct {
-	Storage  string  `json:"storage"`
-	Type     string  `json:"type"`
-	Status   string  `json:"status,omitempty" description:"omitted when available"`
-	UsedGiB  float64 `json:"used_gib"`
-	TotalGiB float64 `json:"total_gib"`
-	Pct      float64 `json:"pct"`
+	Storage  string   `json:"storage"`
+	Type     string   `json:"type"`
+	Status   string   `json:"status,omitempty" description:"omitted when available"`
+	UsedGiB  *float64 `json:"used_gib,omitempty"`
+	TotalGiB *float64 `json:"total_gib,omitempty"`
+	Pct      *float64 `json:"pct,omitempty"`
 }
 
 // GuestCounts counts VMs and containers.
@@ -165,8 +165,11 @@ func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, er
 				out.Guests.add(r)
 			}
 		case r.Type == "storage":
-			s := StorageSummary{Storage: r.Storage, Type: r.PluginType, UsedGiB: GiB(r.Disk), TotalGiB: GiB(r.MaxDisk), Pct: Pct(r.Disk, r.MaxDisk)}
-			if r.Status != "available" {
+			s := StorageSummary{Storage: r.Storage, Type: r.PluginType}
+			if r.Status == "available" {
+				used, total, pct := GiB(r.Disk), GiB(r.MaxDisk), Pct(r.Disk, r.MaxDisk)
+				s.UsedGiB, s.TotalGiB, s.Pct = &used, &total, &pct
+			} else {
 				s.Status = r.Status
 			}
 			if r.Shared {

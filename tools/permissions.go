@@ -10,7 +10,7 @@ import (
 
 // PermissionsArgs optionally narrow the check to one ACL path.
 type PermissionsArgs struct {
-	Path string `json:"path,omitempty" maxLength:"255" pattern:"^/[A-Za-z0-9/._-]*$" description:"ACL path to evaluate, e.g. /vms/103 (default: all)"`
+	Path string `json:"path,omitempty" maxLength:"255" pattern:"^/[A-Za-z0-9/._-]*$" description:"one ACL path, e.g. /vms/103"`
 }
 
 // ToolAccess says whether a pvemcp tool will work with this token.
@@ -137,8 +137,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "check_permissions",
 		Title: "Check the token's permissions",
-		Description: "What the configured Proxmox API token may do: its privileges per ACL path (GET /access/permissions), " +
-			"mapped to which pvemcp tools will work (yes, partial, no) and the missing privilege for each.",
+		Description: "What the Proxmox API token may do: privileges per ACL path, and which pvemcp tools will work " +
+			"(yes, partial, no) with the missing privilege.",
 		Toolset: ToolsetAccess,
 		Hints:   &ReadHints,
 	}, checkPermissions))

@@ -7,6 +7,7 @@ import (
 )
 
 func TestCheckPermissionsAuditor(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "auditor")
 	out, errText := w.call("s1", "check_permissions", map[string]any{})
 	if errText != "" {

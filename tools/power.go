@@ -11,9 +11,9 @@ import (
 
 // PowerArgs select a guest and a power action.
 type PowerArgs struct {
-	VMID     int    `json:"vmid" pve:"vmid" required:"true" description:"VMID of the VM or container"`
-	Action   string `json:"action" required:"true" enum:"start,stop,shutdown,reboot,suspend,resume" description:"stop cuts power; shutdown asks the guest OS"`
-	TimeoutS int    `json:"timeout_s,omitempty" minimum:"1" maximum:"3600" description:"shutdown/reboot: seconds to wait for the guest OS"`
+	VMID     int    `json:"vmid" pve:"vmid" required:"true"`
+	Action   string `json:"action" required:"true" enum:"start,stop,shutdown,reboot,suspend,resume" description:"stop cuts power; shutdown asks the OS"`
+	TimeoutS int    `json:"timeout_s,omitempty" minimum:"1" maximum:"3600" description:"shutdown/reboot wait"`
 }
 
 // PowerResult is the plan of a power action.
@@ -76,14 +76,8 @@ func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
 	if err != nil {
 		return PowerResult{}, err
 	}
-	if err := p.require(guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.PowerMgmt"}}); err != nil {
-		return PowerResult{}, err
-	}
-	g, err := findGuest(ctx, p.client, args.VMID)
+	g, err := p.guest(ctx, args.VMID, "VM.PowerMgmt")
 	if err != nil {
-		return PowerResult{}, err
-	}
-	if err := p.gate.Protection.Check(args.VMID, g.Tags); err != nil {
 		return PowerResult{}, err
 	}
 	qmp, err := qmpStatus(ctx, p.client, g)
@@ -93,9 +87,6 @@ func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
 	kind := guestKind(g.Type)
 	if g.Template {
 		return PowerResult{}, fmt.Errorf("%s %d is a template; templates cannot be powered on", kind, args.VMID)
-	}
-	if g.Lock != "" {
-		return PowerResult{}, fmt.Errorf("%s %d is locked (%s); Proxmox refuses power actions until the lock is released", kind, args.VMID, g.Lock)
 	}
 	if err := powerAllowed(args.Action, g.Type, g.Status, qmp); err != nil {
 		return PowerResult{}, fmt.Errorf("cannot %s %s %d: %v", args.Action, kind, args.VMID, err)
@@ -166,8 +157,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "guest_power",
 		Title: "Plan a power action",
-		Description: "Plans start, stop, shutdown, reboot, suspend or resume of a VM or container (found by VMID). " +
-			"Returns a plan (exact API call, preconditions, warnings such as HA-managed guests); nothing happens until confirm_plan.",
+		Description: "Plans start, stop, shutdown, reboot, suspend or resume of a VM or container. " +
+			"Nothing happens until confirm_plan.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
 	}, guestPower))

@@ -13,13 +13,19 @@ import (
 
 // UpdateResourcesArgs change a guest's CPU, memory or disk size.
 type UpdateResourcesArgs struct {
-	VMID        int     `json:"vmid" pve:"vmid" required:"true" description:"VMID of the VM or container"`
-	Cores       int     `json:"cores,omitempty" minimum:"1" maximum:"512" description:"new number of cores"`
-	MemoryMiB   int     `json:"memory_mib,omitempty" minimum:"16" maximum:"4194304" description:"new memory size"`
-	MemoryGiB   float64 `json:"memory_gib,omitempty" minimum:"0.016" maximum:"4096"`
-	Disk        string  `json:"disk,omitempty" maxLength:"16" pattern:"^(rootfs|mp[0-9]+|(scsi|virtio|sata|ide)[0-9]+)$" description:"disk to grow (default: the boot disk, or rootfs)"`
-	DiskGrowGiB int     `json:"disk_grow_gib,omitempty" minimum:"1" maximum:"131072" description:"grow the disk by this much"`
-	DiskSizeGiB int     `json:"disk_size_gib,omitempty" minimum:"1" maximum:"131072" description:"grow the disk to this size (disks never shrink)"`
+	VMID        int    `json:"vmid" pve:"vmid" required:"true"`
+	Cores       int    `json:"cores,omitempty" minimum:"1" maximum:"512"`
+	MemoryMiB   int    `json:"memory_mib,omitempty" minimum:"16" maximum:"4194304"`
+	Disk        string `json:"disk,omitempty" maxLength:"16" pattern:"^(rootfs|mp[0-9]+|(scsi|virtio|sata|ide)[0-9]+)$" description:"default: boot disk or rootfs"`
+	DiskGrowGiB int    `json:"disk_grow_gib,omitempty" minimum:"1" maximum:"131072"`
+}
+
+// Validate refuses a call that changes nothing before any Proxmox request.
+func (a UpdateResourcesArgs) Validate() error {
+	if a.Cores == 0 && a.MemoryMiB == 0 && a.DiskGrowGiB == 0 {
+		return fmt.Errorf("nothing to change: give cores, memory_mib or disk_grow_gib")
+	}
+	return nil
 }
 
 // ResourceChange is one planned change, from → to.
@@ -50,45 +56,27 @@ func configMemoryMiB(v string) int {
 }
 
 func updateGuestResources(ctx context.Context, args UpdateResourcesArgs) (UpdateResourcesResult, error) {
-	mem, err := memoryMiB(args.MemoryMiB, args.MemoryGiB, 0)
-	if err != nil {
-		return UpdateResourcesResult{}, err
-	}
-	if args.DiskGrowGiB > 0 && args.DiskSizeGiB > 0 {
-		return UpdateResourcesResult{}, fmt.Errorf("give disk_grow_gib or disk_size_gib, not both")
-	}
-	growDisk := args.DiskGrowGiB > 0 || args.DiskSizeGiB > 0
-	if args.Cores == 0 && mem == 0 && !growDisk {
-		return UpdateResourcesResult{}, fmt.Errorf("nothing to change: give cores, memory_mib/memory_gib, disk_grow_gib or disk_size_gib")
-	}
+	mem := args.MemoryMiB
+	growDisk := args.DiskGrowGiB > 0
 	p, err := newPlanner(ctx)
 	if err != nil {
 		return UpdateResourcesResult{}, err
 	}
-	var needs []guard.Need
+	var privs []string
 	if args.Cores > 0 {
-		needs = append(needs, guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Config.CPU"}})
+		privs = append(privs, "VM.Config.CPU")
 	}
 	if mem > 0 {
-		needs = append(needs, guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Config.Memory"}})
+		privs = append(privs, "VM.Config.Memory")
 	}
 	if growDisk {
-		needs = append(needs, guard.Need{Path: vmPath(args.VMID), Privs: []string{"VM.Config.Disk"}})
+		privs = append(privs, "VM.Config.Disk")
 	}
-	if err := p.require(needs...); err != nil {
-		return UpdateResourcesResult{}, err
-	}
-	g, err := findGuest(ctx, p.client, args.VMID)
+	g, err := p.guest(ctx, args.VMID, privs...)
 	if err != nil {
 		return UpdateResourcesResult{}, err
 	}
-	if err := p.gate.Protection.Check(args.VMID, g.Tags); err != nil {
-		return UpdateResourcesResult{}, err
-	}
 	kind := guestKind(g.Type)
-	if g.Lock != "" {
-		return UpdateResourcesResult{}, fmt.Errorf("%s %d is locked (%s); Proxmox refuses config changes until the lock is released", kind, args.VMID, g.Lock)
-	}
 	isCT := g.Type == string(proxmox.TypeLXC)
 	cfg, err := p.client.GuestConfig(ctx, g.Node, proxmox.GuestType(g.Type), args.VMID)
 	if err != nil {
@@ -155,13 +143,8 @@ func updateGuestResources(ctx context.Context, args UpdateResourcesArgs) (Update
 				return UpdateResourcesResult{}, fmt.Errorf("VM %d has no disk", args.VMID)
 			}
 		}
-		target := float64(args.DiskSizeGiB)
-		if args.DiskGrowGiB > 0 {
-			target = math.Ceil(curGiB) + float64(args.DiskGrowGiB)
-		}
-		if target <= curGiB {
-			return UpdateResourcesResult{}, fmt.Errorf("disk %s is %.1f GiB; Proxmox only grows disks, it cannot shrink to %.0f GiB", disk, curGiB, target)
-		}
+		// Proxmox takes whole GiB; round the new size up.
+		target := math.Ceil(curGiB) + float64(args.DiskGrowGiB)
 		growGiB = target - curGiB
 		if err := p.require(guard.Need{Path: "/storage/" + storage, Privs: []string{"Datastore.AllocateSpace"}}); err != nil {
 			return UpdateResourcesResult{}, err
@@ -272,8 +255,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "update_guest_resources",
 		Title: "Plan a resource change",
-		Description: "Plans changing a VM's or container's cores, memory, or growing a disk. Uses the config digest so a concurrent " +
-			"change is detected, and refuses disk shrinking. Returns the plan; nothing changes until confirm_plan.",
+		Description: "Plans new cores or memory for a VM or container, or growing a disk (config digest guards against " +
+			"concurrent changes). Nothing happens until confirm_plan.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
 	}, updateGuestResources))

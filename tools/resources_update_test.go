@@ -6,6 +6,7 @@ import (
 )
 
 func TestUpdateResourcesWithDigest(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	before := w.config(w.guest(203))
 	plan := w.plan("s1", "update_guest_resources", map[string]any{"vmid": 203, "cores": 3, "memory_mib": 2048, "disk_grow_gib": 5})
@@ -34,8 +35,9 @@ func TestUpdateResourcesWithDigest(t *testing.T) {
 }
 
 func TestUpdateResourcesRefusedAfterConcurrentChange(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
-	first := w.plan("s1", "update_guest_resources", map[string]any{"vmid": 103, "memory_gib": 24})
+	first := w.plan("s1", "update_guest_resources", map[string]any{"vmid": 103, "memory_mib": 24576})
 	second := w.plan("s2", "update_guest_resources", map[string]any{"vmid": 103, "cores": 6})
 	w.mustConfirm("s2", second)
 	before := len(w.writes())
@@ -49,15 +51,15 @@ func TestUpdateResourcesRefusedAfterConcurrentChange(t *testing.T) {
 }
 
 func TestUpdateResourcesRefusals(t *testing.T) {
+	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	cases := []struct {
 		args map[string]any
 		want string
 	}{
 		{map[string]any{"vmid": 103}, "nothing to change"},
-		{map[string]any{"vmid": 103, "disk_size_gib": 1}, "cannot shrink"},
 		{map[string]any{"vmid": 103, "disk": "virtio7", "disk_grow_gib": 1}, "has no disk virtio7"},
-		{map[string]any{"vmid": 103, "memory_mib": 1024, "memory_gib": 1}, "not both"},
+		{map[string]any{"vmid": 103, "memory_gib": 1}, "invalid arguments"},
 	}
 	for _, tc := range cases {
 		if _, errText := w.call("s1", "update_guest_resources", tc.args); !strings.Contains(errText, tc.want) {

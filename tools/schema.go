@@ -15,22 +15,25 @@ import (
 // Schema is the subset of JSON Schema (2020-12) pvemcp reflects from Go
 // types. Properties keep the declaration order of the struct fields.
 type Schema struct {
-	Type                 string    `json:"type,omitempty"`
-	Format               string    `json:"format,omitempty"`
-	Description          string    `json:"description,omitempty"`
-	Enum                 []any     `json:"enum,omitempty"`
-	Default              any       `json:"default,omitempty"`
-	Minimum              *float64  `json:"minimum,omitempty"`
-	Maximum              *float64  `json:"maximum,omitempty"`
-	MinLength            *int      `json:"minLength,omitempty"`
-	MaxLength            *int      `json:"maxLength,omitempty"`
-	Pattern              string    `json:"pattern,omitempty"`
-	Items                *Schema   `json:"items,omitempty"`
-	Properties           *Props    `json:"properties,omitempty"`
-	Required             []string  `json:"required,omitempty"`
-	AdditionalProperties any       `json:"additionalProperties,omitempty"`
-	MaxItems             *int      `json:"maxItems,omitempty"`
-	field                fieldInfo `json:"-"`
+	Ref                  string   `json:"$ref,omitempty"`
+	Type                 string   `json:"type,omitempty"`
+	Format               string   `json:"format,omitempty"`
+	Description          string   `json:"description,omitempty"`
+	Enum                 []any    `json:"enum,omitempty"`
+	Default              any      `json:"default,omitempty"`
+	Minimum              *float64 `json:"minimum,omitempty"`
+	Maximum              *float64 `json:"maximum,omitempty"`
+	MinLength            *int     `json:"minLength,omitempty"`
+	MaxLength            *int     `json:"maxLength,omitempty"`
+	Pattern              string   `json:"pattern,omitempty"`
+	Items                *Schema  `json:"items,omitempty"`
+	Properties           *Props   `json:"properties,omitempty"`
+	Required             []string `json:"required,omitempty"`
+	AdditionalProperties any      `json:"additionalProperties,omitempty"`
+	MaxItems             *int     `json:"maxItems,omitempty"`
+	// Defs holds recursive types (e.g. a ZFS vdev tree), at the root only.
+	Defs  map[string]*Schema `json:"$defs,omitempty"`
+	field fieldInfo
 }
 
 // Props is an ordered list of named property schemas.
@@ -98,15 +101,41 @@ var (
 //	pve:"node"             a Proxmox node name (pattern, max 63 chars)
 //	pve:"vmid"             a Proxmox VMID (integer 100..999999999)
 func reflectSchema(t reflect.Type, input bool) (*Schema, error) {
-	return reflectType(t, input, 0)
+	r := &reflector{input: input, stack: map[reflect.Type]bool{}, recursive: map[reflect.Type]bool{}, defs: map[string]*Schema{}}
+	s, err := r.reflectType(t, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.defs) > 0 {
+		s.Defs = r.defs
+	}
+	return s, nil
 }
 
-func reflectType(t reflect.Type, input bool, depth int) (*Schema, error) {
-	if depth > 12 {
+// reflector builds one schema document; a struct type that contains itself
+// is emitted once under $defs and referenced with $ref.
+type reflector struct {
+	input     bool
+	stack     map[reflect.Type]bool
+	recursive map[reflect.Type]bool
+	defs      map[string]*Schema
+}
+
+func defName(t reflect.Type) string { return t.Name() }
+
+func (r *reflector) reflectType(t reflect.Type, depth int) (*Schema, error) {
+	if depth > 32 {
 		return nil, fmt.Errorf("type %s nests too deeply", t)
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t.Kind() == reflect.Struct && r.stack[t] {
+		if t.Name() == "" {
+			return nil, fmt.Errorf("anonymous type %s contains itself", t)
+		}
+		r.recursive[t] = true
+		return &Schema{Ref: "#/$defs/" + defName(t)}, nil
 	}
 	switch {
 	case t == timeType:
@@ -127,7 +156,7 @@ func reflectType(t reflect.Type, input bool, depth int) (*Schema, error) {
 	case reflect.Interface:
 		return &Schema{}, nil
 	case reflect.Slice, reflect.Array:
-		it, err := reflectType(t.Elem(), input, depth+1)
+		it, err := r.reflectType(t.Elem(), depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -136,18 +165,25 @@ func reflectType(t reflect.Type, input bool, depth int) (*Schema, error) {
 		if t.Key().Kind() != reflect.String {
 			return nil, fmt.Errorf("map %s must have string keys", t)
 		}
-		vt, err := reflectType(t.Elem(), input, depth+1)
+		vt, err := r.reflectType(t.Elem(), depth+1)
 		if err != nil {
 			return nil, err
 		}
 		return &Schema{Type: "object", AdditionalProperties: vt}, nil
 	case reflect.Struct:
-		return reflectStruct(t, input, depth)
+		r.stack[t] = true
+		s, err := r.reflectStruct(t, depth)
+		delete(r.stack, t)
+		if err == nil && r.recursive[t] {
+			r.defs[defName(t)] = s
+		}
+		return s, err
 	}
 	return nil, fmt.Errorf("type %s cannot be described in JSON Schema", t)
 }
 
-func reflectStruct(t reflect.Type, input bool, depth int) (*Schema, error) {
+func (r *reflector) reflectStruct(t reflect.Type, depth int) (*Schema, error) {
+	input := r.input
 	s := &Schema{Type: "object", Properties: &Props{}}
 	if input {
 		s.AdditionalProperties = false
@@ -176,7 +212,7 @@ func reflectStruct(t reflect.Type, input bool, depth int) (*Schema, error) {
 			if name == "" {
 				name = f.Name
 			}
-			ps, err := reflectType(f.Type, input, depth+1)
+			ps, err := r.reflectType(f.Type, depth+1)
 			if err != nil {
 				return fmt.Errorf("field %s: %w", f.Name, err)
 			}
@@ -191,7 +227,9 @@ func reflectStruct(t reflect.Type, input bool, depth int) (*Schema, error) {
 				req = !omitempty && f.Type.Kind() != reflect.Pointer
 			}
 			ps.field = fieldInfo{index: idx, name: name, required: req, kind: f.Tag.Get("pve")}
-			if req {
+			// Results list required fields at the top level only: nested
+			// ones add bytes to every tools/list without helping a client.
+			if req && (input || depth == 0) {
 				s.Required = append(s.Required, name)
 			}
 			s.Properties.Names = append(s.Properties.Names, name)

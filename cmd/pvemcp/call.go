@@ -21,7 +21,7 @@ func newCallCmd(a *app) *cobra.Command {
 			"  pvemcp call --demo list_guests '{\"node\":\"pve-node01\",\"status\":\"running\"}'",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, err := newRuntime(demo, true, a.log)
+			rt, err := newRuntime(a.configOptions(), demo, true, a.log)
 			if err != nil {
 				return err
 			}

@@ -19,6 +19,7 @@ import (
 type runtime struct {
 	env     *tools.Env
 	cfg     *config.Config
+	clients *config.Clients // every configured cluster (nil in demo mode)
 	cleanup func()
 }
 
@@ -26,8 +27,13 @@ type runtime struct {
 // starts on first use (so initialize and tools/list answer at once);
 // otherwise the environment configures the cluster, and needCluster makes a
 // missing configuration an error that says exactly what to set.
-func newRuntime(demo, needCluster bool, log zerolog.Logger) (*runtime, error) {
-	cfg, err := config.FromEnv()
+func newRuntime(opts config.Options, demo, needCluster bool, log zerolog.Logger) (*runtime, error) {
+	// The demo needs no secret: do not touch the keyring for it.
+	load := config.LoadAll
+	if demo {
+		load = config.Read
+	}
+	cfg, err := load(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -42,12 +48,17 @@ func newRuntime(demo, needCluster bool, log zerolog.Logger) (*runtime, error) {
 		env.Connect = d.client
 		rt.cleanup = d.close
 	case cfg.Cluster != nil:
-		c, err := proxmox.New(cfg.Cluster.Options())
+		clients := config.NewClients(cfg)
+		c, err := clients.Get("")
 		if err != nil {
 			return nil, fmt.Errorf("proxmox configuration: %w", err)
 		}
+		if c.InsecureTLS() {
+			log.Warn().Str("cluster", cfg.Cluster.Name).Msg(proxmox.InsecureWarning)
+		}
 		env.Client = c
-		rt.cleanup = c.CloseIdleConnections
+		rt.clients = clients
+		rt.cleanup = clients.CloseIdleConnections
 	case needCluster:
 		return nil, config.ErrNotConfigured
 	default:
@@ -84,6 +95,8 @@ func (d *demoCluster) client(context.Context) (*proxmox.Client, error) {
 			Endpoints:   []string{sim.URL()},
 			Token:       sim.Token("operator"),
 			Fingerprint: sim.Fingerprint(),
+			// The CA as well: another node's certificate (failover) is accepted.
+			CAPEM: sim.CACertPEM(),
 		})
 		d.log.Info().Str("url", sim.URL()).Dur("startup", time.Since(start)).Msg("demo simulator started (scenario demo)")
 	})

@@ -13,9 +13,13 @@ import (
 const EnvAuditLog = "PVEMCP_AUDIT_LOG"
 
 // wireGate gives the write tools their approval gate: a plan store with an
-// audit log. Without an audit log the gate still works and says so in the log.
+// audit log, the approval mode and the protected guests of the config.
+// Without an audit log the gate still works and says so in the log.
 func wireGate(rt *runtime, log zerolog.Logger) {
-	path := os.Getenv(EnvAuditLog)
+	path := rt.cfg.AuditLog
+	if path == "" {
+		path = os.Getenv(EnvAuditLog)
+	}
 	if path == "" {
 		p, err := guard.DefaultAuditPath()
 		if err != nil {
@@ -34,5 +38,5 @@ func wireGate(rt *runtime, log zerolog.Logger) {
 			rt.cleanup = func() { prev(); _ = audit.Close() }
 		}
 	}
-	rt.env.Gate = tools.NewGate(guard.NewStore(opts...), guard.ApprovalElicit, guard.Protection{})
+	rt.env.Gate = tools.NewGate(guard.NewStore(opts...), rt.cfg.Approval, rt.cfg.Protected)
 }

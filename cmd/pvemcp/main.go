@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+
+	"github.com/pvemcp/pvemcp/config"
 )
 
 // version is set at build time (-ldflags "-X main.version=v1.2.3").
@@ -44,7 +46,13 @@ type app struct {
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
+	// cfgFlags are --config, --cluster, --endpoint, ... (package config).
+	cfgFlags *config.Flags
 }
+
+// configOptions says where the configuration is read from: the flags, then
+// the environment, then the config file.
+func (a *app) configOptions() config.Options { return a.cfgFlags.Options() }
 
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
@@ -67,7 +75,9 @@ func newRootCmd(a *app) *cobra.Command {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, disabled (logs go to stderr)")
-	root.AddCommand(newServeCmd(a), newCallCmd(a), newToolsCmd(a), newVersionCmd(a), newSimCmd())
+	a.cfgFlags = config.RegisterFlags(root.PersistentFlags())
+	root.AddCommand(newServeCmd(a), newCallCmd(a), newToolsCmd(a), newVersionCmd(a), newSimCmd(),
+		newDoctorCmd(a), newAuthCmd(a))
 	return root
 }
 

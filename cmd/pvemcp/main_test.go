@@ -117,6 +117,7 @@ func TestStdioDemo(t *testing.T) {
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
 		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
 		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"cluster_overview","arguments":{}}}`,
+		`{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"guest_report","arguments":{"vmid":"100"}}}`,
 	}, "\n") + "\n"
 	pr, pw := io.Pipe()
 	var out, errb syncBuf
@@ -124,7 +125,7 @@ func TestStdioDemo(t *testing.T) {
 	go func() { done <- run([]string{"--log-level", "debug", "serve", "--demo"}, pr, &out, &errb) }()
 	_, _ = pw.Write([]byte(in))
 	// Wait for the three answers, then close stdin to end the session.
-	for !strings.Contains(out.String(), `"id":3`) {
+	for !strings.Contains(out.String(), `"id":3`) || !strings.Contains(out.String(), `"id":4`) {
 		select {
 		case code := <-done:
 			t.Fatalf("server exited early (%d): %s", code, errb.String())
@@ -147,7 +148,7 @@ func TestStdioDemo(t *testing.T) {
 			ids[id] = msg
 		}
 	}
-	if ids[1]["result"] == nil || ids[2]["result"] == nil || ids[3]["result"] == nil {
+	if ids[1]["result"] == nil || ids[2]["result"] == nil || ids[3]["result"] == nil || ids[4]["result"] == nil {
 		t.Fatalf("answers: %v", ids)
 	}
 	res := ids[3]["result"].(map[string]any)

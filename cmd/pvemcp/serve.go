@@ -43,13 +43,13 @@ func newServeCmd(a *app) *cobra.Command {
 }
 
 func serve(ctx context.Context, a *app, f *serveFlags) error {
-	rt, err := newRuntime(f.demo, true, a.log)
+	rt, err := newRuntime(a.configOptions(), f.demo, true, a.log)
 	if err != nil {
 		return err
 	}
 	defer rt.cleanup()
 	wireGate(rt, a.log)
-	ts := tools.Select(f.readOnly, f.toolsets)
+	ts := tools.Select(f.readOnly || rt.cfg.ReadOnly, f.toolsets)
 	srv := tools.NewServer(rt.env, ts)
 	ms := srv.MCPServer(buildVersion())
 	if f.httpAddr != "" {

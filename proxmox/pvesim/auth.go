@@ -139,7 +139,7 @@ var privGroups9 = map[string]map[string][]string{
 	},
 	"User": {
 		"root":  {"Realm.Allocate"},
-		"admin": {"User.Modify", "Group.Allocate"},
+		"admin": {"User.Modify", "Group.Allocate", "Realm.AllocateUser"},
 		"user":  {},
 		"audit": {},
 	},
@@ -153,7 +153,7 @@ var privGroups9 = map[string]map[string][]string{
 		"audit": {"Mapping.Audit"},
 	},
 	"Permissions": {
-		"root": {"Permissions.Modify", "Realm.AllocateUser"},
+		"root": {"Permissions.Modify"},
 	},
 }
 
@@ -303,6 +303,33 @@ func (st *state) privsOf(ugid string, groups []string, path string) map[string]b
 	return privs
 }
 
+// permKey maps a path to the path whose evaluation decides it: a path with
+// no ACL entry of its own and no pool behaves like any child of its deepest
+// ancestor that has one ("/vms/100" -> "/vms/\x00" when only /vms has ACLs).
+func (st *state) permKey(path string) string {
+	if st.poolOfPath(path) != "" {
+		return path
+	}
+	chain := pathChain(path)
+	deepest := -1
+	for i, p := range chain {
+		for _, a := range st.ACL {
+			if a.Path == p {
+				deepest = i
+				break
+			}
+		}
+	}
+	if deepest == len(chain)-1 {
+		return path
+	}
+	parent := "/"
+	if deepest > 0 {
+		parent = chain[deepest]
+	}
+	return strings.TrimSuffix(parent, "/") + "/\x00"
+}
+
 // poolOfPath is the pool a /vms/<id> or /storage/<id> path belongs to.
 func (st *state) poolOfPath(path string) string {
 	segs := splitPath(path)
@@ -311,11 +338,13 @@ func (st *state) poolOfPath(path string) string {
 	}
 	switch segs[0] {
 	case "vms":
+		id := atoiDef(segs[1], -1)
+		if g := st.Guests[id]; g != nil {
+			return g.Pool
+		}
 		for _, p := range st.Pools {
-			for _, id := range p.VMs {
-				if fmt.Sprint(id) == segs[1] {
-					return p.ID
-				}
+			if containsInt(p.VMs, id) {
+				return p.ID
 			}
 		}
 	case "storage":

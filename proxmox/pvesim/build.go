@@ -464,12 +464,13 @@ func (s *Sim) buildGuest(st *state, sg scGuest, t0 time.Time) (*Guest, error) {
 				used = int64(float64(sz) * sg.Usage.Disk)
 			}
 			st.addVolume(si, &Volume{VolID: volid, VMID: sg.VMID, Size: sz, Used: used, Format: format, Content: content, Ctime: created.Unix()})
-			val := volid
-			if sg.Type == "lxc" && k != "rootfs" && !strings.Contains(m[3], "mp=") {
-				val += ",mp=/mnt/" + k
+			opts := parsePropString(strings.TrimPrefix(m[3], ","))
+			if sg.Type == "lxc" && k != "rootfs" && opts["mp"] == "" {
+				opts["mp"] = "/mnt/" + k
 			}
-			val += m[3] + ",size=" + formatSize(sz)
-			c.Set(k, val)
+			opts["size"] = formatSize(sz)
+			// print_drive: volume first, then the options sorted
+			c.Set(k, volid+","+propString(opts))
 		} else {
 			c.Set(k, v)
 		}
@@ -574,16 +575,10 @@ func addLXCHwaddr(n, mac string) string {
 	if _, ok := m["name"]; !ok {
 		m["name"] = "eth0"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ",")
+	// print_property_string: the default key (name) first, then sorted.
+	parts := []string{"name=" + m["name"]}
+	delete(m, "name")
+	return strings.Join(append(parts, strings.Split(propString(m), ",")...), ",")
 }
 
 // finishStorage sets each storage's base so that its used space at T0 is

@@ -3,7 +3,6 @@ package pvesim
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -89,8 +88,6 @@ func (s *Sim) dropGuest(vmid int, volids []string) {
 
 // ---- qemu create ----
 
-var driveKeyOrder = regexp.MustCompile(`^(ide|scsi|virtio|sata)(\d+)$`)
-
 // bootOrder is get_default_bootdevices: the first disk, the first CD-ROM, the first NIC.
 func bootOrder(c *Conf) string {
 	var disk, cd, nic string
@@ -162,39 +159,39 @@ func (s *Sim) hQemuCreate(c *reqCtx) (any, error) {
 		}
 		set[k] = v
 	}
-	// check_storage_access: every new disk needs space on an enabled storage with images content.
+	// check_storage_access: every new disk needs space on an enabled storage with images content;
+	// referenced volumes (ISO images, existing disks) must exist.
 	defStorage := c.Str("storage")
 	for _, k := range sortedKeys(set) {
 		if !qemuDriveRe.MatchString(k) {
 			continue
 		}
 		d := parseDiskSpec(set[k])
-		if d.vol == "none" || isCdromValue(k, set[k]) {
-			if sid, rest, ok := strings.Cut(d.vol, ":"); ok && strings.HasPrefix(rest, "iso/") {
-				if s.st.storageCfg(sid) == nil {
-					return nil, err500("storage '%s' does not exist", sid)
+		if d.vol == "none" || d.vol == "cdrom" {
+			continue
+		}
+		sid, isNew := driveRequest(set[k], defStorage)
+		if !isNew {
+			if s.volumeOn(node, d.vol) == nil {
+				if vsid, _, ok := strings.Cut(d.vol, ":"); ok && s.st.storageCfg(vsid) == nil {
+					return nil, err500("storage '%s' does not exist", vsid)
 				}
-				if s.volumeOn(node, d.vol) == nil {
-					return nil, errParam1(k, fmt.Sprintf("volume '%s' does not exist", d.vol))
-				}
+				return nil, err500("volume '%s' does not exist", d.vol)
 			}
 			continue
 		}
-		m := newDiskRe.FindStringSubmatch(d.vol)
-		if m == nil {
-			return nil, errParam1(k, fmt.Sprintf("unable to parse drive options - %s", d.vol))
-		}
-		sid := m[2]
 		if sid == "" {
-			sid = defStorage
-		}
-		if sid == "" {
-			return nil, errParam1(k, "missing storage")
+			return nil, err500("no storage ID specified (and no default storage)")
 		}
 		if _, err := s.storageFor(node, sid, "images"); err != nil {
 			return nil, err500("%s", err.Error())
 		}
-		set[k] = strings.Join(append([]string{sid + ":" + m[3]}, d.opts...), ",")
+		if d.opt("import-from") != "" && newDiskRe.MatchString(d.vol) && !strings.HasSuffix(d.vol, ":0") {
+			return nil, errParam1(k, "'import-from' requires special syntax - use <storage ID>:0,import-from=<source>")
+		}
+		if !strings.Contains(d.vol, ":") {
+			set[k] = strings.Join(append([]string{sid + ":" + d.vol}, d.opts...), ",")
+		}
 	}
 	if err := s.newDiskPerms(c, set); err != nil {
 		return nil, err
@@ -232,29 +229,31 @@ func (s *Sim) hQemuCreate(c *reqCtx) (any, error) {
 			}
 			conf := newConf()
 			var created []string
-			for _, k := range sortedKeys(set) {
-				v := set[k]
-				switch {
-				case k == "tags":
-					v = normTags(v)
-				case qemuDriveRe.MatchString(k) && !isCdromValue(k, v) && parseDiskSpec(v).vol != "none":
-					d := parseDiskSpec(v)
-					m := newDiskRe.FindStringSubmatch(d.vol)
-					si, err := s.storageFor(node, m[2], "images")
-					if err == nil {
-						gib, _ := strconv.ParseFloat(m[3], 64)
-						size := int64(gib * (1 << 30))
-						var volid string
-						volid, err = s.allocDisk(w, si, vmid, "qemu", size, 0)
-						if err == nil {
-							created = append(created, volid)
-							v = d.withSize(volid, size)
-						}
-					}
+			// Disks are created in drive-name order (ide, scsi, virtio, sata, efidisk0, tpmstate0), which
+			// decides their volume numbers.
+			for _, k := range qemuDiskNames() {
+				v, ok := set[k]
+				if !ok {
+					continue
+				}
+				if _, isNew := driveRequest(v, ""); isNew {
+					drive, volid, err := s.createDrive(w, node, vmid, k, v, "")
 					if err != nil {
 						s.dropGuest(vmid, created)
 						return fmt.Errorf("unable to create VM %d - %s", vmid, err)
 					}
+					created = append(created, volid)
+					v = drive
+				}
+				conf.Set(k, v)
+			}
+			for _, k := range sortedKeys(set) {
+				if conf.Has(k) {
+					continue
+				}
+				v := set[k]
+				if k == "tags" {
+					v = normTags(v)
 				}
 				conf.Set(k, v)
 			}
@@ -352,6 +351,9 @@ func (s *Sim) afterCreate(w *worker, node, typ string, vmid int, user string, st
 
 // ---- lxc create ----
 
+// plainSizeRe is a mount point given as a bare size in GiB, allocated on the default storage.
+var plainSizeRe = regexp.MustCompile(`^\d+(\.\d+)?$`)
+
 var ostypeByTemplate = []struct{ prefix, ostype string }{
 	{"debian", "debian"}, {"ubuntu", "ubuntu"}, {"alpine", "alpine"}, {"archlinux", "archlinux"},
 	{"centos", "centos"}, {"rockylinux", "centos"}, {"almalinux", "centos"}, {"fedora", "fedora"},
@@ -400,12 +402,12 @@ func (s *Sim) hLxcCreate(c *reqCtx) (any, error) {
 	}
 	set := map[string]string{}
 	skip := setOf("node", "vmid", "ostemplate", "password", "ssh-public-keys", "storage", "pool", "start", "force",
-		"restore", "unique", "ignore-unpack-errors", "bwlimit", "ha-managed", "unprivileged")
+		"restore", "unique", "ignore-unpack-errors", "bwlimit", "ha-managed", "unprivileged", "lock")
 	for k, v := range c.Params {
 		if skip[k] || unusedKeyRe.MatchString(k) {
 			continue
 		}
-		if (k == "rootfs" || strings.HasPrefix(k, "mp")) && regexp.MustCompile(`^\d+(\.\d+)?$`).MatchString(v) {
+		if (k == "rootfs" || strings.HasPrefix(k, "mp")) && plainSizeRe.MatchString(v) {
 			v = storage + ":" + v
 		}
 		set[k] = v
@@ -489,7 +491,7 @@ func (s *Sim) hLxcCreate(c *reqCtx) (any, error) {
 			tmplSize = tv.Size
 			var created []string
 			conf := newConf()
-			for _, k := range sortedKeys(set) {
+			for _, k := range lxcVolumeOrder(set) {
 				v := set[k]
 				if k == "rootfs" || strings.HasPrefix(k, "mp") {
 					d := parseDiskSpec(v)
@@ -594,6 +596,26 @@ func (s *Sim) volumeOn(node, volid string) *Volume {
 		}
 	}
 	return nil
+}
+
+// lxcVolumeOrder lists a CT config's keys with rootfs and the mount points first, in mount order, as
+// foreach_volume walks them (it decides the volume numbers).
+func lxcVolumeOrder(set map[string]string) []string {
+	var out []string
+	if _, ok := set["rootfs"]; ok {
+		out = append(out, "rootfs")
+	}
+	for _, k := range lxcDiskNames()[1:] {
+		if _, ok := set[k]; ok {
+			out = append(out, k)
+		}
+	}
+	for _, k := range sortedKeys(set) {
+		if k != "rootfs" && !strings.HasPrefix(k, "mp") {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // fingerprintFor is a stable base64-looking SSH key fingerprint for log lines.
@@ -723,7 +745,6 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 	}
 	srcConf := src.Conf.Clone()
 	srcName := src.Name()
-	srcTemplate := src.Template()
 	s.newGuest(newid, "qemu", node, "clone")
 	name, desc := c.Str("name"), c.Str("description")
 	dur := durCloneLinked
@@ -788,11 +809,8 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 				base := strings.TrimPrefix(d.vol, d.storage+":")
 				name := s.st.nextDiskName(si, newid, "qemu")
 				_, leaf, _ := strings.Cut(name, ":")
-				if si.Cfg.Type == "dir" || si.Cfg.Type == "nfs" {
-					volid = fmt.Sprintf("%s:%s/%s", d.storage, base, leaf)
-				} else {
-					volid = fmt.Sprintf("%s:%s/%s", d.storage, base, leaf)
-				}
+				// A linked clone names its base: "base-9000-disk-0/vm-120-disk-0".
+				volid = fmt.Sprintf("%s:%s/%s", d.storage, base, leaf)
 				s.st.addVolume(si, &Volume{VolID: volid, VMID: newid, Size: d.size, Used: 1 << 20, Format: "raw", Content: "images", Ctime: s.now().Unix()})
 				return nil
 			})
@@ -835,7 +853,6 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 				s.addToPool(g, pool)
 			}
 		})
-		_ = srcTemplate
 		return nil
 	}), nil
 }
@@ -864,11 +881,4 @@ func humanBytes(b int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f %s", f, units[i])
-}
-
-// sortStrings is a sorted copy.
-func sortStrings(l []string) []string {
-	out := append([]string(nil), l...)
-	sort.Strings(out)
-	return out
 }

@@ -21,7 +21,10 @@ const (
 func (s *Sim) registerMigrateRoutes() {
 	s.route("GET", "/nodes/{node}/qemu/{vmid}/migrate", permPath("/vms/{vmid}", "VM.Migrate"), qemuMigrateGetParams(), s.hQemuMigratePre)
 	s.route("POST", "/nodes/{node}/qemu/{vmid}/migrate", permPath("/vms/{vmid}", "VM.Migrate"), qemuMigrateParams(), s.hQemuMigrate)
-	s.route("GET", "/nodes/{node}/lxc/{vmid}/migrate", permPath("/vms/{vmid}", "VM.Migrate"), lxcMigrateGetParams(), s.hLxcMigratePre)
+	if s.ver >= 9 {
+		// pve-container added the precondition endpoint with PVE 9.
+		s.route("GET", "/nodes/{node}/lxc/{vmid}/migrate", permPath("/vms/{vmid}", "VM.Migrate"), lxcMigrateGetParams(), s.hLxcMigratePre)
+	}
 	s.route("POST", "/nodes/{node}/lxc/{vmid}/migrate", permPath("/vms/{vmid}", "VM.Migrate"), lxcMigrateParams(), s.hLxcMigrate)
 }
 
@@ -82,8 +85,8 @@ func (s *Sim) unavailableStorages(g *Guest, node string) []string {
 func (s *Sim) blockingHA(g *Guest) map[string][]map[string]string {
 	out := map[string][]map[string]string{}
 	sid := haSID(g)
-	if s.st.haResource(sid) == nil {
-		return out
+	if s.st.haResource(sid) == nil || s.ver < 9 {
+		return out // HA rules, and the blocking/dependent lists, came with PVE 9
 	}
 	for _, r := range s.st.HARules {
 		if r.Type != "node-affinity" || !r.Strict || r.Disable || !contains(r.Resources, sid) {
@@ -115,7 +118,7 @@ func (s *Sim) hQemuMigratePre(c *reqCtx) (any, error) {
 	allowed := []string{}
 	notAllowed := map[string]any{}
 	blocking := s.blockingHA(g)
-	if s.haResourceOf(g) != nil {
+	if s.haResourceOf(g) != nil && s.ver >= 9 {
 		res["dependent-ha-resources"] = []string{}
 	}
 	for _, n := range s.st.Nodes {
@@ -159,7 +162,9 @@ func (s *Sim) hQemuMigratePre(c *reqCtx) (any, error) {
 	res["local_resources"] = []string{}
 	res["mapped-resources"] = []string{}
 	res["mapped-resource-info"] = map[string]any{}
-	res["has-dbus-vmstate"] = 1
+	if s.ver >= 9 {
+		res["has-dbus-vmstate"] = 1 // conntrack state migration arrived with PVE 9
+	}
 	return res, nil
 }
 
@@ -172,7 +177,7 @@ func (s *Sim) hLxcMigratePre(c *reqCtx) (any, error) {
 		return nil, err500("%s", m)
 	}
 	res := map[string]any{"running": b2i(g.IsRunning())}
-	if s.haResourceOf(g) != nil {
+	if s.haResourceOf(g) != nil && s.ver >= 9 {
 		res["dependent-ha-resources"] = []string{}
 	}
 	blocking := s.blockingHA(g)
@@ -313,8 +318,8 @@ func (s *Sim) haMigrate(c *reqCtx, g *Guest, target string) string {
 		s.tasks.after(durHALRM, func() {
 			s.withState(func() {
 				g := s.guestOn(node, typ, vmid)
-				if g == nil || g.Lock != "" {
-					return
+				if g == nil || g.Lock != "" || len(s.blockingHA(g)[target]) > 0 || s.nodeOffline(node) {
+					return // the CRM refuses moves its rules forbid; a dead LRM does nothing
 				}
 				run := g.IsRunning()
 				s.migrateTask(node, typ, vmid, target, "root@pam", migrateOpts{online: run && typ == "qemu", restart: run && typ == "lxc", withLocalDisks: true})
@@ -380,6 +385,13 @@ func (s *Sim) runMigrate(w *worker, node, typ string, vmid int, target string, o
 		return err
 	}
 	w.LogTS("starting migration of %s %d to node '%s' (%s)", kind, vmid, target, targetIP)
+	if s.nodeOffline(target) {
+		// The first SSH to the target fails.
+		if err := w.Sleep(3 * time.Second); err != nil {
+			return abort(fmt.Errorf("interrupted by signal"))
+		}
+		return abort(fmt.Errorf("Can't connect to destination address using public key"))
+	}
 	if typ == "lxc" && running {
 		if o.online {
 			return abort(fmt.Errorf("lxc live migration is currently not implemented"))

@@ -312,26 +312,23 @@ func parseDiskRef(key, v string) DiskRef {
 // BootDiskSize is vmstatus' maxdisk: the boot disk (first disk in boot
 // order, else the first non-cdrom disk) for qemu, rootfs for lxc.
 func (g *Guest) BootDiskSize() int64 {
-	disks := g.Disks()
 	if g.Type == "lxc" {
-		for _, d := range disks {
-			if d.Key == "rootfs" {
-				return d.Size
-			}
+		if v := g.Conf.Get("rootfs"); v != "" {
+			return parseDiskRef("rootfs", v).Size
 		}
 		return 4 << 30
 	}
 	boot := g.Conf.Get("boot")
 	if strings.HasPrefix(boot, "order=") {
 		for _, k := range strings.Split(strings.TrimPrefix(boot, "order="), ";") {
-			for _, d := range disks {
-				if d.Key == k && d.Media != "cdrom" {
+			if v := g.Conf.Get(k); v != "" && qemuDiskKey.MatchString(k) {
+				if d := parseDiskRef(k, v); d.Media != "cdrom" {
 					return d.Size
 				}
 			}
 		}
 	}
-	for _, d := range disks {
+	for _, d := range g.Disks() {
 		if d.Media != "cdrom" && !strings.HasPrefix(d.Key, "unused") && d.Key != "efidisk0" && d.Key != "tpmstate0" {
 			return d.Size
 		}
@@ -425,12 +422,6 @@ func (c *Conf) Text() string {
 		fmt.Fprintf(&b, "%s: %s\n", k, c.m[k])
 	}
 	return b.String()
-}
-
-// Digest is the SHA1 of the config file, as GET config returns it.
-func (c *Conf) Digest() string {
-	h := sha1.Sum([]byte(c.Text()))
-	return hex.EncodeToString(h[:])
 }
 
 // ConfText is the guest's .conf text: the config plus its lock line.
@@ -600,6 +591,15 @@ func (st *state) addInst(si *StorageInst) {
 	}
 }
 
+func (si *StorageInst) hasVolume(volid string) bool {
+	for _, v := range si.Volumes {
+		if v.VolID == volid {
+			return true
+		}
+	}
+	return false
+}
+
 // addVolume places a volume on a storage.
 func (st *state) addVolume(si *StorageInst, v *Volume) {
 	if v.Used == 0 {
@@ -663,7 +663,7 @@ func (st *state) nextDiskName(si *StorageInst, vmid int, typ string) string {
 			name = fmt.Sprintf("vm-%d-disk-%d", vmid, n)
 		}
 		volid := si.Cfg.ID + ":" + name
-		if _, v := st.findVolume(si.Node, volid); v == nil {
+		if !si.hasVolume(volid) {
 			return volid
 		}
 	}

@@ -53,11 +53,9 @@ func (p param) re(expr string) param {
 	return p
 }
 
-func (p param) fmt(f string) param        { p.format = f; return p }
-func (p param) maxLength(n int) param     { p.maxLen = n; return p }
-func (p param) def(v string) param        { p.defV = v; return p }
-func (p param) withOpt(opt bool) param    { p.optional = opt; return p }
-func (p param) renamed(name string) param { p.name = name; return p }
+func (p param) fmt(f string) param    { p.format = f; return p }
+func (p param) maxLength(n int) param { p.maxLen = n; return p }
+func (p param) def(v string) param    { p.defV = v; return p }
 
 var (
 	reInt    = regexp.MustCompile(`^-?\d+$`)
@@ -66,6 +64,10 @@ var (
 	reSID    = regexp.MustCompile(`^[a-z][a-z0-9\-_.]*[a-z0-9]$`)
 	reUserID = regexp.MustCompile(`^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$`)
 	reSizeG  = regexp.MustCompile(`^\+?\d+(\.\d+)?[KMGT]?$`)
+	// JSONSchema.pm: pve-configid, pve-poolid, HA resource ids
+	reConfigID = regexp.MustCompile(`(?i)^[a-z][a-z0-9_-]+$`)
+	rePoolID   = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
+	reHASID    = regexp.MustCompile(`^((vm|ct):)?\d+$`)
 )
 
 // formatCheck validates the few pve formats the simulator's routes use; the
@@ -88,6 +90,26 @@ func formatCheck(format, v string) string {
 		for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
 			if n, err := strconv.Atoi(s); err != nil || n < 100 {
 				return fmt.Sprintf("invalid format - value does not look like a valid VM ID list")
+			}
+		}
+	case "pve-configid":
+		if !reConfigID.MatchString(v) {
+			return fmt.Sprintf("invalid format - invalid configuration ID '%s'", v)
+		}
+	case "pve-poolid":
+		if !rePoolID.MatchString(v) {
+			return fmt.Sprintf("invalid format - invalid pool ID '%s'", v)
+		}
+	case "pve-ha-resource-or-vm-id":
+		if !reHASID.MatchString(v) {
+			return fmt.Sprintf("invalid format - unable to parse HA resource id '%s'", v)
+		}
+	case "pve-storage-content", "pve-storage-content-list":
+		for _, ct := range strings.Split(v, ",") {
+			switch ct {
+			case "images", "rootdir", "iso", "vztmpl", "backup", "snippets", "import", "none":
+			default:
+				return fmt.Sprintf("invalid format - invalid content type '%s'", ct)
 			}
 		}
 	case "disk-size":

@@ -34,7 +34,7 @@ func (s *Sim) versionInfo() (version, release, repoid string) {
 	if s.ver == 8 {
 		return "8.4.1", "8.4", "2a5fa54a8503f96d"
 	}
-	return "9.1.4", "9.1", "5ac30304265fbd8e"
+	return "9.1.6", "9.1", "71482d1833ded40a" // >= 9.1.5: 401s say "Authentication failed!"
 }
 
 func (s *Sim) getVersion(c *reqCtx) (any, error) {

@@ -649,9 +649,62 @@ func (sc *scenario) validate() error {
 			return sc.errAt(fmt.Sprintf("HA resource %s: no such guest", r.SID), "ha", "resources", i, "sid")
 		}
 	}
+	groups := map[string]bool{}
+	for _, g := range sc.HA.Groups {
+		groups[g.Name] = true
+	}
+	for i, r := range sc.HA.Resources {
+		if r.Group != "" && !groups[r.Group] {
+			return sc.errAt(fmt.Sprintf("HA resource %s: group '%s' does not exist", r.SID, r.Group), "ha", "resources", i, "group")
+		}
+		switch r.State {
+		case "", "started", "stopped", "enabled", "disabled", "ignored":
+		default:
+			return sc.errAt(fmt.Sprintf("invalid HA state %q (started, stopped, enabled, disabled, ignored)", r.State), "ha", "resources", i, "state")
+		}
+	}
+	if sc.HA.Master != "" && !nodes[sc.HA.Master] {
+		return sc.errAt(fmt.Sprintf("unknown node %q", sc.HA.Master), "ha", "master")
+	}
+	jobs := map[string]bool{}
 	for i, j := range sc.Backup.Jobs {
+		if j.ID == "" {
+			return sc.errAt("backup job id is required", "backup", "jobs", i)
+		}
+		jobs[j.ID] = true
 		if !stors[j.Storage] {
 			return sc.errAt(fmt.Sprintf("backup job %s: unknown storage %q", j.ID, j.Storage), "backup", "jobs", i, "storage")
+		}
+		if _, err := parseSchedule(j.Schedule); err != nil {
+			return sc.errAt(fmt.Sprintf("backup job %s: %v (want \"HH:MM\", \"sun 03:00\", \"mon..fri 21:00\")", j.ID, err), "backup", "jobs", i, "schedule")
+		}
+		switch j.Mode {
+		case "", "snapshot", "suspend", "stop":
+		default:
+			return sc.errAt(fmt.Sprintf("invalid backup mode %q (snapshot, suspend, stop)", j.Mode), "backup", "jobs", i, "mode")
+		}
+		if j.Node != "" && !nodes[j.Node] {
+			return sc.errAt(fmt.Sprintf("unknown node %q", j.Node), "backup", "jobs", i, "node")
+		}
+	}
+	for i, o := range sc.Backup.Outcomes {
+		if !jobs[o.Job] {
+			return sc.errAt(fmt.Sprintf("unknown backup job %q", o.Job), "backup", "outcomes", i, "job")
+		}
+		if (o.Error == "") == (o.Warning == "") {
+			return sc.errAt("an outcome needs exactly one of error or warning", "backup", "outcomes", i)
+		}
+	}
+	for i, s := range sc.Storages {
+		if s.PoolNode != "" && !nodes[s.PoolNode] {
+			return sc.errAt(fmt.Sprintf("unknown node %q", s.PoolNode), "storages", i, "pool_node")
+		}
+		for j, c := range s.Content {
+			switch c {
+			case "images", "rootdir", "iso", "vztmpl", "backup", "snippets", "import":
+			default:
+				return sc.errAt(fmt.Sprintf("invalid content type %q", c), "storages", i, "content", j)
+			}
 		}
 	}
 	for i, f := range sc.Faults {

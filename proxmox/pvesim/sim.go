@@ -149,7 +149,8 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	return s, nil
 }
 
-// URL is "https://127.0.0.1:PORT" of the main listener (no /api2/json).
+// URL is "https://127.0.0.1:PORT" of the main listener (no /api2/json). It
+// serves the first node's certificate and answers as the first online node.
 func (s *Sim) URL() string { return "https://" + s.main.addr }
 
 // NodeURL is the URL of node's own listener ("" without PerNodePorts).
@@ -220,6 +221,9 @@ func (s *Sim) Nodes() []string {
 // Fault clears it.
 func (s *Sim) SetFault(target string, f Fault) {
 	s.fmu.Lock()
+	// A new fault starts its error sequence afresh, so runs are reproducible.
+	node, _, _ := strings.Cut(target, "/")
+	delete(s.faultSeq, node)
 	if f.isZero() {
 		delete(s.faults, target)
 	} else {
@@ -239,6 +243,7 @@ func (s *Sim) SetFault(target string, f Fault) {
 func (s *Sim) ClearFaults() {
 	s.fmu.Lock()
 	s.faults = map[string]Fault{}
+	s.faultSeq = map[string]uint64{}
 	s.fmu.Unlock()
 	for _, l := range s.nodeLns {
 		l.start()
@@ -399,9 +404,13 @@ func (l *simListener) start() error {
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			name := l.nodeName(s)
-			n := s.st.node(name)
-			return s.certs.leaf(name, n.IP, s.changedCert(name))
+			// The main listener always shows the first node's certificate
+			// (what Fingerprint reports), whichever node answers behind it.
+			n := s.st.Nodes[0]
+			if l.node != "" {
+				n = s.st.node(l.node)
+			}
+			return s.certs.leaf(n.Name, n.IP, s.changedCert(n.Name))
 		},
 	}
 	srv := &http.Server{

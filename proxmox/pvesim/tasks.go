@@ -126,6 +126,8 @@ type TaskStore struct {
 	// place in the Proxmox config model.
 	checkpoints map[int]bool
 
+	closed bool
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -174,6 +176,9 @@ func (ts *TaskStore) SetNodeBoot(node string, boot time.Time) {
 
 // close stops all running workers (their tasks end with "received interrupt") and waits for them.
 func (ts *TaskStore) close() {
+	ts.mu.Lock()
+	ts.closed = true // no new goroutines from now on, so Wait cannot race with Add
+	ts.mu.Unlock()
 	ts.cancel()
 	ts.wg.Wait()
 }
@@ -183,6 +188,10 @@ func (ts *TaskStore) close() {
 func (ts *TaskStore) after(d time.Duration, fn func()) {
 	ts.mu.Lock()
 	scaled := time.Duration(float64(d) * ts.speed)
+	if ts.closed {
+		ts.mu.Unlock()
+		return
+	}
 	ts.wg.Add(1)
 	ts.mu.Unlock()
 	go func() {
@@ -376,6 +385,15 @@ func (ts *TaskStore) start(node, typ, id, user string, fn taskFunc) string {
 	}
 	ts.mu.Lock()
 	ts.insert(t)
+	if ts.closed {
+		// The simulator is shutting down: the worker dies before it runs.
+		t.running, t.status, t.end = false, errInterrupted.Error(), t.StartTime
+		t.log = append(t.log, finalLine(t.status))
+		ts.mu.Unlock()
+		cancel()
+		close(t.done)
+		return t.upid
+	}
 	ts.wg.Add(1)
 	ts.mu.Unlock()
 	w := &worker{ts: ts, t: t, ctx: ctx}

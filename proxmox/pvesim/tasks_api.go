@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -111,11 +110,17 @@ func (s *Sim) hNodeTasks(c *reqCtx) (any, error) {
 	}
 	count := 0
 	// filtered reports whether the task is left out; it counts matches like Tasks.pm's filter_task.
-	filtered := func(v taskView, status string) bool {
-		if userf != "" && !strings.Contains(strings.ToLower(v.User), userf) {
+	// Archived entries are matched after their token id is split off (user "pvemcp@pve"), active ones
+	// with the full "user@realm!tokenid", as Tasks.pm does.
+	filtered := func(v taskView, status string, split bool) bool {
+		u := v.User
+		if split {
+			u, _ = splitTokenUser(v.User)
+		}
+		if userf != "" && !strings.Contains(strings.ToLower(u), userf) {
 			return true
 		}
-		if !auditor && !ownsTask(user, v.User) {
+		if !auditor && !(ownsTask(user, v.User) && (split || user == v.User)) {
 			return true
 		}
 		if c.Has("typefilter") && c.Str("typefilter") != "" && v.Type != c.Str("typefilter") {
@@ -143,7 +148,7 @@ func (s *Sim) hNodeTasks(c *reqCtx) (any, error) {
 	res := []map[string]any{}
 	if source == "active" || source == "all" {
 		for _, v := range active {
-			if filtered(v, "") {
+			if filtered(v, "", false) {
 				continue
 			}
 			// Entries of the active file are not token-split and carry their saved flag.
@@ -156,7 +161,7 @@ func (s *Sim) hNodeTasks(c *reqCtx) (any, error) {
 	}
 	if source != "active" {
 		for _, v := range archive {
-			if filtered(v, v.Status) {
+			if filtered(v, v.Status, true) {
 				continue
 			}
 			res = append(res, taskItem(v, true))
@@ -334,5 +339,3 @@ func (s *Sim) clusterNodeNames() []string {
 	}
 	return out
 }
-
-var _ = strconv.Itoa

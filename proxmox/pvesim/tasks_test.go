@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -24,8 +25,13 @@ type wsim struct {
 
 func newWSim(t *testing.T) *wsim {
 	t.Helper()
+	return newWSimOpts(t, Options{Scenario: "demo"})
+}
+
+func newWSimOpts(t *testing.T, opts Options) *wsim {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := Start(ctx, Options{Scenario: "demo"})
+	s, err := Start(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("Start: %v", err)
@@ -52,6 +58,15 @@ type resp struct {
 // call sends an API request with a scenario token ("operator", "auditor", "admin", ...).
 func (w *wsim) call(token, method, path string, params url.Values) resp {
 	w.t.Helper()
+	r, err := w.try(token, method, path, params)
+	if err != nil {
+		w.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// try is call without failing the test, for use from other goroutines.
+func (w *wsim) try(token, method, path string, params url.Values) (resp, error) {
 	u := w.s.URL() + "/api2/json" + path
 	var body io.Reader
 	if params != nil && method != http.MethodGet {
@@ -61,7 +76,7 @@ func (w *wsim) call(token, method, path string, params url.Values) resp {
 	}
 	req, err := http.NewRequest(method, u, body)
 	if err != nil {
-		w.t.Fatal(err)
+		return resp{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -69,13 +84,13 @@ func (w *wsim) call(token, method, path string, params url.Values) resp {
 	if token != "" {
 		tok := w.s.Token(token)
 		if tok == "" {
-			w.t.Fatalf("no token %q in the scenario", token)
+			return resp{}, fmt.Errorf("no token %q in the scenario", token)
 		}
 		req.Header.Set("Authorization", "PVEAPIToken="+tok)
 	}
 	res, err := w.client.Do(req)
 	if err != nil {
-		w.t.Fatalf("%s %s: %v", method, path, err)
+		return resp{}, err
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
@@ -88,11 +103,11 @@ func (w *wsim) call(token, method, path string, params url.Values) resp {
 	}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &env); err != nil {
-			w.t.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+			return out, fmt.Errorf("bad JSON %q: %v", raw, err)
 		}
 	}
 	out.Data, out.Total, out.Errors, out.Msg = env.Data, env.Total, env.Errors, env.Message
-	return out
+	return out, nil
 }
 
 // ok calls and fails the test unless the answer is 200; it decodes data into v when v is not nil.
@@ -220,6 +235,11 @@ func TestTaskStoreLifecycle(t *testing.T) {
 	if !v.Running || v.Status != "" {
 		t.Fatalf("want running, got %+v", v)
 	}
+	// The log grows while the task runs; the final line comes only at the end.
+	waitUntil(t, func() bool { l, _ := ts.logLines(upid); return len(l) == 1 })
+	if l, _ := ts.logLines(upid); l[0] != "first line" {
+		t.Fatalf("running log %q", l)
+	}
 	active, archive := ts.nodeTasks("pve-node01")
 	if len(active) != 1 || len(archive) != 0 {
 		t.Fatalf("active %d archive %d", len(active), len(archive))
@@ -280,6 +300,11 @@ func TestTaskEndpoints(t *testing.T) {
 	if _, has := st["endtime"]; has {
 		t.Fatal("status has endtime")
 	}
+	// A running task without output yet has the "no content" placeholder line.
+	r0 := w.call("operator", "GET", "/nodes/"+node+"/tasks/"+up+"/log", nil)
+	if string(r0.Data) != `[{"n":1,"t":"no content"}]` || *r0.Total != 1 {
+		t.Fatalf("empty log: %s total %v", r0.Data, r0.Total)
+	}
 	// %-escaped UPIDs work too.
 	w.ok("operator", "GET", "/nodes/"+node+"/tasks/"+strings.ReplaceAll(up, ":", "%3A")+"/status", nil, nil)
 
@@ -290,7 +315,12 @@ func TestTaskEndpoints(t *testing.T) {
 	if len(list) != 1 || list[0]["status"] != "RUNNING" || r.Total == nil || *r.Total != 1 {
 		t.Fatalf("active list: %v total %v", list, r.Total)
 	}
-	w.s.tasks.stop(up)
+	// The owner stops it through the API.
+	var null any = "x"
+	w.ok("operator", "DELETE", "/nodes/"+node+"/tasks/"+up, nil, &null)
+	if null != nil {
+		t.Fatalf("DELETE answered %v", null)
+	}
 	if got := w.wait(up); got != "received interrupt" {
 		t.Fatalf("stopped reboot: %q", got)
 	}
@@ -322,11 +352,32 @@ func TestTaskEndpoints(t *testing.T) {
 	if len(list) != 1 || all < 3 {
 		t.Fatalf("paging: %d items, total %d", len(list), all)
 	}
-	r = w.call("operator", "GET", "/nodes/"+node+"/tasks", url.Values{"vmid": {"100"}, "userfilter": {"OPERATOR"}})
+	// since/until select on the start time.
+	v, _ := w.s.tasks.get(up)
+	r = w.call("operator", "GET", "/nodes/"+node+"/tasks", url.Values{"since": {strconv.FormatInt(v.StartTime, 10)}, "until": {strconv.FormatInt(v.StartTime, 10)}, "typefilter": {"qmreboot"}})
+	list = nil
+	json.Unmarshal(r.Data, &list)
+	if len(list) < 1 {
+		t.Fatalf("since/until: %v", list)
+	}
+	for _, it := range list {
+		if int64(it["starttime"].(float64)) != v.StartTime {
+			t.Fatalf("since/until let through %v", it)
+		}
+	}
+	r = w.call("operator", "GET", "/nodes/"+node+"/tasks", url.Values{"until": {"1000"}})
+	if *r.Total != 0 {
+		t.Fatalf("until=1000: total %d", *r.Total)
+	}
+	r = w.call("operator", "GET", "/nodes/"+node+"/tasks", url.Values{"vmid": {"100"}, "userfilter": {"PVEMCP@pve"}})
 	list = nil
 	json.Unmarshal(r.Data, &list)
 	if len(list) != 2 {
 		t.Fatalf("vmid+userfilter: %v", list)
+	}
+	// The token id is not part of what userfilter sees in the archive.
+	if r := w.call("operator", "GET", "/nodes/"+node+"/tasks", url.Values{"userfilter": {"operator"}}); *r.Total != 0 {
+		t.Fatalf("userfilter on the token id matched %d", *r.Total)
 	}
 	for _, it := range list {
 		if it["tokenid"] != "operator" || it["user"] != "pvemcp@pve" {
@@ -399,6 +450,17 @@ func TestTaskEndpoints(t *testing.T) {
 	}
 }
 
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func lastArchived(t *testing.T, w *wsim, node, typ string) string {
 	t.Helper()
 	_, archive := w.s.tasks.nodeTasks(node)
@@ -409,4 +471,18 @@ func lastArchived(t *testing.T, w *wsim, node, typ string) string {
 	}
 	t.Fatalf("no %s task on %s", typ, node)
 	return ""
+}
+
+func TestTaskStoreClosed(t *testing.T) {
+	ts := newTaskStore(time.Now, 0)
+	ts.close()
+	ran := false
+	up := ts.start("pve-node01", "qmstart", "100", "root@pam", func(w *worker) error { ran = true; return nil })
+	if err := ts.wait(context.Background(), up); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := ts.get(up); ran || v.Running || v.Status != "received interrupt" {
+		t.Fatalf("task after close: ran=%v %+v", ran, v)
+	}
+	ts.after(0, func() { t.Error("after ran on a closed store") })
 }

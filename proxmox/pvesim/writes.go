@@ -289,20 +289,26 @@ func (s *Sim) runPower(w *worker, node, typ string, vmid int, action string, opt
 // haRequest is what the API does for an HA-managed guest: a hastart/hastop worker that only asks the HA
 // stack (ha-manager set/crm-command), then the simulated LRM of the guest's node acts after a CRM round.
 // Caller holds s.mu.
-func (s *Sim) haRequest(c *reqCtx, g *Guest, r *HAResource, state string) string {
+func (s *Sim) haRequest(c *reqCtx, g *Guest, state string) string {
 	vmid := g.VMID
 	typ := ttypeHA(state)
 	verb := "start"
 	if state == "stopped" {
 		verb = "stop"
 	}
-	r.State = state
+	sid, kind := haSID(g), kindWord(g.Type)
 	return s.tasks.start(c.Node, typ, strconv.Itoa(vmid), c.User(), func(w *worker) error {
-		w.Log("Requesting HA %s for %s %d", verb, kindWord(g.Type), vmid)
+		w.Log("Requesting HA %s for %s %d", verb, kind, vmid)
 		if err := w.Sleep(durHARequest); err != nil {
 			return err
 		}
-		s.tasks.after(durHALRM, func() { s.haApply(haSID(g)) })
+		// ha-manager set / crm-command: the request lands in the HA resource's state.
+		s.withState(func() {
+			if r := s.st.haResource(sid); r != nil {
+				r.State = state
+			}
+		})
+		s.tasks.after(durHALRM, func() { s.haApply(sid) })
 		return nil
 	})
 }
@@ -322,8 +328,8 @@ func (s *Sim) haApply(sid string) {
 			return
 		}
 		g := s.st.guest(r.VMID())
-		if g == nil {
-			return
+		if g == nil || s.nodeOffline(g.Node) {
+			return // a dead node's LRM does nothing; fencing and recovery are not simulated
 		}
 		switch {
 		case r.State == "started" && !g.IsRunning() && g.Lock == "":
@@ -346,8 +352,8 @@ func (s *Sim) hQemuStart(c *reqCtx) (any, error) {
 	vmid := c.Int("vmid")
 	// vm_start only looks at HA before forking; a missing config fails inside the worker.
 	if g := s.guestOn(c.Node, "qemu", vmid); g != nil {
-		if r := s.haResourceOf(g); r != nil && !c.Has("stateuri") {
-			return s.haRequest(c, g, r, "started"), nil
+		if s.haResourceOf(g) != nil && !c.Has("stateuri") {
+			return s.haRequest(c, g, "started"), nil
 		}
 	}
 	return s.powerTask(c.Node, "qemu", vmid, "start", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
@@ -359,11 +365,11 @@ func (s *Sim) hQemuStop(c *reqCtx) (any, error) {
 	}
 	vmid := c.Int("vmid")
 	if g := s.guestOn(c.Node, "qemu", vmid); g != nil {
-		if r := s.haResourceOf(g); r != nil && !c.Has("migratedfrom") {
+		if s.haResourceOf(g) != nil && !c.Has("migratedfrom") {
 			if c.Bool("overrule-shutdown") {
 				return nil, errParam1("overrule-shutdown", "Not applicable for HA resources.")
 			}
-			return s.haRequest(c, g, r, "stopped"), nil
+			return s.haRequest(c, g, "stopped"), nil
 		}
 	}
 	return s.powerTask(c.Node, "qemu", vmid, "stop", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
@@ -380,8 +386,8 @@ func (s *Sim) hQemuShutdown(c *reqCtx) (any, error) {
 		return nil, err500("VM is paused - cannot shutdown")
 	}
 	if g != nil {
-		if r := s.haResourceOf(g); r != nil {
-			return s.haRequest(c, g, r, "stopped"), nil
+		if s.haResourceOf(g) != nil {
+			return s.haRequest(c, g, "stopped"), nil
 		}
 	}
 	return s.powerTask(c.Node, "qemu", vmid, "shutdown", c.User(), powerOpts{skiplock: c.Bool("skiplock"), forceStop: c.Bool("forceStop")}), nil
@@ -442,90 +448,81 @@ func (s *Sim) hQemuResume(c *reqCtx) (any, error) {
 }
 
 // ---- power: lxc handlers ----
+//
+// LXC/Status.pm checks the running state (a cgroup lookup, no config needed) before anything else, so a
+// CT that does not exist is "not running", and a start of it fails only in the worker.
+
+// lxcRunning is PVE::LXC::check_running for the path's node.
+func (s *Sim) lxcRunning(c *reqCtx) (*Guest, bool) {
+	g := s.guestOn(c.Node, "lxc", c.Int("vmid"))
+	return g, g != nil && g.IsRunning()
+}
 
 func (s *Sim) hLxcStart(c *reqCtx) (any, error) {
 	if err := rootOnly(c, "skiplock"); err != nil {
 		return nil, err
 	}
-	g, err := s.loadGuest(c, "lxc")
-	if err != nil {
-		return nil, err
+	g, running := s.lxcRunning(c)
+	vmid := c.Int("vmid")
+	if running {
+		return nil, err500("CT %d already running", vmid)
 	}
-	if g.IsRunning() {
-		return nil, err500("CT %d already running", g.VMID)
+	if g != nil && s.haResourceOf(g) != nil {
+		return s.haRequest(c, g, "started"), nil
 	}
-	if r := s.haResourceOf(g); r != nil {
-		return s.haRequest(c, g, r, "started"), nil
-	}
-	return s.powerTask(c.Node, "lxc", g.VMID, "start", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
+	return s.powerTask(c.Node, "lxc", vmid, "start", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
 }
 
 func (s *Sim) hLxcStop(c *reqCtx) (any, error) {
 	if err := rootOnly(c, "skiplock"); err != nil {
 		return nil, err
 	}
-	g, err := s.loadGuest(c, "lxc")
-	if err != nil {
-		return nil, err
+	g, running := s.lxcRunning(c)
+	if !running {
+		return nil, err500("CT %d not running", c.Int("vmid"))
 	}
-	if !g.IsRunning() {
-		return nil, err500("CT %d not running", g.VMID)
-	}
-	if r := s.haResourceOf(g); r != nil {
+	if s.haResourceOf(g) != nil {
 		if c.Bool("overrule-shutdown") {
 			return nil, errParam1("overrule-shutdown", "Not applicable for HA resources.")
 		}
-		return s.haRequest(c, g, r, "stopped"), nil
+		return s.haRequest(c, g, "stopped"), nil
 	}
 	return s.powerTask(c.Node, "lxc", g.VMID, "stop", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
 }
 
 func (s *Sim) hLxcShutdown(c *reqCtx) (any, error) {
-	g, err := s.loadGuest(c, "lxc")
-	if err != nil {
-		return nil, err
+	g, running := s.lxcRunning(c)
+	if !running {
+		return nil, err500("CT %d not running", c.Int("vmid"))
 	}
-	if !g.IsRunning() {
-		return nil, err500("CT %d not running", g.VMID)
-	}
-	if r := s.haResourceOf(g); r != nil {
-		return s.haRequest(c, g, r, "stopped"), nil
+	if s.haResourceOf(g) != nil {
+		return s.haRequest(c, g, "stopped"), nil
 	}
 	return s.powerTask(c.Node, "lxc", g.VMID, "shutdown", c.User(), powerOpts{forceStop: c.Bool("forceStop")}), nil
 }
 
 func (s *Sim) hLxcReboot(c *reqCtx) (any, error) {
-	g, err := s.loadGuest(c, "lxc")
-	if err != nil {
-		return nil, err
-	}
-	if !g.IsRunning() {
+	g, running := s.lxcRunning(c)
+	if !running {
 		// LXC/Status.pm really says "VM" here.
-		return nil, err500("VM %d not running", g.VMID)
+		return nil, err500("VM %d not running", c.Int("vmid"))
 	}
 	return s.powerTask(c.Node, "lxc", g.VMID, "reboot", c.User(), powerOpts{}), nil
 }
 
 func (s *Sim) hLxcSuspend(c *reqCtx) (any, error) {
-	g, err := s.loadGuest(c, "lxc")
-	if err != nil {
-		return nil, err
-	}
-	if !g.IsRunning() {
-		return nil, err500("CT %d not running", g.VMID)
+	g, running := s.lxcRunning(c)
+	if !running {
+		return nil, err500("CT %d not running", c.Int("vmid"))
 	}
 	return s.powerTask(c.Node, "lxc", g.VMID, "suspend", c.User(), powerOpts{}), nil
 }
 
 func (s *Sim) hLxcResume(c *reqCtx) (any, error) {
-	g, err := s.loadGuest(c, "lxc")
-	if err != nil {
-		return nil, err
+	if _, running := s.lxcRunning(c); running {
+		return nil, err500("CT %d already running", c.Int("vmid"))
 	}
-	if g.IsRunning() {
-		return nil, err500("CT %d already running", g.VMID)
-	}
-	return s.powerTask(c.Node, "lxc", g.VMID, "resume", c.User(), powerOpts{}), nil
+	return s.powerTask(c.Node, "lxc", c.Int("vmid"), "resume", c.User(), powerOpts{}), nil
 }
 
 // ---- destroy ----
@@ -631,9 +628,10 @@ func (s *Sim) destroy(c *reqCtx, typ string) (any, error) {
 // volumes of the VMID no config references. Caller holds s.mu.
 func (s *Sim) destroyVolumes(w *worker, g *Guest, unreferenced bool) {
 	for _, d := range g.Disks() {
-		if d.Media == "cdrom" || d.VolID == "" || d.VolID == "none" {
+		if d.VolID == "" || d.VolID == "none" {
 			continue
 		}
+		// Ownership decides: ISO images are shared, a cloud-init drive belongs to the guest.
 		si, v := s.st.findVolume(g.Node, d.VolID)
 		if v == nil || v.VMID != g.VMID {
 			continue

@@ -21,6 +21,7 @@ var (
 	ipconfKeyRe = regexp.MustCompile(`^ipconfig\d+$`)
 	skipPermRe  = regexp.MustCompile(`^(?:unused|serial|usb|hostpci|virtiofs)\d+$`)
 	macRe       = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$`)
+	resizeRe    = regexp.MustCompile(`^\d+(\.\d+)?[KMGT]?$`)
 )
 
 // Option groups of Qemu.pm's check_vm_modify_config_perm.
@@ -33,7 +34,7 @@ var (
 	qemuCloudOpts    = setOf("cicustom", "cipassword", "citype", "ciuser", "ciupgrade", "nameserver", "searchdomain", "sshkeys")
 	qemuNonConfOpts  = setOf("node", "vmid", "digest", "delete", "revert", "skiplock", "force", "background_delay", "skip_cloud_init", "import-working-storage")
 	lxcNonConfOpts   = setOf("node", "vmid", "digest", "delete", "revert")
-	qemuCreateNoConf = setOf("node", "vmid", "start", "storage", "pool", "force", "unique", "archive", "ha-managed", "live-restore", "import-working-storage", "bwlimit")
+	qemuCreateNoConf = setOf("node", "vmid", "start", "storage", "pool", "force", "unique", "archive", "ha-managed", "live-restore", "import-working-storage", "bwlimit", "lock")
 )
 
 func setOf(keys ...string) map[string]bool {
@@ -113,6 +114,13 @@ func (s *Sim) lxcKeyPerms(c *reqCtx, vmid int, pool string, keys []string, value
 			err = s.vmPerm(c, vmid, pool, "VM.Config.CPU")
 		case k == "rootfs" || strings.HasPrefix(k, "mp") || unusedKeyRe.MatchString(k):
 			err = s.vmPerm(c, vmid, pool, "VM.Config.Disk")
+			if v := parseDiskSpec(values[k]).vol; err == nil && strings.HasPrefix(v, "/") {
+				typ := "bind"
+				if strings.HasPrefix(v, "/dev/") {
+					typ = "device"
+				}
+				err = errStatus(403, fmt.Sprintf("Permission check failed (mount point type %s is only allowed for root@pam)", typ))
+			}
 		case k == "memory" || k == "swap":
 			err = s.vmPerm(c, vmid, pool, "VM.Config.Memory")
 		case netKeyRe.MatchString(k) || k == "nameserver" || k == "searchdomain" || k == "hostname":
@@ -431,15 +439,118 @@ func parseDiskSpec(v string) diskSpec {
 	return d
 }
 
-// withSize renders "volid,opts...,size=N" with the size option replaced.
+// withSize renders the drive as print_drive does: the volume, then the options sorted by key with the
+// size among them.
 func (d diskSpec) withSize(volid string, size int64) string {
-	out := []string{volid}
+	var opts []string
 	for _, o := range d.opts {
-		if !strings.HasPrefix(o, "size=") {
-			out = append(out, o)
+		if !strings.HasPrefix(o, "size=") && !strings.HasPrefix(o, "import-from=") && !strings.HasPrefix(o, "format=") {
+			opts = append(opts, o)
 		}
 	}
-	return strings.Join(append(out, "size="+formatSize(size)), ",")
+	if size > 0 {
+		opts = append(opts, "size="+formatSize(size))
+	}
+	sort.SliceStable(opts, func(i, j int) bool {
+		ki, _, _ := strings.Cut(opts[i], "=")
+		kj, _, _ := strings.Cut(opts[j], "=")
+		return ki < kj
+	})
+	return strings.Join(append([]string{volid}, opts...), ",")
+}
+
+func (d diskSpec) opt(key string) string {
+	for _, o := range d.opts {
+		if k, v, ok := strings.Cut(o, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+var cloudinitRe = regexp.MustCompile(`^([^/:\s]+):cloudinit$`)
+
+// driveRequest classifies a qemu drive value: a new allocation ("STORAGE:SIZE", with import-from), a new
+// cloud-init drive ("STORAGE:cloudinit"), or a reference to an existing volume. It returns the storage
+// of a new volume ("" for references).
+func driveRequest(v, defStorage string) (sid string, isNew bool) {
+	d := parseDiskSpec(v)
+	if m := cloudinitRe.FindStringSubmatch(d.vol); m != nil {
+		return m[1], true
+	}
+	if m := newDiskRe.FindStringSubmatch(d.vol); m != nil {
+		if m[2] != "" {
+			return m[2], true
+		}
+		return defStorage, true
+	}
+	return "", false
+}
+
+// createDrive allocates what a qemu drive value asks for (create_disks) and returns the drive string the
+// config gets. Caller holds s.mu.
+func (s *Sim) createDrive(w *worker, node string, vmid int, key, value, defStorage string) (string, string, error) {
+	d := parseDiskSpec(value)
+	sid, _ := driveRequest(value, defStorage)
+	if sid == "" {
+		return "", "", fmt.Errorf("no storage ID specified (and no default storage)")
+	}
+	si, err := s.storageFor(node, sid, "images")
+	if err != nil {
+		return "", "", err
+	}
+	if cloudinitRe.MatchString(d.vol) {
+		name := fmt.Sprintf("vm-%d-cloudinit", vmid)
+		if si.Cfg.Type == "dir" || si.Cfg.Type == "nfs" || si.Cfg.Type == "cifs" {
+			name = fmt.Sprintf("%d/%s.qcow2", vmid, name)
+		}
+		volid := sid + ":" + name
+		s.st.addVolume(si, &Volume{VolID: volid, VMID: vmid, Size: 4 << 20, Used: 4 << 20, Format: "raw", Content: "images", Ctime: s.now().Unix()})
+		d.opts = append(d.opts, "media=cdrom")
+		drive := d.withSize(volid, 0)
+		w.Log("%s: successfully created disk '%s'", key, drive)
+		return drive, volid, nil
+	}
+	m := newDiskRe.FindStringSubmatch(d.vol)
+	gib, _ := strconv.ParseFloat(m[3], 64)
+	size := int64(gib * (1 << 30))
+	switch key {
+	case "efidisk0":
+		size = 128 << 10
+		if d.opt("efitype") == "4m" {
+			size = 528 << 10
+		}
+		if si.Cfg.Type == "zfspool" {
+			size = 1 << 20 // zvols are at least 1M
+		}
+	case "tpmstate0":
+		size = 4 << 20
+	}
+	if src := d.opt("import-from"); src != "" {
+		sv := s.volumeOn(node, src)
+		if sv == nil || (sv.Content != "images" && sv.Content != "iso" && sv.Content != "import") {
+			return "", "", fmt.Errorf("cannot import from '%s' - volume does not exist", src)
+		}
+		size = sv.Size
+		if gib > 0 && int64(gib*(1<<30)) > size {
+			size = int64(gib * (1 << 30))
+		}
+	}
+	if size <= 0 {
+		return "", "", fmt.Errorf("invalid size '0' for a new disk")
+	}
+	volid, err := s.allocDisk(w, si, vmid, "qemu", size, 0)
+	if err != nil {
+		return "", "", err
+	}
+	if src := d.opt("import-from"); src != "" {
+		for _, pct := range []int64{0, 50, 100} {
+			w.Log("transferred %s of %s (%d.00%%)", humanBytes(size*pct/100), humanBytes(size), pct)
+		}
+	}
+	drive := d.withSize(volid, size)
+	w.Log("%s: successfully created disk '%s'", key, drive)
+	return drive, volid, nil
 }
 
 // ---- qemu config ----
@@ -496,7 +607,7 @@ func (s *Sim) qemuConfigUpdate(c *reqCtx, sync bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d := c.Str("digest"); d != "" && d != g.Conf.Digest() {
+	if d := c.Str("digest"); d != "" && d != g.Digest() {
 		return nil, err500("checksum mismatch (file change by other user?)")
 	}
 	if m := lockMsg(g); m != "" && !c.Bool("skiplock") {
@@ -553,6 +664,12 @@ func (s *Sim) newDiskPerms(c *reqCtx, set map[string]string) error {
 			continue
 		}
 		d := parseDiskSpec(set[k])
+		if m := cloudinitRe.FindStringSubmatch(d.vol); m != nil {
+			if err := c.Check("/storage/"+m[1], "Datastore.AllocateSpace"); err != nil {
+				return err
+			}
+			continue
+		}
 		if m := newDiskRe.FindStringSubmatch(d.vol); m != nil {
 			sid := m[2]
 			if sid == "" {
@@ -589,6 +706,10 @@ func (s *Sim) applyConfig(w *worker, g *Guest, ch configChange) error {
 		return qemuDriveRe.MatchString(k)
 	}
 	for _, k := range ch.del {
+		if k == "lock" {
+			g.Lock = "" // the lock lives on the guest, not in Conf
+			continue
+		}
 		if !g.Conf.Has(k) {
 			continue
 		}
@@ -622,6 +743,9 @@ func (s *Sim) applyConfig(w *worker, g *Guest, ch configChange) error {
 	for _, k := range sortedKeys(ch.set) {
 		v := ch.set[k]
 		switch {
+		case k == "lock":
+			g.Lock = v
+			continue
 		case k == "tags":
 			v = normTags(v)
 		case k == "memory":
@@ -630,13 +754,15 @@ func (s *Sim) applyConfig(w *worker, g *Guest, ch configChange) error {
 			}
 		case isDisk(k) && !isCdromValue(k, v):
 			d := parseDiskSpec(v)
-			if m := newDiskRe.FindStringSubmatch(d.vol); m != nil {
-				sid := m[2]
-				content := "images"
-				if g.Type == "lxc" {
-					content = "rootdir"
+			if _, isNew := driveRequest(v, ""); isNew && g.Type == "qemu" {
+				drive, volid, err := s.createDrive(w, g.Node, g.VMID, k, v, "")
+				if err != nil {
+					return fail(err)
 				}
-				si, err := s.storageFor(g.Node, sid, content)
+				created = append(created, volid)
+				v = drive
+			} else if m := newDiskRe.FindStringSubmatch(d.vol); m != nil {
+				si, err := s.storageFor(g.Node, m[2], "rootdir")
 				if err != nil {
 					return fail(err)
 				}
@@ -671,7 +797,7 @@ func (s *Sim) hLxcConfigPut(c *reqCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d := c.Str("digest"); d != "" && d != g.Conf.Digest() {
+	if d := c.Str("digest"); d != "" && d != g.Digest() {
 		return nil, err500("detected modified configuration - file changed by other user? Try again.")
 	}
 	if m := lockMsg(g); m != "" {
@@ -718,7 +844,7 @@ func (s *Sim) hResize(typ string) handler {
 		ext := strings.HasPrefix(sizeStr, "+")
 		req := parseSize(strings.TrimPrefix(sizeStr, "+"))
 		if typ == "lxc" {
-			if !regexp.MustCompile(`^\d+(\.\d+)?[KMGT]?$`).MatchString(strings.TrimPrefix(sizeStr, "+")) {
+			if !resizeRe.MatchString(strings.TrimPrefix(sizeStr, "+")) {
 				return nil, err500("invalid size string")
 			}
 		}
@@ -735,7 +861,7 @@ func (s *Sim) hResize(typ string) handler {
 				if g == nil {
 					return fmt.Errorf("%s", confMissing(node, typ, vmid))
 				}
-				if digest != "" && digest != g.Conf.Digest() {
+				if digest != "" && digest != g.Digest() {
 					if typ == "qemu" {
 						return fmt.Errorf("checksum mismatch (file change by other user?)")
 					}

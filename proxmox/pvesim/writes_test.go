@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -109,6 +110,11 @@ func TestLxcPower(t *testing.T) {
 	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/resume", nil)); st != "OK" || w.status(203) != "running" {
 		t.Fatalf("resume: %q %s", st, w.status(203))
 	}
+	// A CT that is not on the node is "not running"; starting it fails in the worker.
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/lxc/299/status/stop", nil), 500, "CT 299 not running")
+	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/299/status/start", nil)); st != "Configuration file 'nodes/pve-node02/lxc/299.conf' does not exist" {
+		t.Fatalf("start missing CT: %q", st)
+	}
 	w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/shutdown", url.Values{"timeout": {"10"}}))
 	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node02/lxc/203/status/resume", nil)); !strings.Contains(st, "lxc-checkpoint") {
 		t.Fatalf("resume without checkpoint: %q", st)
@@ -195,6 +201,24 @@ func TestMigratePreconditions(t *testing.T) {
 	if _, ok := pre["dependent-ha-resources"]; !ok {
 		t.Fatal("HA VM without dependent-ha-resources")
 	}
+	// A strict node-affinity rule blocks the nodes it does not name.
+	w.s.mu.Lock()
+	for _, r := range w.s.st.HARules {
+		if contains(r.Resources, "vm:100") {
+			r.Strict = true
+		}
+	}
+	w.s.mu.Unlock()
+	pre = nil
+	w.ok("operator", "GET", "/nodes/pve-node01/qemu/100/migrate", nil, &pre)
+	na, _ := pre["not_allowed_nodes"].(map[string]any)
+	blk, _ := na["pve-node03"].(map[string]any)
+	if b, _ := blk["blocking-ha-resources"].([]any); len(b) != 1 || b[0].(map[string]any)["cause"] != "node-affinity" {
+		t.Fatalf("strict rule: %v", pre)
+	}
+	if an := pre["allowed_nodes"].([]any); len(an) != 1 || an[0] != "pve-node02" {
+		t.Fatalf("strict rule allowed: %v", an)
+	}
 	// LXC uses hyphenated keys.
 	var lp map[string]any
 	w.ok("operator", "GET", "/nodes/pve-node01/lxc/201/migrate", nil, &lp)
@@ -205,6 +229,15 @@ func TestMigratePreconditions(t *testing.T) {
 		t.Fatal("lxc with snake_case keys")
 	}
 	w.expectErr(w.call("auditor", "GET", "/nodes/pve-node01/qemu/103/migrate", nil), 403, "Permission check failed (/vms/103, VM.Migrate)")
+
+	// PVE 8 had no LXC precondition endpoint and no dbus-vmstate.
+	w8 := newWSimOpts(t, Options{PVEVersion: 8})
+	w8.expectErr(w8.call("operator", "GET", "/nodes/pve-node01/lxc/201/migrate", nil), 501, "Method 'GET /nodes/pve-node01/lxc/201/migrate' not implemented")
+	pre = nil
+	w8.ok("operator", "GET", "/nodes/pve-node01/qemu/103/migrate", nil, &pre)
+	if _, ok := pre["has-dbus-vmstate"]; ok {
+		t.Fatal("PVE 8 precondition with has-dbus-vmstate")
+	}
 }
 
 func TestQemuMigrate(t *testing.T) {
@@ -256,6 +289,13 @@ func TestQemuMigrate(t *testing.T) {
 	if after <= before {
 		t.Fatalf("target storage use did not grow: %d -> %d", before, after)
 	}
+	// A migration to a node that is down fails when the source cannot reach it.
+	w.s.SetFault("pve-node03", Fault{Offline: true})
+	up = w.upid("operator", "POST", "/nodes/pve-node02/qemu/103/migrate", url.Values{"target": {"pve-node03"}, "online": {"1"}, "with-local-disks": {"1"}})
+	if st := w.wait(up); st != "migration aborted" || !hasLine(w.logOf("pve-node02", up), "Can't connect to destination address using public key") {
+		t.Fatalf("offline target: %q %q", st, w.logOf("pve-node02", up))
+	}
+	w.s.ClearFaults()
 	// Now it answers on its new node only.
 	w.expectErr(w.call("operator", "GET", base, nil), 500, "Configuration file 'nodes/pve-node01/qemu-server/103.conf' does not exist")
 }
@@ -421,6 +461,29 @@ func TestCreateQemu(t *testing.T) {
 	if _, ok := w.guest(107); ok {
 		t.Fatal("VM 107 left behind")
 	}
+	// EFI, TPM and cloud-init drives get their fixed sizes; import-from copies a volume.
+	up = w.upid("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"109"}, "bios": {"ovmf"},
+		"efidisk0": {"local-zfs:1,efitype=4m,pre-enrolled-keys=1"}, "tpmstate0": {"local-zfs:1,version=v2.0"},
+		"ide2": {"local-zfs:cloudinit"}, "scsi0": {"local-zfs:0,import-from=local-zfs:base-9000-disk-0"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("create 109: %q %q", st, w.logOf("pve-node02", up))
+	}
+	g109, _ := w.guest(109)
+	want := map[string]string{
+		"efidisk0":  "local-zfs:vm-109-disk-1,efitype=4m,pre-enrolled-keys=1,size=1M",
+		"ide2":      "local-zfs:vm-109-cloudinit,media=cdrom",
+		"scsi0":     "local-zfs:vm-109-disk-0,size=3584M",
+		"tpmstate0": "local-zfs:vm-109-disk-2,size=4M,version=v2.0",
+	}
+	for k, v := range want {
+		if got := g109.Conf.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if l := w.logOf("pve-node02", up); !hasLine(l, "scsi0: successfully created disk 'local-zfs:vm-109-disk-0,size=3584M'") {
+		t.Fatalf("log %q", l)
+	}
+
 	// Refusals: no permission for the storage, unknown storage, bad NIC model.
 	w.expectErr(w.call("auditor", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"108"}}), 403, "Permission check failed")
 	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"108"}, "scsi0": {"nosuch:10"}}), 500, "storage 'nosuch' does not exist")
@@ -443,6 +506,9 @@ func TestCreateQemu(t *testing.T) {
 	if _, ok := w.guest(106); ok {
 		t.Fatal("VM 106 still there")
 	}
+	if st := w.wait(w.upid("operator", "DELETE", "/nodes/pve-node02/qemu/109", nil)); st != "OK" {
+		t.Fatalf("destroy 109: %q", st)
+	}
 	w.s.mu.RLock()
 	final := w.s.instUsedAt(si, w.s.now())
 	w.s.mu.RUnlock()
@@ -450,6 +516,14 @@ func TestCreateQemu(t *testing.T) {
 		t.Fatalf("storage not freed: %d vs %d", final, before)
 	}
 	w.expectErr(w.call("operator", "DELETE", "/nodes/pve-node01/qemu/100", nil), 500, "unable to remove VM 100 - used in HA resources and purge parameter not set.")
+
+	// Without VM.Allocate on /vms/130 (nor on the pool) the refusal names nothing, as raise_perm_exc() does.
+	w.expectErr(w.call("prod-operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"130"}, "pool": {"prod"}}), 403, "Permission check failed")
+	w.expectErr(w.call("admin", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"130"}, "pool": {"nosuch"}}), 500, "pool 'nosuch' does not exist")
+	w.wait(w.upid("admin", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"130"}, "pool": {"prod"}, "cores": {"2"}}))
+	if g, _ := w.guest(130); g.Pool != "prod" {
+		t.Fatalf("pool %q", g.Pool)
+	}
 }
 
 func TestCreateLxcAndClone(t *testing.T) {
@@ -527,5 +601,49 @@ func TestSimCloseStopsWorkers(t *testing.T) {
 	defer cancel()
 	if err := w.s.WaitTask(ctx, up); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentWrites runs writes, listings and task reads in parallel (for the race detector).
+func TestConcurrentWrites(t *testing.T) {
+	w := newWSim(t)
+	type job struct{ node, typ, id string }
+	jobs := []job{{"pve-node01", "qemu", "103"}, {"pve-node01", "qemu", "105"}, {"pve-node02", "qemu", "110"}, {"pve-node03", "qemu", "111"}, {"pve-node01", "lxc", "201"}, {"pve-node02", "lxc", "202"}}
+	done := make(chan string, len(jobs)*2)
+	for _, j := range jobs {
+		go func(j job) {
+			var ups []string
+			for _, a := range []string{"suspend", "resume", "reboot"} {
+				if j.typ == "lxc" && a == "suspend" {
+					a = "reboot"
+				}
+				if j.typ == "lxc" && a == "resume" {
+					continue
+				}
+				r, err := w.try("operator", "POST", "/nodes/"+j.node+"/"+j.typ+"/"+j.id+"/status/"+a, nil)
+				if err == nil && r.Status == 200 {
+					var u string
+					if err := json.Unmarshal(r.Data, &u); err == nil {
+						ups = append(ups, u)
+						w.s.WaitTask(context.Background(), u)
+					}
+				}
+			}
+			done <- strings.Join(ups, ",")
+		}(j)
+		go func(j job) {
+			w.try("auditor", "GET", "/nodes/"+j.node+"/tasks", url.Values{"source": {"all"}})
+			w.try("auditor", "GET", "/cluster/tasks", nil)
+			w.try("auditor", "GET", "/cluster/resources", nil)
+			done <- ""
+		}(j)
+	}
+	for range 2 * len(jobs) {
+		<-done
+	}
+	for _, j := range jobs {
+		if w.status(atoiDef(j.id, 0)) != "running" {
+			t.Errorf("%s %s ended %s", j.typ, j.id, w.status(atoiDef(j.id, 0)))
+		}
 	}
 }

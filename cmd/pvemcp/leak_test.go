@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pvemcp/pvemcp/config"
+	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/tools"
+)
+
+// lockedBuffer collects logs written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// leakArgs are argument sets per tool: ones that succeed against the demo
+// cluster and ones that fail in the tool or in Proxmox.
+var leakArgs = map[string][]string{
+	"backup_status":          {`{}`, `{"node":"pve-node03","logs":true}`},
+	"capacity_report":        {`{"evacuate_node":"pve-node01"}`},
+	"check_permissions":      {`{}`, `{"path":"/vms/100"}`},
+	"cluster_overview":       {`{}`, `{"node":"no-such-node"}`},
+	"create_container":       {`{"node":"pve-node01","ostemplate":"debian","password":"Guest-Pass-1"}`, `{"node":"pve-node01","ostemplate":"no-such-template"}`},
+	"create_vm":              {`{"node":"pve-node02","name":"leak-test","cores":2,"memory_mib":2048,"disk_gib":10}`, `{"node":"pve-node02","vmid":100}`},
+	"get_guest":              {`{"vmid":100}`, `{"vmid":999999}`},
+	"get_metrics":            {`{"vmid":103}`, `{"vmid":999999}`},
+	"get_task":               {`{"upid":"UPID:pve-node01:00001234:00AB1234:65F00000:qmstart:100:root@pam:"}`},
+	"guest_power":            {`{"vmid":101,"action":"shutdown"}`, `{"vmid":203,"action":"shutdown"}`},
+	"ha_status":              {`{}`},
+	"list_guests":            {`{}`, `{"node":"pve-node01","status":"running"}`},
+	"list_tasks":             {`{}`, `{"node":"pve-node01","limit":5}`},
+	"migrate_guest":          {`{"vmid":101,"target":"pve-node02"}`, `{"vmid":101,"target":"no-such-node"}`},
+	"storage_status":         {`{"node":"pve-node03"}`},
+	"update_guest_resources": {`{"vmid":101,"cores":4}`, `{"vmid":999999,"cores":4}`},
+	"zfs_health":             {`{}`, `{"node":"pve-node03","vdevs":true}`},
+	"confirm_plan":           {`{"plan_id":"nope","nonce":"nope"}`},
+}
+
+// heavyTools compute much from many reads (slow under -race): their fault
+// paths are covered by the token and proxy faults, which fail at once.
+var heavyTools = map[string]bool{"capacity_report": true, "storage_status": true, "get_metrics": true}
+
+var upidRE = regexp.MustCompile(`"upid":"(UPID:[^"]+)"`)
+
+// TestSecretNeverLeaks runs every tool (success and failure paths, under
+// every simulator fault), the plan confirmations and their audit log, the
+// CLI commands and doctor, all with logs at debug level, and checks the
+// token secret appears in none of their output.
+func TestSecretNeverLeaks(t *testing.T) {
+	clearEnv(t)
+	mockKeyring(t)
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "xdg"))
+	logs := &lockedBuffer{}
+	sim, err := pvesim.Start(context.Background(), pvesim.Options{Logger: zerolog.New(logs).Level(zerolog.DebugLevel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	token := sim.Token("operator")
+	tokenID, secret, err := proxmox.ParseToken(token)
+	if err != nil || len(secret) < 8 {
+		t.Fatalf("token: %v", err)
+	}
+	var seen bytes.Buffer // everything a user, model or log reader could see
+	record := func(what string, parts ...string) {
+		for _, p := range parts {
+			seen.WriteString(what + ": " + p + "\n")
+		}
+	}
+
+	// In process: every tool with a gate and an audit log.
+	auditPath := filepath.Join(dir, "audit.jsonl")
+	audit, err := guard.OpenAuditLog(auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer audit.Close()
+	c, err := proxmox.New(proxmox.Options{Name: "leak", Endpoints: []string{sim.URL()}, Token: token, Fingerprint: sim.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &tools.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+	env.Gate = tools.NewGate(guard.NewStore(guard.WithAudit(audit)), guard.ApprovalNonce, guard.Protection{})
+	env.Gate.TaskPoll = 1
+	srv := tools.NewServer(env, tools.All())
+	ctx := context.Background()
+	call := func(name, args string) *tools.Result {
+		res, err := srv.Call(ctx, name, json.RawMessage(args))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		record(name+" "+args, res.Text, string(res.Structured))
+		return res
+	}
+	var successes, failures, confirmed int
+	runAll := func(phase string) {
+		for _, tool := range srv.Tools() {
+			if phase == "partial" && heavyTools[tool.Name] {
+				continue
+			}
+			sets, ok := leakArgs[tool.Name]
+			if !ok {
+				t.Errorf("no arguments for tool %s: add it to leakArgs", tool.Name)
+				continue
+			}
+			if phase != "healthy" {
+				sets = sets[:1] // faults fail every call alike; one set is enough
+			}
+			for _, args := range append(sets, `{"not_an_argument":1}`) {
+				res := call(tool.Name, args)
+				if res.IsError {
+					failures++
+					continue
+				}
+				successes++
+				if phase != "healthy" {
+					continue
+				}
+				var plan struct {
+					PlanID string `json:"plan_id"`
+					Nonce  string `json:"nonce"`
+				}
+				if json.Unmarshal(res.Structured, &plan) == nil && plan.PlanID != "" {
+					call("confirm_plan", `{"plan_id":"`+plan.PlanID+`","nonce":"00000000000000000000000000000000"}`)
+					if r := call("confirm_plan", `{"plan_id":"`+plan.PlanID+`","nonce":"`+plan.Nonce+`"}`); !r.IsError {
+						confirmed++
+					}
+				}
+				if m := upidRE.FindStringSubmatch(string(res.Structured)); m != nil {
+					call("get_task", `{"upid":"`+m[1]+`"}`)
+				}
+			}
+		}
+	}
+	runAll("healthy")
+	for _, f := range []struct {
+		target string
+		fault  pvesim.Fault
+		phase  string
+	}{
+		{"*/", pvesim.Fault{RevokedToken: tokenID}, "fault"},
+		{"*/", pvesim.Fault{HTMLPage: true}, "fault"},
+		{"*/", pvesim.Fault{MalformedJSON: true}, "fault"},
+		{"*/", pvesim.Fault{ErrorRate: 1}, "fault"},
+		{"pve-node02", pvesim.Fault{Offline: true}, "partial"},
+	} {
+		sim.ClearFaults()
+		sim.SetFault(f.target, f.fault)
+		runAll(f.phase)
+	}
+	sim.ClearFaults()
+	if successes < 20 || failures < 80 || confirmed < 3 {
+		t.Errorf("too little exercised: %d successes, %d failures, %d confirmed plans", successes, failures, confirmed)
+	}
+
+	// The CLI: call, tools, doctor and auth status, configured by the
+	// environment, logs at debug level.
+	t.Setenv(config.EnvEndpoint, sim.URL())
+	t.Setenv(config.EnvToken, token)
+	t.Setenv(config.EnvFingerprint, sim.Fingerprint())
+	t.Setenv(EnvAuditLog, auditPath)
+	for _, args := range [][]string{
+		{"call", "cluster_overview"}, {"call", "get_guest", `{"vmid":999999}`}, {"call", "guest_power", `{"vmid":101,"action":"reboot"}`},
+		{"doctor", "--probes", "2"}, {"auth", "status"},
+	} {
+		_, out, errs := runCLI(t, "", append([]string{"--log-level", "debug"}, args...)...)
+		record(strings.Join(args, " "), out, errs)
+	}
+	sim.SetFault("*/", pvesim.Fault{RevokedToken: tokenID})
+	_, out, errs := runCLI(t, "", "--log-level", "debug", "doctor", "--probes", "1")
+	record("doctor revoked", out, errs)
+	if !strings.Contains(out, "was rejected") {
+		t.Errorf("doctor did not see the revoked token:\n%s", out)
+	}
+	sim.ClearFaults()
+	// Configuration errors that involve the token.
+	for _, bad := range []string{"bad id " + secret, "root@pam!x=" + secret, "root@pam!mcp=" + secret + " trailing"} {
+		t.Setenv(config.EnvToken, bad)
+		_, out, errs := runCLI(t, "", "--log-level", "debug", "call", "cluster_overview")
+		record("bad token", out, errs)
+	}
+
+	auditBytes, err := os.ReadFile(auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(auditBytes, []byte("plan")) {
+		t.Error("the audit log recorded nothing")
+	}
+	record("audit log", string(auditBytes))
+	record("logs", logs.String())
+	for _, r := range sim.Requests() {
+		b, _ := json.Marshal(r)
+		record("simulator request log", string(b))
+	}
+
+	all := seen.String()
+	for _, form := range []string{secret, url.QueryEscape(secret), strings.ToUpper(secret)} {
+		if i := strings.Index(all, form); i >= 0 {
+			start := max(0, strings.LastIndex(all[:i], "\n"))
+			t.Fatalf("the token secret leaked in: %.300s", all[start:])
+		}
+	}
+	if !strings.Contains(all, tokenID) {
+		t.Error("the token id appears nowhere: is the scan looking at the right output?")
+	}
+	t.Logf("scanned %d bytes: %d tool successes, %d failures, %d confirmed plans", len(all), successes, failures, confirmed)
+}

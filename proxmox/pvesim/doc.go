@@ -1,0 +1,30 @@
+// Package pvesim is a stateful, wire-faithful simulator of the Proxmox VE
+// REST API (PVE 9, with a PVE 8 switch), served over HTTPS like pveproxy.
+//
+// It exists so pvemcp can be tried, tested and benchmarked without a
+// cluster. What it reproduces is documented in the shared NOTES.md: the
+// {"data":...} envelope with top-level "total", error reason phrases on the
+// status line (written on a hijacked connection), 0/1 booleans and
+// string-typed numbers, empty 401 bodies, 501 for unknown methods, UPID
+// tasks with logs, API-token authentication with ACLs, roles, pools and
+// privilege separation, and per-node listeners that answer for the whole
+// cluster and proxy /nodes/{other}/... (595 when the other is down).
+//
+// Use:
+//
+//	sim, err := pvesim.Start(ctx, pvesim.Options{})          // the embedded "demo"
+//	client := ... sim.URL() + "/api2/json", token sim.Token("operator"), pin sim.Fingerprint()
+//	sim.SetFault("pve-node02", pvesim.Fault{Latency: 200 * time.Millisecond})
+//	defer sim.Close()
+//
+// The cluster comes from a YAML scenario (examples/scenarios/README.md), the
+// embedded demo, or a generator (Options.Generate). Usage figures are a
+// deterministic function of seed, object and time, so RRD history and
+// current values agree.
+//
+// Internals, for the files of this package: every route is registered with
+// Sim.route (router.go) from a function appended to routeSetups in an
+// init(); handlers run under Sim.mu (read lock for GET, write lock
+// otherwise) and return *apiError values (errors.go) for Proxmox errors;
+// the model is in model.go, tasks in tasks.go.
+package pvesim

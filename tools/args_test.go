@@ -1,0 +1,109 @@
+package tools
+
+import (
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+type argsFixture struct {
+	VMID  int      `json:"vmid" pve:"vmid" required:"true"`
+	Node  string   `json:"node,omitempty" pve:"node"`
+	Kind  string   `json:"kind,omitempty" enum:"a,b"`
+	Limit int      `json:"limit,omitempty" minimum:"1" maximum:"50" default:"10"`
+	Ratio float64  `json:"ratio,omitempty" minimum:"0" maximum:"1"`
+	Flag  bool     `json:"flag,omitempty"`
+	Tags  []string `json:"tags,omitempty" maxItems:"3"`
+	Opt   *int     `json:"opt,omitempty"`
+}
+
+func fixtureSchema(t testing.TB) *Schema {
+	s, err := reflectSchema(reflect.TypeFor[argsFixture](), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestDecodeArgs(t *testing.T) {
+	s := fixtureSchema(t)
+	v, err := decodeArgs(json.RawMessage(`{"vmid":100,"node":"pve-node01","kind":"b","ratio":0.5,"flag":true,"tags":["x"],"opt":3}`), reflect.TypeFor[argsFixture](), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := v.Interface().(argsFixture)
+	if a.VMID != 100 || a.Node != "pve-node01" || a.Kind != "b" || a.Limit != 10 || a.Ratio != 0.5 || !a.Flag || len(a.Tags) != 1 || a.Opt == nil || *a.Opt != 3 {
+		t.Errorf("decoded %+v", a)
+	}
+	for in, want := range map[string]string{
+		`{"vmid":100,"tags":["a","b","c","d"]}`: `argument "tags": has 4 items, at most 3 allowed`,
+		`{"vmid":100,"tags":[1]}`:               `argument "tags[0]": must be a string`,
+		`{"vmid":100,"ratio":2}`:                `argument "ratio": must be between 0 and 1`,
+		`{"vmid":100,"flag":"yes"}`:             `argument "flag": must be true or false`,
+		`{"vmid":100,"kind":"c"}`:               `argument "kind": must be one of a, b`,
+		`{"vmid":100,"opt":"3"}`:                `argument "opt": must be an integer`,
+		`{"vmid":100,"node":"-x"}`:              `argument "node"`,
+		`{"vmid":100,"zz":1,"aa":2}`:            `argument "aa": unknown argument`,
+		`"x"`:                                   `arguments must be a JSON object`,
+	} {
+		_, err := decodeArgs(json.RawMessage(in), reflect.TypeFor[argsFixture](), s)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestSchemaReflection(t *testing.T) {
+	b, _ := json.Marshal(fixtureSchema(t))
+	got := string(b)
+	for _, want := range []string{`"additionalProperties":false`, `"required":["vmid"]`, `"minimum":100,"maximum":999999999`,
+		`"pattern":"` + strings.ReplaceAll(proxmox.NodeNamePattern, `\`, `\\`) + `"`, `"enum":["a","b"]`, `"default":10`, `"maxItems":3`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("schema lacks %s: %s", want, got)
+		}
+	}
+	type node struct {
+		Name     string `json:"name"`
+		Children []node `json:"children,omitempty"`
+	}
+	type tree struct {
+		Root node `json:"root"`
+	}
+	rs, err := reflectSchema(reflect.TypeFor[tree](), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(rs)
+	if !strings.Contains(string(b), `"$ref":"#/$defs/node"`) || !strings.Contains(string(b), `"$defs":{"node":`) {
+		t.Errorf("recursive type: %s", b)
+	}
+}
+
+var nodeRE = regexp.MustCompile(proxmox.NodeNamePattern)
+
+// FuzzDecodeArgs: no input panics, and whatever is accepted satisfies every
+// declared constraint (so nothing invalid can reach Proxmox).
+func FuzzDecodeArgs(f *testing.F) {
+	for _, seed := range []string{`{"vmid":100}`, `{"vmid":-1}`, `{"vmid":1e12,"node":"../../access"}`, `{"vmid":100,"node":"a-b","tags":["x"],"opt":null}`, `[]`, `null`, `{"vmid":100.0}`, `{"vmid":"100"}`} {
+		f.Add(seed)
+	}
+	s := fixtureSchema(f)
+	f.Fuzz(func(t *testing.T, in string) {
+		v, err := decodeArgs(json.RawMessage(in), reflect.TypeFor[argsFixture](), s)
+		if err != nil {
+			if _, ok := err.(*ArgError); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		a := v.Interface().(argsFixture)
+		if !proxmox.ValidVMID(a.VMID) || (a.Node != "" && (!nodeRE.MatchString(a.Node) || len(a.Node) > 63)) ||
+			(a.Kind != "" && a.Kind != "a" && a.Kind != "b") || a.Limit < 1 || a.Limit > 50 || a.Ratio < 0 || a.Ratio > 1 || len(a.Tags) > 3 {
+			t.Fatalf("accepted invalid arguments %+v from %q", a, in)
+		}
+	})
+}

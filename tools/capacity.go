@@ -1,0 +1,572 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pvemcp/pvemcp/analyze"
+	"github.com/pvemcp/pvemcp/proxmox"
+)
+
+func init() {
+	Register(New(Meta{
+		Name:  "capacity_report",
+		Title: "Capacity and rebalancing",
+		Description: "Capacity and rebalancing: per node cores, vCPU ratio, RAM allocated vs used, storage; over- and " +
+			"under-provisioned guests (RRD avg/p95); RAM and storage forecasts; and a few migrations that lower the " +
+			"highest node load, each validated against thresholds and HA rules, or why none. Also plans evacuating a " +
+			"node. Advice only: apply with migrate_guest.",
+		Toolset: ToolsetCapacity,
+		Hints:   &ReadHints,
+	}, capacityReport))
+}
+
+// CapacityArgs tune the plan.
+type CapacityArgs struct {
+	MaxMoves      int      `json:"max_moves,omitempty" minimum:"0" maximum:"50" description:"most migrations (default 5; evacuation: no limit)"`
+	ExcludeNodes  []string `json:"exclude_nodes,omitempty" maxItems:"64" description:"nodes that receive no guest"`
+	EvacuateNode  string   `json:"evacuate_node,omitempty" pve:"node" description:"plan moving every guest off this node"`
+	Window        string   `json:"window,omitempty" enum:"none,day,week,month" default:"week" description:"RRD window for averages, p95 and forecasts"`
+	AllowLocal    bool     `json:"allow_local_disk_moves,omitempty" description:"also move guests with local disks (copied)"`
+	FindingsLimit int      `json:"findings_limit,omitempty" minimum:"1" maximum:"200" default:"5" description:"most over-/under-provisioned guests listed"`
+}
+
+// Validate checks the node names.
+func (a CapacityArgs) Validate() error {
+	for _, n := range a.ExcludeNodes {
+		if !proxmox.ValidNode(n) {
+			return fmt.Errorf("exclude_nodes: invalid node name %q", n)
+		}
+		if n == a.EvacuateNode {
+			return errors.New("a node cannot be both excluded and evacuated (evacuate implies excluded)")
+		}
+	}
+	return nil
+}
+
+// CapacityResult is the capacity report.
+type CapacityResult struct {
+	Window           string       `json:"window"`
+	Nodes            []CapNodeOut `json:"nodes"`
+	OverProvisioned  []CapFinding `json:"over_provisioned,omitempty"`
+	OverTotal        int          `json:"over_provisioned_total"`
+	UnderProvisioned []CapFinding `json:"under_provisioned,omitempty"`
+	UnderTotal       int          `json:"under_provisioned_total"`
+	FindingsBasis    string       `json:"findings_basis,omitempty"`
+	Moves            []CapMove    `json:"moves"`
+	PeakBefore       analyze.Peak `json:"peak_before"`
+	PeakAfter        analyze.Peak `json:"peak_after"`
+	NoMoveReasons    []string     `json:"no_move_reasons,omitempty"`
+	Blocked          []CapBlocked `json:"blocked,omitempty"`
+	Search           string       `json:"search" description:"exact or greedy+lookahead"`
+	Basis            []string     `json:"basis"`
+	Apply            string       `json:"apply,omitempty"`
+}
+
+// CapNodeOut is a node's capacity.
+type CapNodeOut struct {
+	Node             string          `json:"node"`
+	Online           bool            `json:"online"`
+	Excluded         bool            `json:"excluded,omitempty"`
+	Evacuate         bool            `json:"evacuate,omitempty"`
+	CPUCores         int             `json:"cpu_cores,omitempty" description:"physical cores (cores × sockets)"`
+	CPUThreads       int             `json:"cpu_threads"`
+	CPUUsedPct       float64         `json:"cpu_used_pct"`
+	VCPUsRunning     float64         `json:"vcpus_running"`
+	VCPUsAll         float64         `json:"vcpus_all"`
+	VCPURatioRunning float64         `json:"vcpu_ratio_running" description:"vCPUs of running guests per thread"`
+	VCPURatioAll     float64         `json:"vcpu_ratio_all"`
+	MemTotalGiB      float64         `json:"mem_total_gib"`
+	MemUsedGiB       float64         `json:"mem_used_gib"`
+	MemUsedPct       float64         `json:"mem_used_pct"`
+	MemAllocRunGiB   float64         `json:"mem_alloc_running_gib" description:"maxmem of running guests"`
+	MemAllocAllGiB   float64         `json:"mem_alloc_all_gib"`
+	MemCommitPct     float64         `json:"mem_commit_pct" description:"RAM allocated to running guests / total"`
+	GuestsRunning    int             `json:"guests_running"`
+	GuestsStopped    int             `json:"guests_stopped"`
+	Templates        int             `json:"templates,omitempty"`
+	MemForecast      *CapForecast    `json:"mem_forecast,omitempty" description:"days until the RAM threshold from the node's RRD"`
+	Storages         []CapStorageOut `json:"storages,omitempty" description:"local storages holding guest disks"`
+}
+
+// CapStorageOut is a local storage of a node.
+type CapStorageOut struct {
+	Storage  string       `json:"storage"`
+	UsedGiB  float64      `json:"used_gib"`
+	TotalGiB float64      `json:"total_gib"`
+	UsedPct  float64      `json:"used_pct"`
+	Forecast *CapForecast `json:"forecast,omitempty"`
+}
+
+// CapForecast is a compact linear forecast.
+type CapForecast struct {
+	DaysToThreshold float64 `json:"days_to_threshold,omitempty"`
+	GrowthGiBPerDay float64 `json:"growth_gib_per_day,omitempty"`
+	None            string  `json:"none,omitempty" description:"why there is no forecast"`
+	Points          int     `json:"points"`
+}
+
+// CapFinding is an over- or under-provisioned guest.
+type CapFinding struct {
+	VMID     int     `json:"vmid"`
+	Name     string  `json:"name,omitempty"`
+	Node     string  `json:"node"`
+	Resource string  `json:"resource" description:"mem (GiB) or cpu (vCPUs)"`
+	Alloc    float64 `json:"alloc"`
+	Avg      float64 `json:"avg"`
+	P95      float64 `json:"p95"`
+	P95Pct   float64 `json:"p95_pct" description:"p95 as % of the allocation"`
+	Samples  int     `json:"samples" description:"RRD samples behind avg and p95"`
+}
+
+// CapMove is one suggested migration.
+type CapMove struct {
+	Step       int        `json:"step"`
+	Guests     []CapMoved `json:"guests"`
+	From       string     `json:"from"`
+	To         string     `json:"to"`
+	Reason     string     `json:"reason"`
+	CostGiB    float64    `json:"local_disk_copy_gib,omitempty"`
+	FromBefore CapFigures `json:"from_before"`
+	FromAfter  CapFigures `json:"from_after"`
+	ToBefore   CapFigures `json:"to_before"`
+	ToAfter    CapFigures `json:"to_after"`
+	HARules    []string   `json:"ha_rules,omitempty"`
+}
+
+// CapMoved is a guest of a move.
+type CapMoved struct {
+	VMID   int     `json:"vmid"`
+	Name   string  `json:"name,omitempty"`
+	Type   string  `json:"type"`
+	Method string  `json:"method" description:"online (live), restart (container) or offline"`
+	MemGiB float64 `json:"mem_gib"`
+	VCPUs  float64 `json:"vcpus"`
+}
+
+// CapFigures are a node's figures at a step.
+type CapFigures struct {
+	MemUsedPct float64 `json:"mem_used_pct"`
+	VCPURatio  float64 `json:"vcpu_ratio"`
+	CPUUsedPct float64 `json:"cpu_used_pct"`
+}
+
+// CapBlocked is a guest that cannot move, and why.
+type CapBlocked struct {
+	VMID   int    `json:"vmid"`
+	Name   string `json:"name,omitempty"`
+	Node   string `json:"node"`
+	Reason string `json:"reason"`
+}
+
+func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, error) {
+	c, err := Client(ctx)
+	if err != nil {
+		return CapacityResult{}, err
+	}
+	if args.Window == "" {
+		args.Window = "week"
+	}
+	if args.FindingsLimit == 0 {
+		args.FindingsLimit = 5
+	}
+	th := EnvFrom(ctx).Thresholds.WithDefaults()
+	res, err := c.Resources(ctx, "")
+	if err != nil {
+		return CapacityResult{}, err
+	}
+	in := analyze.CapacityInput{}
+	nodeIdx := map[string]int{}
+	for _, r := range res {
+		if r.Type != "node" {
+			continue
+		}
+		online := r.Status == "online"
+		nodeIdx[r.Node] = len(in.Nodes)
+		in.Nodes = append(in.Nodes, analyze.CapNode{Name: r.Node, Online: online, CPUThreads: int(r.MaxCPU), CPUFraction: float64(r.CPU),
+			MemTotalBytes: uint64(r.MaxMem), MemUsedBytes: uint64(r.Mem)})
+		if !online {
+			AddError(ctx, ErrorEntry{Node: r.Node, Kind: string(proxmox.KindNodeUnreachable),
+				Message: fmt.Sprintf("%s is %s per /cluster/resources: it receives no guest and its figures are missing", r.Node, r.Status)})
+		}
+	}
+	for _, n := range append(append([]string(nil), args.ExcludeNodes...), args.EvacuateNode) {
+		if _, ok := nodeIdx[n]; n != "" && !ok {
+			return CapacityResult{}, fmt.Errorf("node %s is not a member of this cluster (per /cluster/resources)", n)
+		}
+	}
+	sharedStor := map[string]bool{}
+	type localStor struct{ node, storage string }
+	var locals []localStor
+	for _, r := range res {
+		if r.Type != "storage" {
+			continue
+		}
+		i, ok := nodeIdx[r.Node]
+		if !ok {
+			continue
+		}
+		if r.Shared {
+			sharedStor[r.Storage] = true
+		}
+		in.Nodes[i].Storages = append(in.Nodes[i].Storages, analyze.CapStorage{Storage: r.Storage, Shared: bool(r.Shared),
+			Active: r.Status == "available", TotalBytes: uint64(r.MaxDisk), UsedBytes: uint64(r.Disk)})
+		if !bool(r.Shared) && r.Status == "available" && (strings.Contains(r.Content, "images") || strings.Contains(r.Content, "rootdir")) {
+			locals = append(locals, localStor{r.Node, r.Storage})
+		}
+	}
+	guestIdx := map[int]int{}
+	for _, r := range res {
+		if !r.IsGuest() {
+			continue
+		}
+		g := analyze.CapGuest{VMID: int(r.VMID), Name: r.Name, Type: r.Type, Node: r.Node, Running: r.Status == "running",
+			Template: bool(r.Template), VCPUs: float64(r.MaxCPU), MemMaxBytes: uint64(r.MaxMem), MemUsedBytes: uint64(r.Mem), CPUFraction: float64(r.CPU)}
+		if r.HAState != "" {
+			g.HASID = proxmox.HASID(proxmox.GuestType(r.Type), int(r.VMID))
+		}
+		if r.Lock != "" {
+			g.Unmovable = "locked (" + r.Lock + ")"
+		}
+		if i, ok := nodeIdx[r.Node]; ok && !in.Nodes[i].Online {
+			g.Unmovable = "its node " + r.Node + " is not online"
+		}
+		guestIdx[g.VMID] = len(in.Guests)
+		in.Guests = append(in.Guests, g)
+	}
+
+	// Everything else is read in parallel: node status (cores), local
+	// volumes (disks to copy), HA rules, and the RRD history.
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	online := []string{}
+	for _, n := range in.Nodes {
+		if n.Online {
+			online = append(online, n.Name)
+		}
+	}
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		st := proxmox.ForEachNode(ctx, c, online, func(ctx context.Context, n string) (*proxmox.NodeStatus, error) { return c.NodeStatus(ctx, n) })
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range st {
+			if r.Err != nil {
+				AddErr(ctx, r.Node, r.Err)
+				AddUnavailable(ctx, "physical cores of "+r.Node, "GET /nodes/"+r.Node+"/status failed")
+				continue
+			}
+			n := &in.Nodes[nodeIdx[r.Node]]
+			n.CPUCores = int(r.Value.CPUInfo.Cores) * max(1, int(r.Value.CPUInfo.Sockets))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		keys := make([]string, len(locals))
+		for i := range locals {
+			keys[i] = strconv.Itoa(i)
+		}
+		vols := proxmox.FanOut(ctx, keys, c.FanOutLimit(), func(ctx context.Context, k string) ([]proxmox.Volume, error) {
+			i, _ := strconv.Atoi(k)
+			return c.StorageVolumes(ctx, locals[i].node, locals[i].storage, "")
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range vols {
+			i, _ := strconv.Atoi(r.Node)
+			l := locals[i]
+			if r.Err != nil {
+				AddErr(ctx, l.node, r.Err)
+				AddUnavailable(ctx, "guest volumes on "+l.node+"/"+l.storage, "local disk sizes unknown: such guests are treated as unmovable")
+				for gi := range in.Guests {
+					if in.Guests[gi].Node == l.node && in.Guests[gi].Unmovable == "" {
+						in.Guests[gi].Unmovable = "its local volumes could not be read"
+					}
+				}
+				continue
+			}
+			for _, v := range r.Value {
+				gi, ok := guestIdx[int(v.VMID)]
+				if !ok || (v.Content != "images" && v.Content != "rootdir") {
+					continue
+				}
+				in.Guests[gi].Disks = append(in.Guests[gi].Disks, analyze.CapDisk{Storage: l.storage, SizeBytes: uint64(v.Size)})
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		rules, err := haRulesForPlan(ctx, c)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			AddErr(ctx, "", err)
+			AddUnavailable(ctx, "HA rules and groups", "not read: HA-managed guests are kept where they are")
+			for gi := range in.Guests {
+				if in.Guests[gi].HASID != "" && in.Guests[gi].Unmovable == "" {
+					in.Guests[gi].Unmovable = "HA-managed and the HA rules could not be read"
+				}
+			}
+			return
+		}
+		in.HARules = rules
+	}()
+	wg.Wait()
+	guestStor := map[string]bool{}
+	for _, l := range locals {
+		guestStor[l.node+"/"+l.storage] = true
+	}
+	if args.Window != "none" {
+		readCapacityHistory(ctx, c, &in, guestStor, args.Window)
+	}
+
+	opt := analyze.CapacityOptions{Thresholds: th, MaxMoves: args.MaxMoves, ExcludeNodes: args.ExcludeNodes,
+		AllowLocalDiskMoves: args.AllowLocal, Window: args.Window}
+	if args.EvacuateNode != "" {
+		opt.EvacuateNodes = []string{args.EvacuateNode}
+	}
+	rep := analyze.PlanCapacity(in, opt)
+	samples := map[int]int{}
+	for _, g := range in.Guests {
+		samples[g.VMID] = g.HistorySamples
+	}
+	return capacityOut(ctx, rep, args, guestStor, samples), nil
+}
+
+// haRulesForPlan reads PVE 9 rules, or PVE 8 groups mapped to node-affinity
+// rules (restricted → strict), as the planner takes them.
+func haRulesForPlan(ctx context.Context, c *proxmox.Client) ([]analyze.HARule, error) {
+	rules, err := c.HARules(ctx)
+	if err == nil {
+		var out []analyze.HARule
+		for _, r := range rules {
+			hr := analyze.HARule{ID: r.Rule, Type: r.Type, Resources: proxmox.SplitList(r.Resources), Strict: bool(r.Strict),
+				Affinity: r.Affinity, Disabled: bool(r.Disable)}
+			if r.Nodes != "" {
+				hr.Nodes = proxmox.ParseHANodes(r.Nodes)
+			}
+			out = append(out, hr)
+		}
+		return out, nil
+	}
+	groups, gerr := c.HAGroups(ctx)
+	if gerr != nil {
+		return nil, err
+	}
+	res, rerr := c.HAResources(ctx)
+	if rerr != nil {
+		return nil, rerr
+	}
+	byGroup := map[string][]string{}
+	for _, r := range res {
+		if r.Group != "" {
+			byGroup[r.Group] = append(byGroup[r.Group], r.SID)
+		}
+	}
+	var out []analyze.HARule
+	for _, g := range groups {
+		out = append(out, analyze.HARule{ID: "ha-group-" + g.Group, Type: "node-affinity", Resources: byGroup[g.Group],
+			Nodes: proxmox.ParseHANodes(g.Nodes), Strict: bool(g.Restricted)})
+	}
+	return out, nil
+}
+
+// readCapacityHistory fills the guests' window statistics and the nodes'
+// RAM and local storage histories from RRD, all calls in parallel.
+func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.CapacityInput, guestStor map[string]bool, window string) {
+	type job struct {
+		kind    string // guest, node, storage
+		gi, ni  int
+		storage string
+	}
+	var jobs []job
+	for gi, g := range in.Guests {
+		if g.Running && !g.Template && g.Unmovable != "its node "+g.Node+" is not online" {
+			jobs = append(jobs, job{kind: "guest", gi: gi})
+		}
+	}
+	for ni, n := range in.Nodes {
+		if !n.Online {
+			continue
+		}
+		jobs = append(jobs, job{kind: "node", ni: ni})
+		for _, s := range n.Storages {
+			// Only storages holding guest disks: their growth is what fills a node.
+			if guestStor[n.Name+"/"+s.Storage] && s.TotalBytes > 0 {
+				jobs = append(jobs, job{kind: "storage", ni: ni, storage: s.Storage})
+			}
+		}
+	}
+	keys := make([]string, len(jobs))
+	for i := range jobs {
+		keys[i] = strconv.Itoa(i)
+	}
+	rows := proxmox.FanOut(ctx, keys, c.FanOutLimit(), func(ctx context.Context, k string) ([]proxmox.RRDRow, error) {
+		i, _ := strconv.Atoi(k)
+		j := jobs[i]
+		switch j.kind {
+		case "guest":
+			g := in.Guests[j.gi]
+			return c.GuestRRD(ctx, g.Node, proxmox.GuestType(g.Type), g.VMID, window, "")
+		case "node":
+			return c.NodeRRD(ctx, in.Nodes[j.ni].Name, window, "")
+		}
+		return c.StorageRRD(ctx, in.Nodes[j.ni].Name, j.storage, window, "")
+	})
+	missing := 0
+	for _, r := range rows {
+		i, _ := strconv.Atoi(r.Node)
+		j := jobs[i]
+		if r.Err != nil {
+			missing++
+			if missing <= 3 {
+				AddErr(ctx, "", r.Err)
+			}
+			continue
+		}
+		switch j.kind {
+		case "guest":
+			g := &in.Guests[j.gi]
+			var cpu, mem []analyze.Point
+			for _, x := range r.Value {
+				if v, ok := x.Values["cpu"]; ok {
+					cpu = append(cpu, analyze.Point{Time: x.Time, Value: v})
+				}
+				if v, ok := x.Values["mem"]; ok {
+					mem = append(mem, analyze.Point{Time: x.Time, Value: v})
+				}
+			}
+			cs, okc := analyze.Summarize(cpu)
+			ms, okm := analyze.Summarize(mem)
+			if okc && okm {
+				g.HistorySamples = ms.Count
+				g.CPUAvgFraction, g.CPUP95Fraction = cs.Avg, cs.P95
+				g.MemAvgBytes, g.MemP95Bytes = ms.Avg, ms.P95
+			}
+		case "node":
+			for _, x := range r.Value {
+				if v, ok := x.Values["memused"]; ok {
+					in.Nodes[j.ni].MemHistory = append(in.Nodes[j.ni].MemHistory, analyze.Point{Time: x.Time, Value: v})
+				}
+			}
+		case "storage":
+			for si := range in.Nodes[j.ni].Storages {
+				s := &in.Nodes[j.ni].Storages[si]
+				if s.Storage != j.storage {
+					continue
+				}
+				for _, x := range r.Value {
+					if v, ok := x.Values["used"]; ok {
+						s.History = append(s.History, analyze.Point{Time: x.Time, Value: v})
+					}
+				}
+			}
+		}
+	}
+	if missing > 0 {
+		AddUnavailable(ctx, fmt.Sprintf("%d RRD histories", missing), "not read: those guests are judged by current use, those nodes and storages get no forecast")
+	}
+}
+
+// capForecast is nil for no history or a flat trend (nothing to say, and
+// storage_status gives the details).
+func capForecast(f *analyze.Forecast) *CapForecast {
+	if f == nil || f.Reason == analyze.ReasonFlat {
+		return nil
+	}
+	out := &CapForecast{Points: f.Points, GrowthGiBPerDay: Round(f.SlopeBytesPerDay/gib, 2)}
+	if f.Available {
+		out.DaysToThreshold = f.DaysToThreshold
+	} else {
+		out.None = f.Reason
+		out.GrowthGiBPerDay = 0
+	}
+	return out
+}
+
+func capFig(f analyze.NodeFigures) CapFigures {
+	return CapFigures{MemUsedPct: f.MemUsedPct, VCPURatio: f.VCPURatio, CPUUsedPct: f.CPUUsedPct}
+}
+
+func capacityOut(ctx context.Context, rep analyze.CapacityReport, args CapacityArgs, guestStor map[string]bool, samples map[int]int) CapacityResult {
+	out := CapacityResult{Window: args.Window, Nodes: []CapNodeOut{}, Moves: []CapMove{}, PeakBefore: rep.PeakBefore, PeakAfter: rep.PeakAfter,
+		Search: rep.Search, Basis: rep.Basis}
+	for _, r := range rep.NoMoveReasons {
+		// An evacuation has no move limit; say so instead of a huge number.
+		out.NoMoveReasons = append(out.NoMoveReasons, strings.Replace(r, "at most 2147483647 moves", "any number of moves", 1))
+	}
+	for _, n := range rep.Nodes {
+		no := CapNodeOut{Node: n.Node, Online: n.Online, Excluded: n.Excluded, Evacuate: n.Evacuate, CPUCores: n.CPUCores, CPUThreads: n.CPUThreads,
+			CPUUsedPct: n.CPUUsedPct, VCPUsRunning: n.VCPUsRunning, VCPUsAll: n.VCPUsAll, VCPURatioRunning: n.VCPURatioRunning,
+			VCPURatioAll: n.VCPURatioAll, MemTotalGiB: GiB(n.MemTotalBytes), MemUsedGiB: GiB(n.MemUsedBytes), MemUsedPct: n.MemUsedPct,
+			MemAllocRunGiB: GiB(n.MemAllocRunningBytes), MemAllocAllGiB: GiB(n.MemAllocAllBytes), MemCommitPct: n.MemCommitPct,
+			GuestsRunning: n.GuestsRunning, GuestsStopped: n.GuestsStopped, Templates: n.Templates, MemForecast: capForecast(n.MemForecast)}
+		for _, s := range n.Storages {
+			if s.Shared || !guestStor[n.Node+"/"+s.Storage] {
+				continue
+			}
+			no.Storages = append(no.Storages, CapStorageOut{Storage: s.Storage, UsedGiB: GiB(s.UsedBytes), TotalGiB: GiB(s.TotalBytes),
+				UsedPct: s.UsedPct, Forecast: capForecast(s.Forecast)})
+		}
+		out.Nodes = append(out.Nodes, no)
+	}
+	finding := func(f analyze.GuestFinding) CapFinding {
+		cf := CapFinding{VMID: f.VMID, Name: f.Name, Node: f.Node, Resource: f.Resource, P95Pct: f.P95Pct, Samples: samples[f.VMID]}
+		if f.Resource == "mem" {
+			cf.Alloc, cf.Avg, cf.P95 = GiB2(f.Allocated), GiB2(f.Avg), GiB2(f.P95)
+		} else {
+			cf.Alloc, cf.Avg, cf.P95 = Round(f.Allocated, 2), Round(f.Avg, 2), Round(f.P95, 2)
+		}
+		return cf
+	}
+	out.OverTotal, out.UnderTotal = len(rep.OverProvisioned), len(rep.UnderProvisioned)
+	if out.OverTotal+out.UnderTotal > 0 {
+		out.FindingsBasis = fmt.Sprintf("average and p95 of each running guest's RRD over the last %s; over-provisioned: p95 memory under half "+
+			"of the allocation or p95 CPU under a quarter of the vCPUs; under-provisioned: p95 headroom under 10%%", args.Window)
+	}
+	for i, f := range rep.OverProvisioned {
+		if i == args.FindingsLimit {
+			break
+		}
+		out.OverProvisioned = append(out.OverProvisioned, finding(f))
+	}
+	for i, f := range rep.UnderProvisioned {
+		if i == args.FindingsLimit {
+			break
+		}
+		out.UnderProvisioned = append(out.UnderProvisioned, finding(f))
+	}
+	for _, m := range rep.Moves {
+		cm := CapMove{Step: m.Step, From: m.From, To: m.To, Reason: m.Reason, CostGiB: GiB(m.CostBytes), FromBefore: capFig(m.FromBefore),
+			FromAfter: capFig(m.FromAfter), ToBefore: capFig(m.ToBefore), ToAfter: capFig(m.ToAfter), HARules: m.HARules}
+		for _, g := range m.Guests {
+			cm.Guests = append(cm.Guests, CapMoved{VMID: g.VMID, Name: g.Name, Type: g.Type, Method: g.Method, MemGiB: GiB(g.MemBytes), VCPUs: g.VCPUs})
+		}
+		out.Moves = append(out.Moves, cm)
+	}
+	for _, b := range rep.Blocked {
+		out.Blocked = append(out.Blocked, CapBlocked{VMID: b.VMID, Name: b.Name, Node: b.Node, Reason: b.Reason})
+	}
+	sort.SliceStable(out.Blocked, func(i, j int) bool { return out.Blocked[i].VMID < out.Blocked[j].VMID })
+	if len(out.Moves) > 0 {
+		out.Apply = "suggestions only: each move is applied with migrate_guest (a plan confirmed through the approval gate), in step order"
+	}
+	alerts := rep.Alerts
+	for i := range alerts {
+		if alerts[i].Basis == "" {
+			alerts[i].Basis = "from /cluster/resources"
+		}
+	}
+	AddAlert(ctx, alerts...)
+	AddUnavailable(ctx, "PCI/USB passthrough and other local resources",
+		"guest configs are not read for the plan; migrate_guest checks Proxmox's own migration precondition before any move")
+	return out
+}
