@@ -63,7 +63,7 @@ e2e-deps: ## install Node.js 22 and the pinned npm MCP clients into .cache/ (if 
 	@bash e2e/install.sh >/dev/null
 
 e2e: build ## real MCP clients (official TS client, Inspector CLI, conformance suite) against bin/pvemcp
-	@$(WITH_NODE) node --test --test-reporter=spec e2e/*.test.mjs
+	@$(WITH_NODE) node --test --test-reporter=spec --test-timeout=300000 e2e/*.test.mjs
 
 lint: fmt-check vet staticcheck ## gofmt, go vet, staticcheck
 

@@ -25,6 +25,9 @@ func (cs *Clients) Get(name string) (*proxmox.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cl.resolveErr != nil {
+		return nil, cl.resolveErr
+	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if c := cs.m[cl.Name]; c != nil {

@@ -71,3 +71,29 @@ func TestClientsRouteByClusterName(t *testing.T) {
 		t.Errorf("unknown cluster: %v", err)
 	}
 }
+
+// A cluster whose secret is missing fails only when used; a default
+// cluster without its secret fails at once.
+func TestMissingSecretOnlyFailsItsCluster(t *testing.T) {
+	path := writeFile(t, "config.yaml", `default_cluster: a
+clusters:
+  - {name: a, endpoints: [x], insecure: true, token_id: "u@pve!aa"}
+  - {name: b, endpoints: [y], insecure: true, token_id: "u@pve!bb"}
+`)
+	kr := memKeyring{}
+	kr.Set(KeyringService, "a", "secret-a")
+	cfg, err := LoadAll(Options{Path: path, Getenv: envOf(nil), Keyring: kr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := NewClients(cfg)
+	if _, err := cs.Get("a"); err != nil {
+		t.Errorf("a: %v", err)
+	}
+	if _, err := cs.Get("b"); err == nil || !strings.Contains(err.Error(), "pvemcp auth set --cluster b") {
+		t.Errorf("b: %v", err)
+	}
+	if _, err := LoadAll(Options{Path: path, Getenv: envOf(nil), Keyring: kr, Overrides: Overrides{Cluster: "b"}}); err == nil {
+		t.Error("a default cluster without its secret loaded")
+	}
+}

@@ -73,6 +73,8 @@ type Cluster struct {
 	Secret SecretRef
 	// Origin says where the cluster was defined ("config.yaml:12", "environment").
 	Origin string
+
+	resolveErr error // why Token could not be read (LoadAll), for Clients.Get
 }
 
 // Options converts the settings for proxmox.New.
@@ -105,8 +107,8 @@ type Thresholds struct {
 type Config struct {
 	// Cluster is the default cluster (nil when none is configured).
 	Cluster *Cluster
-	// Clusters are all configured clusters, default first is not implied:
-	// file order, then the one the environment adds.
+	// Clusters are all configured clusters: the file's in file order, then
+	// the one the environment defines when there is no file cluster.
 	Clusters []*Cluster
 	// HTTPToken is the bearer token of the HTTP transport; never printed.
 	HTTPToken  string
@@ -163,14 +165,21 @@ func Load(getenv Getenv) (*Config, error) {
 	return LoadAll(Options{Getenv: getenv, NoFile: true, Keyring: noKeyring{}})
 }
 
-// LoadAll reads the configuration and resolves every cluster's secret.
+// LoadAll reads the configuration and resolves every cluster's secret. A
+// default cluster without its secret is an error; another cluster's missing
+// secret is reported when a call is routed to it (Clients.Get), so one
+// broken cluster does not stop the others.
 func LoadAll(opts Options) (*Config, error) {
 	cfg, err := Read(opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.Resolve(opts.keyring(), opts.getenv()); err != nil {
-		return nil, err
+	for _, cl := range cfg.Clusters {
+		err := cl.Resolve(opts.keyring(), opts.getenv())
+		if err != nil && cl == cfg.Cluster {
+			return nil, err
+		}
+		cl.resolveErr = err
 	}
 	return cfg, nil
 }

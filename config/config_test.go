@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/zalando/go-keyring"
 
 	"github.com/pvemcp/pvemcp/guard"
@@ -42,7 +43,7 @@ func (m memKeyring) Get(s, u string) (string, error) {
 	return v, nil
 }
 func (m memKeyring) Set(s, u, v string) error { m[s+"/"+u] = v; return nil }
-func (m memKeyring) Delete(s, u string) error  { delete(m, s+"/"+u); return nil }
+func (m memKeyring) Delete(s, u string) error { delete(m, s+"/"+u); return nil }
 
 const twoClusters = `# two clusters
 default_cluster: prod
@@ -126,7 +127,7 @@ func TestPrecedence(t *testing.T) {
 	// Environment over the file: endpoint, token, TLS, thresholds, policy.
 	env := map[string]string{
 		EnvEndpoint: "https://env1:8006,https://env2:8006", EnvToken: "env@pve!tok=env-secret",
-		EnvFingerprint: fp2, EnvRAMPct: "70", EnvApproval: "elicit", EnvReadOnly: "false", EnvAuditLog: "/tmp/a.jsonl",
+		EnvFingerprint: fp2, EnvRAMPct: "70", EnvApproval: "elicit", EnvReadOnly: "false", EnvAuditLog: "/var/lib/pvemcp/a.jsonl",
 	}
 	cfg, err = LoadAll(Options{Path: path, Getenv: envOf(env), Keyring: kr})
 	if err != nil {
@@ -138,7 +139,7 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("env over file: %+v", c)
 	}
 	if cfg.Thresholds.RAMPct != 70 || cfg.Thresholds.StoragePct != 95 || cfg.Approval != guard.ApprovalElicit ||
-		cfg.ReadOnly || cfg.AuditLog != "/tmp/a.jsonl" {
+		cfg.ReadOnly || cfg.AuditLog != "/var/lib/pvemcp/a.jsonl" {
 		t.Errorf("env policy: %+v", cfg)
 	}
 	if cfg.Clusters[1].Endpoints[0] != "https://lab1.example:8006" {
@@ -355,5 +356,26 @@ func TestExampleConfig(t *testing.T) {
 		cfg.Clusters[1].Secret != (SecretRef{Kind: SecretCredential, Name: "pvemcp-lab-token"}) ||
 		cfg.Thresholds.RAMPct != 85 || cfg.Approval != guard.ApprovalElicit || len(cfg.Protected.Tags) != 2 {
 		t.Errorf("%+v", cfg)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	f := RegisterFlags(fs)
+	if o := f.Options(); o.Overrides.Insecure != nil || o.Path != "" {
+		t.Errorf("defaults: %+v", o)
+	}
+	if err := fs.Parse([]string{"--config", "c.yaml", "--cluster", "lab", "--endpoint", "a,b", "--insecure=false",
+		"--fingerprint", fp1, "--ca-file", "ca.pem", "--approval", "nonce", "--audit-log", "a.jsonl"}); err != nil {
+		t.Fatal(err)
+	}
+	o := f.Options()
+	ov := o.Overrides
+	if o.Path != "c.yaml" || ov.Cluster != "lab" || ov.Endpoint != "a,b" || ov.Insecure == nil || *ov.Insecure ||
+		ov.Fingerprint != fp1 || ov.CAFile != "ca.pem" || ov.Approval != "nonce" || ov.AuditLog != "a.jsonl" {
+		t.Errorf("%+v", o)
+	}
+	if (*Flags)(nil).Options().Path != "" {
+		t.Error("nil flags")
 	}
 }

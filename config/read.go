@@ -62,7 +62,7 @@ type Flags struct {
 }
 
 // RegisterFlags adds --config, --cluster, --endpoint, --ca-file,
-// --fingerprint and --insecure to fs. The token is never a flag: command
+// --fingerprint, --insecure, --approval and --audit-log to fs. The token is never a flag: command
 // lines are visible to every user of the machine.
 func RegisterFlags(fs *pflag.FlagSet) *Flags {
 	f := &Flags{fs: fs}
@@ -72,6 +72,8 @@ func RegisterFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.o.CAFile, "ca-file", "", "PEM file of the cluster CA (overrides "+EnvCAFile+")")
 	fs.StringVar(&f.o.Fingerprint, "fingerprint", "", "SHA-256 pin of the node certificate (overrides "+EnvFingerprint+")")
 	fs.BoolVar(&f.ins, "insecure", false, "do not verify the Proxmox certificate (overrides "+EnvInsecure+"; not recommended)")
+	fs.StringVar(&f.o.Approval, "approval", "", "how confirm_plan gets approval: elicit or nonce (overrides "+EnvApproval+")")
+	fs.StringVar(&f.o.AuditLog, "audit-log", "", "audit log file (overrides "+EnvAuditLog+")")
 	return f
 }
 

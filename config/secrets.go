@@ -116,8 +116,10 @@ type noKeyring struct{}
 func (noKeyring) Get(string, string) (string, error) {
 	return "", errors.New("the OS keyring is not used here")
 }
-func (noKeyring) Set(string, string, string) error { return errors.New("the OS keyring is not used here") }
-func (noKeyring) Delete(string, string) error      { return errors.New("the OS keyring is not used here") }
+func (noKeyring) Set(string, string, string) error {
+	return errors.New("the OS keyring is not used here")
+}
+func (noKeyring) Delete(string, string) error { return errors.New("the OS keyring is not used here") }
 
 // Resolve fills every cluster's Token from its secret source. Errors name
 // the cluster and the source, never a secret.
@@ -147,7 +149,7 @@ func (cl *Cluster) Resolve(kr Keyring, getenv Getenv) error {
 	if err != nil {
 		return fmt.Errorf("cluster %s: API token from %s: %w", cl.Name, cl.Secret, err)
 	}
-	cl.Token = tok
+	cl.Token, cl.resolveErr = tok, nil
 	if id, _, err := proxmox.ParseToken(tok); err == nil {
 		cl.TokenID = id
 	}

@@ -145,7 +145,16 @@ for (const { transport, era } of combos) {
       for (const tool of tools) {
         await t.test(tool.name, async () => {
           const args = await argsFor(tool, call);
-          await call(tool.name, args);
+          const sc = await call(tool.name, args);
+          // Only confirm_plan may change anything: read tools read, and write
+          // tools only plan (the approval gate).
+          const writes = sc.sources.filter((s) => s.method !== 'GET');
+          if (tool.name === 'confirm_plan') {
+            assert.equal(sc.outcome, 'ok', `confirm_plan did not execute the plan: ${JSON.stringify(sc)}`);
+            assert.ok(writes.length > 0, 'confirm_plan reports ok but made no state-changing call');
+          } else {
+            assert.deepEqual(writes, [], `${tool.name} made non-GET calls`);
+          }
         });
       }
     });

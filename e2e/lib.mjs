@@ -39,8 +39,22 @@ export function freePort() {
 }
 
 // startHttpServer runs `pvemcp serve --demo --http 127.0.0.1:PORT [extra...]`
-// and resolves once /healthz answers 200.
+// and resolves once /healthz answers 200. If the server exits before that
+// (another process took the free port in between), it tries a new port.
 export async function startHttpServer(extraArgs = []) {
+  let lastErr;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startHttpServerOnce(extraArgs);
+    } catch (err) {
+      lastErr = err;
+      if (!err.exitedEarly) throw err;
+    }
+  }
+  throw lastErr;
+}
+
+async function startHttpServerOnce(extraArgs) {
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
   const child = spawn(binary, ['serve', '--demo', '--http', addr, ...extraArgs], {
@@ -56,7 +70,9 @@ export async function startHttpServer(extraArgs = []) {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited) {
-      throw new Error(`pvemcp serve --http exited early (${JSON.stringify(exited)}); stderr:\n${stderr()}`);
+      const err = new Error(`pvemcp serve --http exited early (${JSON.stringify(exited)}); stderr:\n${stderr()}`);
+      err.exitedEarly = true;
+      throw err;
     }
     try {
       const res = await fetch(`${base}/healthz`);

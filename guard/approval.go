@@ -20,11 +20,12 @@ type Approval struct {
 // grant is shared by all copies of an Approval, so copying one does not
 // multiply what it authorizes.
 type grant struct {
-	mu     sync.Mutex
-	planID string
-	hash   string
-	calls  []Call
-	next   int
+	mu      sync.Mutex
+	planID  string
+	hash    string
+	cluster string
+	calls   []Call
+	next    int
 }
 
 // PlanID is the id of the confirmed plan, or "" for an invalid Approval.
@@ -33,6 +34,15 @@ func (a Approval) PlanID() string {
 		return ""
 	}
 	return a.g.planID
+}
+
+// Cluster is the cluster the confirmed plan was made for; a client of
+// another cluster must not send its calls.
+func (a Approval) Cluster() string {
+	if a.g == nil {
+		return ""
+	}
+	return a.g.cluster
 }
 
 // Authorize consumes the next call of the confirmed plan if c is exactly

@@ -25,6 +25,7 @@ type Event struct {
 	Event      string    `json:"event"`
 	Caller     string    `json:"caller,omitempty"`
 	Tool       string    `json:"tool,omitempty"`
+	Cluster    string    `json:"cluster,omitempty"`
 	PlanID     string    `json:"plan_id,omitempty"`
 	PlanHash   string    `json:"plan_hash,omitempty"`
 	Summary    string    `json:"summary,omitempty"`

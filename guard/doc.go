@@ -4,9 +4,13 @@
 // A write tool builds a [Plan] (the calls, a summary, the preconditions it
 // checked, warnings) and hands it to [Store.Propose] together with a
 // [Recheck] that repeats the preconditions. The store answers with a
-// single-use 128-bit nonce bound to the plan's canonical hash and to the
-// caller. [Store.Confirm] consumes the nonce, runs the recheck against live
-// data and only then mints an [Approval].
+// single-use 128-bit nonce bound to the plan's canonical hash (tool,
+// cluster, caller, calls) and to the caller. [Store.Confirm] consumes the
+// nonce, runs the recheck against live data and only then mints an
+// [Approval]. A plan belongs to the cluster it was made against
+// ([Plan.Cluster]): a confirmation naming another cluster is refused, and
+// the Approval carries the cluster so package proxmox sends the calls
+// through that cluster's client only.
 //
 // Every mutating method of package proxmox takes an Approval and calls
 // [Approval.Authorize] with the exact call it is about to send; an

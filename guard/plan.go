@@ -36,18 +36,23 @@ type Plan struct {
 	CreatedAt     time.Time      `json:"created_at"`
 	ExpiresAt     time.Time      `json:"expires_at"`
 	Caller        string         `json:"caller"`
-	Hash          string         `json:"plan_hash"`
+	// Cluster is the configured name of the cluster the plan was made
+	// against ("" with a single unnamed cluster); the calls go there and
+	// nowhere else. It is part of the hash.
+	Cluster string `json:"cluster,omitempty"`
+	Hash    string `json:"plan_hash"`
 }
 
 // canonicalHash is the SHA-256 of what the human approves: the tool, the
-// caller and the exact calls. encoding/json sorts map keys, so equal plans
-// hash equally.
-func canonicalHash(tool, caller string, calls []Call) string {
+// cluster, the caller and the exact calls. encoding/json sorts map keys, so
+// equal plans hash equally.
+func canonicalHash(p Plan) string {
 	b, err := json.Marshal(struct {
-		Tool   string `json:"tool"`
-		Caller string `json:"caller"`
-		Calls  []Call `json:"calls"`
-	}{tool, caller, calls})
+		Tool    string `json:"tool"`
+		Cluster string `json:"cluster"`
+		Caller  string `json:"caller"`
+		Calls   []Call `json:"calls"`
+	}{p.Tool, p.Cluster, p.Caller, p.Calls})
 	if err != nil {
 		// Only strings inside: Marshal cannot fail.
 		panic(err)

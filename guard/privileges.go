@@ -5,33 +5,6 @@ import (
 	"strings"
 )
 
-// Permissions is the token's effective privileges as GET /access/permissions
-// returns them: path → privilege → propagate (1) or not (0).
-type Permissions map[string]map[string]int
-
-// Has reports whether priv holds on path. /access/permissions evaluates
-// every ACL path, so the nearest listed path (path itself, or an ancestor
-// whose privilege propagates) decides.
-func (p Permissions) Has(path, priv string) bool {
-	for cur := path; ; cur = parentPath(cur) {
-		if privs, ok := p[cur]; ok {
-			v, ok := privs[priv]
-			return ok && (cur == path || v == 1)
-		}
-		if cur == "/" {
-			return false
-		}
-	}
-}
-
-func parentPath(path string) string {
-	i := strings.LastIndexByte(path, '/')
-	if i <= 0 {
-		return "/"
-	}
-	return path[:i]
-}
-
 // Need is a privilege requirement: any one of Privs on Path.
 type Need struct {
 	Path  string
@@ -47,14 +20,13 @@ func (e *MissingPrivilegeError) Error() string {
 	return fmt.Sprintf("the API token lacks %s on %s", strings.Join(e.Need.Privs, " or "), e.Need.Path)
 }
 
-// PrivilegeChecker answers whether a privilege holds on an ACL path;
-// Permissions and package proxmox's Permissions both implement it.
+// PrivilegeChecker answers whether a privilege holds on an ACL path, e.g.
+// package proxmox's Permissions. Proxmox's evaluation of the exact path
+// (GET /access/permissions?path=...) is authoritative; inferring a path from
+// an ancestor must honour the propagate flag.
 type PrivilegeChecker interface {
 	Has(path, priv string) bool
 }
-
-// Require returns a *MissingPrivilegeError for the first unmet need.
-func (p Permissions) Require(needs ...Need) error { return Require(p, needs...) }
 
 // Require returns a *MissingPrivilegeError for the first need p does not meet.
 func Require(p PrivilegeChecker, needs ...Need) error {

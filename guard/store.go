@@ -38,6 +38,7 @@ var (
 	ErrNonceUsed          = errors.New("nonce already used")
 	ErrExpired            = errors.New("plan expired")
 	ErrForeignCaller      = errors.New("plan belongs to another caller")
+	ErrWrongCluster       = errors.New("plan belongs to another cluster")
 	ErrPreconditionFailed = errors.New("precondition no longer holds")
 	ErrDeclined           = errors.New("declined by the user")
 	ErrElicitation        = errors.New("confirmation not answered")
@@ -162,7 +163,7 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 	p.ID = "plan-" + randomHex(8)
 	p.CreatedAt = now
 	p.ExpiresAt = now.Add(s.ttl)
-	p.Hash = canonicalHash(p.Tool, p.Caller, p.Calls)
+	p.Hash = canonicalHash(p)
 	nonce := randomHex(16) // 128 bits
 
 	s.mu.Lock()
@@ -174,7 +175,7 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 	s.pending[p.ID] = &entry{plan: p, tag: nonceTag(nonce, p.Hash), recheck: recheck}
 	s.mu.Unlock()
 
-	if err := s.audit.Record(Event{Time: now, Event: EventPlan, Caller: p.Caller, Tool: p.Tool,
+	if err := s.audit.Record(Event{Time: now, Event: EventPlan, Caller: p.Caller, Tool: p.Tool, Cluster: p.Cluster,
 		PlanID: p.ID, PlanHash: p.Hash, Summary: p.Summary, Calls: p.Calls}); err != nil {
 		s.mu.Lock()
 		delete(s.pending, p.ID)
@@ -206,10 +207,12 @@ func (s *Store) pruneLocked(now time.Time) {
 	}
 }
 
-// verifyLocked checks plan id, caller, expiry and nonce. On a refusal that
-// ends the plan (expired, too many wrong nonces) it removes the entry. The
-// entry comes back with a refusal too when the plan exists, for the audit.
-func (s *Store) verifyLocked(now time.Time, planID, nonce, caller string) (*entry, error) {
+// verifyLocked checks plan id, caller, expiry, nonce and cluster. On a
+// refusal that ends the plan (expired, too many wrong nonces) it removes the
+// entry. The entry comes back with a refusal too when the plan exists, for
+// the audit.
+func (s *Store) verifyLocked(now time.Time, c Confirmation) (*entry, error) {
+	planID, nonce, caller := c.PlanID, c.Nonce, c.Caller
 	e, ok := s.pending[planID]
 	if !ok {
 		if t, ok := s.done[planID]; ok {
@@ -239,6 +242,11 @@ func (s *Store) verifyLocked(now time.Time, planID, nonce, caller string) (*entr
 		}
 		return e, refused(ErrWrongNonce, "wrong nonce for plan %s", planID)
 	}
+	if c.Cluster != "" && c.Cluster != e.plan.Cluster {
+		// Not consumed: the plan can still be confirmed for its own cluster.
+		return e, refused(ErrWrongCluster, "plan %s was made for cluster %q, not %q; confirm it without a cluster argument (it runs on %q) or plan again for %q",
+			planID, e.plan.Cluster, c.Cluster, e.plan.Cluster, c.Cluster)
+	}
 	return e, nil
 }
 
@@ -253,7 +261,7 @@ func planOf(e *entry) *Plan {
 func (s *Store) refusal(now time.Time, planID, caller string, p *Plan, err error) error {
 	ev := Event{Time: now, Event: EventRefusal, Caller: caller, PlanID: planID, Reason: err.Error()}
 	if p != nil {
-		ev.Tool, ev.PlanHash = p.Tool, p.Hash
+		ev.Tool, ev.PlanHash, ev.Cluster = p.Tool, p.Hash, p.Cluster
 	}
 	if aerr := s.audit.Record(ev); aerr != nil {
 		return errors.Join(err, aerr)
@@ -263,13 +271,13 @@ func (s *Store) refusal(now time.Time, planID, caller string, p *Plan, err error
 
 // Check validates a confirmation without consuming the nonce, and returns
 // the plan. confirm_plan uses it before asking the human.
-func (s *Store) Check(planID, nonce, caller string) (Plan, error) {
+func (s *Store) Check(c Confirmation) (Plan, error) {
 	now := s.now().UTC()
 	s.mu.Lock()
-	e, err := s.verifyLocked(now, planID, nonce, caller)
+	e, err := s.verifyLocked(now, c)
 	s.mu.Unlock()
 	if err != nil {
-		return Plan{}, s.refusal(now, planID, caller, planOf(e), err)
+		return Plan{}, s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
 	}
 	return e.plan, nil
 }
@@ -277,14 +285,15 @@ func (s *Store) Check(planID, nonce, caller string) (Plan, error) {
 // BeginElicitation validates like Check and records that the human is being
 // asked; from then on the plan can only be confirmed with the returned
 // request state (an unguessable token the client echoes back), so the
-// model cannot slip a plain confirmation past the question.
-func (s *Store) BeginElicitation(planID, nonce, caller string) (Plan, string, error) {
+// model cannot slip a plain confirmation past the question. c.ElicitState
+// is ignored.
+func (s *Store) BeginElicitation(c Confirmation) (Plan, string, error) {
 	now := s.now().UTC()
 	s.mu.Lock()
-	e, err := s.verifyLocked(now, planID, nonce, caller)
+	e, err := s.verifyLocked(now, c)
 	if err != nil {
 		s.mu.Unlock()
-		return Plan{}, "", s.refusal(now, planID, caller, planOf(e), err)
+		return Plan{}, "", s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
 	}
 	e.elicit = "elicit-" + randomHex(16)
 	state := e.elicit
@@ -300,6 +309,9 @@ type Confirmation struct {
 	// ElicitState is the request state from BeginElicitation when the human
 	// accepted through elicitation; empty for nonce-only confirmation.
 	ElicitState string
+	// Cluster is the cluster the confirming call named explicitly; a plan
+	// for another cluster is then refused. "" accepts the plan's own.
+	Cluster string
 }
 
 func (c Confirmation) mode() string {
@@ -315,7 +327,7 @@ func (c Confirmation) mode() string {
 func (s *Store) take(now time.Time, c Confirmation, what string) (*entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, err := s.verifyLocked(now, c.PlanID, c.Nonce, c.Caller)
+	e, err := s.verifyLocked(now, c)
 	if err != nil {
 		return e, err
 	}
@@ -340,7 +352,7 @@ func (s *Store) Confirm(ctx context.Context, c Confirmation) (Approval, Plan, er
 	}
 	p := e.plan
 	// Recompute the hash: the approval covers exactly what was shown.
-	if canonicalHash(p.Tool, p.Caller, p.Calls) != p.Hash {
+	if canonicalHash(p) != p.Hash {
 		return Approval{}, p, s.refusal(now, p.ID, c.Caller, &p, refused(ErrPreconditionFailed, "plan %s does not match its hash", p.ID))
 	}
 	if e.recheck != nil {
@@ -350,10 +362,10 @@ func (s *Store) Confirm(ctx context.Context, c Confirmation) (Approval, Plan, er
 		}
 	}
 	if err := s.audit.Record(Event{Time: s.now().UTC(), Event: EventConfirm, Caller: c.Caller, Tool: p.Tool,
-		PlanID: p.ID, PlanHash: p.Hash, Calls: p.Calls, Approval: c.mode()}); err != nil {
+		Cluster: p.Cluster, PlanID: p.ID, PlanHash: p.Hash, Calls: p.Calls, Approval: c.mode()}); err != nil {
 		return Approval{}, p, refused(ErrAudit, "%v", err)
 	}
-	return Approval{g: &grant{planID: p.ID, hash: p.Hash, calls: cloneCalls(p.Calls)}}, p, nil
+	return Approval{g: &grant{planID: p.ID, hash: p.Hash, cluster: p.Cluster, calls: cloneCalls(p.Calls)}}, p, nil
 }
 
 // Decline ends a plan the human declined or cancelled; it can no longer be
@@ -384,7 +396,7 @@ type Outcome struct {
 // RecordOutcome appends the result of an executed plan to the audit log.
 func (s *Store) RecordOutcome(o Outcome) error {
 	return s.audit.Record(Event{Time: s.now().UTC(), Event: EventOutcome, Caller: o.Plan.Caller, Tool: o.Plan.Tool,
-		PlanID: o.Plan.ID, PlanHash: o.Plan.Hash, UPIDs: o.UPIDs, Outcome: o.Outcome, Reason: o.Reason,
+		Cluster: o.Plan.Cluster, PlanID: o.Plan.ID, PlanHash: o.Plan.Hash, UPIDs: o.UPIDs, Outcome: o.Outcome, Reason: o.Reason,
 		ErrorLines: o.ErrorLines})
 }
 

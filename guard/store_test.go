@@ -38,7 +38,7 @@ func TestConfirmHappyPathAuthorizesExactlyThePlanCalls(t *testing.T) {
 	if got := prop.Calls[1].Params["cipassword"]; got != redactedMark {
 		t.Fatalf("proposal shows secret param: %q", got)
 	}
-	if prop.ExpiresAt.Sub(time.Now()) > DefaultTTL || prop.ExpiresAt.Sub(time.Now()) < DefaultTTL-time.Minute {
+	if d := time.Until(prop.ExpiresAt); d > DefaultTTL || d < DefaultTTL-time.Minute {
 		t.Fatalf("expiry %v not about %v ahead", prop.ExpiresAt, DefaultTTL)
 	}
 	a, p, err := s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "sess-a"})
@@ -98,10 +98,10 @@ func TestRefusals(t *testing.T) {
 		c    Confirmation
 		kind error
 	}{
-		{"wrong nonce", Confirmation{prop.PlanID, strings.Repeat("0", 32), "sess-a", ""}, ErrWrongNonce},
-		{"foreign caller", Confirmation{prop.PlanID, prop.Nonce, "sess-b", ""}, ErrForeignCaller},
-		{"unknown plan", Confirmation{"plan-nope", prop.Nonce, "sess-a", ""}, ErrUnknownPlan},
-		{"forged elicitation state", Confirmation{prop.PlanID, prop.Nonce, "sess-a", "elicit-forged"}, ErrElicitation},
+		{"wrong nonce", Confirmation{prop.PlanID, strings.Repeat("0", 32), "sess-a", "", ""}, ErrWrongNonce},
+		{"foreign caller", Confirmation{prop.PlanID, prop.Nonce, "sess-b", "", ""}, ErrForeignCaller},
+		{"unknown plan", Confirmation{"plan-nope", prop.Nonce, "sess-a", "", ""}, ErrUnknownPlan},
+		{"forged elicitation state", Confirmation{prop.PlanID, prop.Nonce, "sess-a", "elicit-forged", ""}, ErrElicitation},
 	}
 	for _, tc := range cases {
 		_, _, err := s.Confirm(ctx, tc.c)
@@ -187,10 +187,10 @@ func TestConcurrentConfirmsExactlyOneWins(t *testing.T) {
 func TestElicitationStateRequiredOnceAsked(t *testing.T) {
 	s := NewStore()
 	prop, _ := s.Propose(samplePlan("c"), nil)
-	if _, err := s.Check(prop.PlanID, prop.Nonce, "c"); err != nil {
+	if _, err := s.Check(Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	_, state, err := s.BeginElicitation(prop.PlanID, prop.Nonce, "c")
+	_, state, err := s.BeginElicitation(Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestElicitationStateRequiredOnceAsked(t *testing.T) {
 func TestDeclineEndsPlan(t *testing.T) {
 	s := NewStore()
 	prop, _ := s.Propose(samplePlan("c"), nil)
-	_, state, _ := s.BeginElicitation(prop.PlanID, prop.Nonce, "c")
+	_, state, _ := s.BeginElicitation(Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"})
 	c := Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c", ElicitState: state}
 	if err := s.Decline(c, "decline"); !errors.Is(err, ErrDeclined) {
 		t.Fatalf("decline: %v", err)
@@ -216,19 +216,66 @@ func TestDeclineEndsPlan(t *testing.T) {
 	}
 }
 
-func TestHashBindsCallerAndCalls(t *testing.T) {
+func TestHashBindsCallerClusterAndCalls(t *testing.T) {
 	p := samplePlan("a")
-	h := canonicalHash(p.Tool, "a", p.Calls)
-	if h != canonicalHash(p.Tool, "a", cloneCalls(p.Calls)) {
+	h := canonicalHash(p)
+	q := p
+	q.Calls = cloneCalls(p.Calls)
+	if h != canonicalHash(q) {
 		t.Fatal("hash not deterministic")
 	}
-	if h == canonicalHash(p.Tool, "b", p.Calls) {
+	q.Caller = "b"
+	if h == canonicalHash(q) {
 		t.Fatal("hash ignores caller")
 	}
-	q := cloneCalls(p.Calls)
-	q[1].Params["cores"] = "5"
-	if h == canonicalHash(p.Tool, "a", q) {
+	q = p
+	q.Cluster = "beta"
+	if h == canonicalHash(q) {
+		t.Fatal("hash ignores cluster")
+	}
+	q = p
+	q.Calls = cloneCalls(p.Calls)
+	q.Calls[1].Params["cores"] = "5"
+	if h == canonicalHash(q) {
 		t.Fatal("hash ignores params")
+	}
+}
+
+// A confirmation naming another cluster than the plan's is refused without
+// consuming the plan or running its recheck; the plan then still runs for
+// its own cluster (named or not), and the approval carries that cluster.
+func TestConfirmBindsCluster(t *testing.T) {
+	ctx := context.Background()
+	for _, again := range []string{"", "beta"} {
+		s := NewStore()
+		p := samplePlan("c")
+		p.Cluster = "beta"
+		var rechecks atomic.Int32
+		prop, err := s.Propose(p, func(context.Context) error { rechecks.Add(1); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c", Cluster: "alpha"}
+		if _, _, err := s.BeginElicitation(wrong); !errors.Is(err, ErrWrongCluster) {
+			t.Fatalf("elicitation for another cluster: %v", err)
+		}
+		_, _, err = s.Confirm(ctx, wrong)
+		if !errors.Is(err, ErrWrongCluster) || !strings.Contains(err.Error(), `"beta"`) || !strings.Contains(err.Error(), "nothing was sent") {
+			t.Fatalf("confirm for another cluster: %v", err)
+		}
+		if s.Pending() != 1 || rechecks.Load() != 0 {
+			t.Fatalf("a wrong-cluster confirmation consumed the plan (pending %d) or ran its recheck (%d)", s.Pending(), rechecks.Load())
+		}
+		a, got, err := s.Confirm(ctx, Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c", Cluster: again})
+		if err != nil {
+			t.Fatalf("cluster %q: %v", again, err)
+		}
+		if got.Cluster != "beta" || a.Cluster() != "beta" || rechecks.Load() != 1 {
+			t.Fatalf("cluster %q: plan %q approval %q rechecks %d", again, got.Cluster, a.Cluster(), rechecks.Load())
+		}
+	}
+	if (Approval{}).Cluster() != "" {
+		t.Fatal("zero approval has a cluster")
 	}
 }
 

@@ -19,8 +19,10 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultTimeout     = 15 * time.Second
-	DefaultFanOutLimit = 8
+	DefaultTimeout = 15 * time.Second
+	// 32 keeps a cluster of up to 32 nodes in one round of calls, so a
+	// fan-out takes about as long as its slowest node.
+	DefaultFanOutLimit = 32
 )
 
 // Options configures a Client for one Proxmox VE cluster.
@@ -45,7 +47,7 @@ type Options struct {
 	Insecure bool
 	// Timeout bounds each API call (default 15s); the caller's context still wins.
 	Timeout time.Duration
-	// FanOutLimit bounds concurrent per-node calls (default 8).
+	// FanOutLimit bounds concurrent per-node calls (default 32).
 	FanOutLimit int
 	// UserAgent is sent with every request.
 	UserAgent string

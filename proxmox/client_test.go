@@ -47,7 +47,7 @@ type fakePVE struct {
 	handler func(w http.ResponseWriter, r *http.Request)
 }
 
-func newFake(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *fakePVE {
+func newFake(t testing.TB, h func(w http.ResponseWriter, r *http.Request)) *fakePVE {
 	t.Helper()
 	f := &fakePVE{handler: h}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +68,7 @@ func (f *fakePVE) count() int {
 
 func (f *fakePVE) fingerprint() string { return FingerprintOf(f.srv.Certificate().Raw, false) }
 
-func (f *fakePVE) client(t *testing.T, mod ...func(*Options)) *Client {
+func (f *fakePVE) client(t testing.TB, mod ...func(*Options)) *Client {
 	t.Helper()
 	o := Options{Endpoints: []string{f.srv.URL}, Token: testToken, Fingerprint: f.fingerprint()}
 	for _, m := range mod {
@@ -512,5 +512,20 @@ func TestSeveralPinsAndPinWithCA(t *testing.T) {
 	}
 	if _, err := ParsePins("AB:CD, nonsense"); err == nil {
 		t.Error("bad pin list accepted")
+	}
+}
+
+func TestBadRequestNeverEchoesSecretParams(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		rawReply(w, 400, "Parameter verification failed.", "application/json",
+			`{"data":null,"errors":{"password":"value 'hunter2' is too short","cores":"type check ('integer') failed - got 'x'"}}`)
+	})
+	err := f.client(t).get(context.Background(), "/nodes/pve1/lxc", nil, nil)
+	if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "password: invalid value (not shown)") || !strings.Contains(err.Error(), "got 'x'") {
+		t.Errorf("message %v", err)
+	}
+	var pe *Error
+	if !errors.As(err, &pe) || strings.Contains(pe.Params["password"], "hunter2") || pe.Params["cores"] == "" {
+		t.Errorf("params %v", pe)
 	}
 }

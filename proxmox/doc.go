@@ -1,10 +1,13 @@
 // Package proxmox is the only package of pvemcp that talks to Proxmox VE.
 //
 // A Client (New(Options)) holds one pooled HTTP/1.1 client per cluster, token
-// authentication, TLS verification (CA, SHA-256 fingerprint pin, or an
-// explicit insecure switch) and failover across node endpoints. It caches no
-// cluster state: concurrent identical GETs share one in-flight request and
-// the answer is dropped once handed out.
+// authentication, TLS verification (CA, SHA-256 fingerprint pins — one per
+// node for failover —, or an explicit insecure switch), a per-call timeout
+// that also honours the caller's context, and failover across node
+// endpoints when one cannot be dialled. It caches no cluster state:
+// concurrent identical GETs share one in-flight request and the answer is
+// dropped once handed out. FanOut/ForEachNode run per-node calls with a
+// bound (Options.FanOutLimit, default 32).
 //
 // Every call is recorded (method, path below /api2/json with query, status,
 // ms) into the Recorder carried by the context (WithRecorder), which the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -114,6 +115,12 @@ var permRE = regexp.MustCompile(`^Permission check failed \(([^,()]+), ([^()]+)\
 
 // newHTTPError maps a non-2xx Proxmox answer to an *Error.
 func newHTTPError(method, path string, status int, reason, tokenID string, params map[string]string) *Error {
+	for k := range params {
+		if IsSecretKey(k) {
+			// Proxmox may echo the rejected value: never keep a secret.
+			params[k] = "invalid value (not shown)"
+		}
+	}
 	e := &Error{Method: method, Path: path, Status: status, Reason: reason, Node: nodeOfPath(path), Params: params}
 	switch {
 	case status == 401:
@@ -159,7 +166,7 @@ func formatParams(params map[string]string) string {
 	for k := range params {
 		keys = append(keys, k)
 	}
-	sortStrings(keys)
+	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, k+": "+strings.TrimSpace(params[k]))

@@ -51,17 +51,17 @@ func (c *Client) sendFailover(ctx context.Context, method, pq string, body []byt
 	rec := RecorderFrom(ctx)
 	var failed []string
 	var a answer
+	var next bool
 	for i := 0; i < n; i++ {
 		idx := (first + i) % n
 		ep := c.endpoints[idx]
-		var next bool
 		a, next = c.attempt(ctx, method, pq, body, ep, wait)
 		if n > 1 {
 			a.endpoint = ep.String()
 		}
 		if !next || ctx.Err() != nil {
-			if !next {
-				c.current.Store(int32(idx))
+			if !next && a.status > 0 {
+				c.current.Store(int32(idx)) // Proxmox answered there
 			}
 			break
 		}
@@ -71,7 +71,7 @@ func (c *Client) sendFailover(ctx context.Context, method, pq string, body []byt
 		rec.Add(callOf(method, pq, a))
 		failed = append(failed, ep.String()+": "+attemptReason(a))
 	}
-	if len(failed) > 0 && a.err != nil {
+	if len(failed) > 0 && a.err != nil && (next || ctx.Err() != nil) {
 		// Every endpoint failed: say so, naming each one's failure.
 		a.err.msg = fmt.Sprintf("no endpoint of the cluster answered (%s; %s: %s)",
 			strings.Join(failed, "; "), a.endpoint, attemptReason(a))
@@ -93,9 +93,11 @@ func (c *Client) attempt(ctx context.Context, method, pq string, body []byte, ep
 	defer func() { a.ms = msSince(start) }()
 	actx, acancel := context.WithCancel(ctx)
 	defer acancel()
+	read := method == http.MethodGet || method == http.MethodHead
 	var waited atomic.Bool
 	var timer *time.Timer
-	if wait > 0 {
+	// A write is never cut short to try elsewhere: it may be under way.
+	if wait > 0 && read {
 		timer = time.AfterFunc(wait, func() { waited.Store(true); acancel() })
 	}
 	var rd io.Reader
@@ -124,7 +126,6 @@ func (c *Client) attempt(ctx context.Context, method, pq string, body []byte, ep
 		resp.Body.Close()
 		err = actx.Err()
 	}
-	read := method == http.MethodGet || method == http.MethodHead
 	if err != nil {
 		if waited.Load() && ctx.Err() == nil {
 			return answer{err: &Error{Kind: KindTimeout, Method: method, Path: pq, Node: nodeOfPath(pq),

@@ -247,3 +247,29 @@ func BenchmarkRRDDecode(b *testing.B) {
 		}
 	}
 }
+
+// FuzzRRDRow checks that the fast path decodes like encoding/json and never
+// panics.
+func FuzzRRDRow(f *testing.F) {
+	for _, s := range []string{`{"time":1,"cpu":0.5}`, `{"time":"2","mem":"3","x":""}`, `{"time":3,"a":null,"b":"N/A"}`,
+		`{ "time" : 4 , "c" : 1e3 }`, `{"time":5,"d":{"x":1}}`, `{"t\u0069me":6}`, `{}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var fast, slow RRDRow
+		if !fast.fastDecode([]byte(s)) || !json.Valid([]byte(s)) {
+			return
+		}
+		if err := slow.slowDecode([]byte(s)); err != nil {
+			t.Fatalf("fast path accepted what encoding/json refuses: %q: %v", s, err)
+		}
+		if fast.Time != slow.Time || len(fast.Values) != len(slow.Values) {
+			t.Fatalf("%q: fast %+v, slow %+v", s, fast, slow)
+		}
+		for k, v := range slow.Values {
+			if fv, ok := fast.Values[k]; !ok || fv != v {
+				t.Fatalf("%q: %s fast %v slow %v", s, k, fv, v)
+			}
+		}
+	})
+}

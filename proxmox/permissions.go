@@ -7,27 +7,49 @@ import (
 	"strings"
 )
 
-// Permissions maps ACL paths to the privileges the token holds there.
+// Permissions maps ACL paths to the privileges the token holds there. The
+// value is Proxmox's propagate flag: true when the grant also holds below
+// the path, false when it holds on that path only. Presence means granted.
 type Permissions map[string]map[string]bool
 
-// Has reports whether priv is granted on path, looking at the path and its
-// parents (Proxmox lists propagated privileges on every evaluated path, but a
-// path not listed inherits from the closest listed ancestor).
+// Has reports whether priv is granted on path. A listed path was evaluated
+// by Proxmox and decides alone. A path not listed (e.g. /vms/103 when the
+// ACLs are on /vms) is inferred from its closest listed ancestor, counting
+// only that ancestor's propagating grants; an ancestor whose grants all have
+// propagate 0 had only ACLs ending at itself, so the one above it decides.
+// The inference cannot see every ACL combination (e.g. NoAccess below a
+// grant): for a decision, read the exact path (Client.Permissions(ctx,
+// "/vms/103")) and ask Has on that.
 func (p Permissions) Has(path, priv string) bool {
-	for cur := path; ; {
-		if privs, ok := p[cur]; ok {
+	if privs, ok := p[path]; ok {
+		_, granted := privs[priv]
+		return granted
+	}
+	for cur := parentACLPath(path); ; cur = parentACLPath(cur) {
+		if privs, ok := p[cur]; ok && anyPropagates(privs) {
 			return privs[priv]
 		}
 		if cur == "/" || cur == "" {
 			return false
 		}
-		i := strings.LastIndex(cur, "/")
-		if i <= 0 {
-			cur = "/"
-		} else {
-			cur = cur[:i]
+	}
+}
+
+func parentACLPath(path string) string {
+	i := strings.LastIndex(path, "/")
+	if i <= 0 {
+		return "/"
+	}
+	return path[:i]
+}
+
+func anyPropagates(privs map[string]bool) bool {
+	for _, prop := range privs {
+		if prop {
+			return true
 		}
 	}
+	return false
 }
 
 // Paths returns the listed ACL paths, sorted.
@@ -58,9 +80,8 @@ func (c *Client) Permissions(ctx context.Context, path string) (Permissions, err
 	out := make(Permissions, len(raw))
 	for p, privs := range raw {
 		m := make(map[string]bool, len(privs))
-		for k := range privs {
-			// The value is the propagate flag; presence means granted.
-			m[k] = true
+		for k, prop := range privs {
+			m[k] = bool(prop)
 		}
 		out[p] = m
 	}

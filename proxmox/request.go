@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,28 +38,61 @@ type answer struct {
 	endpoint string
 }
 
-// get performs a read and decodes the "data" member into out (out may be nil).
-// Concurrent identical reads share one request; nothing is kept afterwards.
+// get performs a read and decodes the "data" member into out (a pointer, or
+// nil). Concurrent identical reads share one request; nothing is kept
+// afterwards. The answer is decoded in one pass (envelope and data).
 func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
-	env, err := c.getEnvelope(ctx, path, query)
+	pq, a, err := c.read(ctx, path, query)
 	if err != nil {
 		return err
 	}
-	return decodeInto(env.Data, out, "GET", withQuery(path, query))
+	return decodeAnswer(a.body, out, "GET", pq)
 }
 
 // getEnvelope performs a read and returns the whole envelope (for "total").
 func (c *Client) getEnvelope(ctx context.Context, path string, query url.Values) (*envelope, error) {
-	if err := checkPath(path); err != nil {
+	pq, a, err := c.read(ctx, path, query)
+	if err != nil {
 		return nil, err
+	}
+	return parseEnvelope("GET", pq, a.body)
+}
+
+// read validates the path, performs (or joins) the GET and records it.
+func (c *Client) read(ctx context.Context, path string, query url.Values) (string, answer, error) {
+	if err := checkPath(path); err != nil {
+		return "", answer{}, err
 	}
 	pq := withQuery(path, query)
 	a := c.sharedGet(ctx, pq)
 	RecorderFrom(ctx).Add(callOf("GET", pq, a))
 	if a.err != nil {
-		return nil, a.err
+		return pq, a, a.err
 	}
-	return parseEnvelope("GET", pq, a.body)
+	return pq, a, nil
+}
+
+// decodeAnswer decodes {"data": ...} straight into out: encoding/json
+// decodes into the pointer an interface field holds.
+func decodeAnswer(b []byte, out any, method, pq string) error {
+	if out == nil {
+		_, err := parseEnvelope(method, pq, b)
+		return err
+	}
+	env := struct {
+		Data any `json:"data"`
+	}{Data: out}
+	err := json.Unmarshal(b, &env)
+	var syn *json.SyntaxError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syn):
+		return &Error{Kind: KindNotProxmox, Method: method, Path: pq, Status: 200, Node: nodeOfPath(pq),
+			msg: "not a Proxmox API answer (malformed JSON)", err: err}
+	}
+	return &Error{Kind: KindNotProxmox, Method: method, Path: pq, Status: 200, Node: nodeOfPath(pq),
+		msg: "unexpected shape of the Proxmox answer: " + err.Error(), err: err}
 }
 
 // do sends a request with any method. It stays unexported: mutating calls
@@ -81,11 +113,7 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 	if a.err != nil {
 		return a.err
 	}
-	env, err := parseEnvelope(method, pq, a.body)
-	if err != nil {
-		return err
-	}
-	return decodeInto(env.Data, out, method, pq)
+	return decodeAnswer(a.body, out, method, pq)
 }
 
 func callOf(method, pq string, a answer) Call {
@@ -324,5 +352,3 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() answer) (ans
 	f.res = fn()
 	return f.res, false
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

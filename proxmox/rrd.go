@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // RRD timeframes and consolidation functions Proxmox accepts (NOTES §2.9).
@@ -35,6 +36,10 @@ func (r *RRDRow) UnmarshalJSON(b []byte) error {
 	if r.fastDecode(b) {
 		return nil
 	}
+	return r.slowDecode(b)
+}
+
+func (r *RRDRow) slowDecode(b []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
@@ -50,13 +55,13 @@ func (r *RRDRow) UnmarshalJSON(b []byte) error {
 			r.Time = int64(t)
 			continue
 		}
-		v = bytes.TrimSpace(v)
-		if len(v) == 0 || string(v) == "null" || v[0] == '"' && len(v) == 2 {
-			continue
+		text := string(bytes.TrimSpace(v))
+		if u, ok := unquote([]byte(text)); ok {
+			text = strings.TrimSpace(u)
 		}
-		f, err := parseLooseNumber(v)
-		if err != nil {
-			continue
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			continue // "", null, "N/A": undefined, not 0
 		}
 		r.Values[k] = f
 	}
@@ -109,7 +114,7 @@ func (r *RRDRow) fastDecode(b []byte) bool {
 			return false
 		}
 		key := b[i+1 : i+1+j]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
 			return false
 		}
 		i = skip(i + 2 + j)
@@ -130,9 +135,10 @@ func (r *RRDRow) fastDecode(b []byte) bool {
 				return false
 			}
 			val = b[i+1 : i+1+k]
-			if bytes.IndexByte(val, '\\') >= 0 {
+			if bytes.IndexByte(val, '\\') >= 0 || !utf8.Valid(val) {
 				return false
 			}
+			val = bytes.TrimSpace(val)
 			i += k + 2
 		default:
 			k := i
@@ -148,12 +154,17 @@ func (r *RRDRow) fastDecode(b []byte) bool {
 				return false
 			}
 			r.Time = int64(t)
-		} else if f, err := strconv.ParseFloat(string(val), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		} else {
 			name, ok := rrdNames[string(key)]
 			if !ok {
 				name = string(key)
 			}
-			r.Values[name] = f
+			// A repeated key counts by its last value, as in encoding/json.
+			if f, err := strconv.ParseFloat(string(val), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				r.Values[name] = f
+			} else {
+				delete(r.Values, name)
+			}
 		}
 		i = skip(i)
 		if i >= len(b) {

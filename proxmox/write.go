@@ -3,6 +3,7 @@ package proxmox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 
 // This file holds every mutating Proxmox call pvemcp can make. Each one takes
 // a guard.Approval, which only a confirmed plan yields, and has the approval
-// authorize the exact call before anything is sent. A test (gate_test.go)
+// authorize the exact call before anything is sent. A test (write_gate_test.go)
 // fails if a non-GET request is built anywhere else.
 
 // WriteResult is Proxmox's answer to a mutating call.
@@ -22,9 +23,16 @@ type WriteResult struct {
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
-// Send makes one call of a confirmed plan. The approval must authorize
-// exactly this call as its plan's next one; otherwise nothing is sent.
+// Send makes one call of a confirmed plan. The approval must be for this
+// client's cluster and authorize exactly this call as its plan's next one;
+// otherwise nothing is sent.
 func (c *Client) Send(ctx context.Context, a guard.Approval, call guard.Call) (WriteResult, error) {
+	if a.Cluster() != c.name {
+		// Checked before Authorize so the call stays approved for the right
+		// cluster's client.
+		msg := fmt.Sprintf("refused: plan %s was approved for cluster %q, this client is for %q", a.PlanID(), a.Cluster(), c.name)
+		return WriteResult{}, &Error{Kind: KindInvalid, Method: call.Method, Path: call.Path, msg: msg}
+	}
 	if err := a.Authorize(call); err != nil {
 		return WriteResult{}, &Error{Kind: KindInvalid, Method: call.Method, Path: call.Path, msg: err.Error(), err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,5 +60,50 @@ func TestSendOnlyWithApproval(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 1 || got[0] != "POST /api2/json/nodes/pve1/qemu/103/status/start timeout=30" {
 		t.Fatalf("requests: %q", got)
+	}
+}
+
+// An approval for one cluster's plan does not let another cluster's client
+// send its calls, and the refused attempt does not use the call up.
+func TestSendOnlyToThePlansCluster(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	clients := map[string]*Client{}
+	for _, name := range []string{"alpha", "beta"} {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			hits[name]++
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+			w.Write([]byte(`{"data":"UPID:pve1:000B5212:0062A3F4:68A5C1D2:qmshutdown:101:root@pam!mcp:"}`))
+		}))
+		t.Cleanup(srv.Close)
+		c, err := New(Options{Name: name, Endpoints: []string{srv.URL}, Token: "root@pam!mcp=00000000-0000-0000-0000-000000000000", Insecure: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[name] = c
+	}
+	call := guard.Call{Method: "POST", Path: "/nodes/pve1/qemu/101/status/shutdown"}
+	store := guard.NewStore()
+	prop, err := store.Propose(guard.Plan{Tool: "guest_power", Summary: "shutdown 101", Caller: "c", Cluster: "beta", Calls: []guard.Call{call}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, _, err := store.Confirm(ctx, guard.Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients["alpha"].Send(ctx, a, call); err == nil || !strings.Contains(err.Error(), `"beta"`) {
+		t.Fatalf("alpha's client sent beta's plan: %v", err)
+	}
+	if _, err := clients["beta"].Send(ctx, a, call); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hits["alpha"] != 0 || hits["beta"] != 1 {
+		t.Fatalf("requests: %v", hits)
 	}
 }

@@ -107,3 +107,17 @@ func FuzzDecodeArgs(f *testing.F) {
 		}
 	})
 }
+
+func TestRounding(t *testing.T) {
+	for in, want := range map[float64]float64{28.43: 28, 4.16: 4.2, 0.128: 0.13, 10: 10, 9.96: 10, 0: 0, -4.16: -4.2} {
+		if got := Compact(in); got != want {
+			t.Errorf("Compact(%v) = %v, want %v", in, got, want)
+		}
+	}
+	if GiB(int64(64)<<30) != 64 || GiB2(int64(512)<<20) != 0.5 || MiB(int64(3)<<20) != 3 || TiB(int64(1)<<40) != 1 {
+		t.Error("unit conversion")
+	}
+	if Pct(1, 3) != 33.3 || Pct(5, 0) != 0 || FracPct(0.4567) != 45.7 {
+		t.Error("percentages")
+	}
+}

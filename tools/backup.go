@@ -175,13 +175,15 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 	if gErr != nil {
 		AddErr(ctx, "", gErr)
 	}
-	var ajobs []analyze.BackupJob
+	// Runs are matched against every job; a job filter then keeps its own.
+	var allJobs, ajobs []analyze.BackupJob
 	for _, j := range jobs {
-		if args.Job != "" && j.ID != args.Job {
-			continue
+		aj := analyze.BackupJob{ID: j.ID, Schedule: j.Schedule, Storage: j.Storage, Mode: j.Mode, Enabled: j.IsEnabled(),
+			VMIDs: j.VMIDs(), All: bool(j.All), Exclude: proxmox.ParseVMIDList(j.Exclude), Pool: j.Pool, Node: j.Node, NextRunEpoch: int64(j.NextRun)}
+		allJobs = append(allJobs, aj)
+		if args.Job == "" || j.ID == args.Job {
+			ajobs = append(ajobs, aj)
 		}
-		ajobs = append(ajobs, analyze.BackupJob{ID: j.ID, Schedule: j.Schedule, Storage: j.Storage, Mode: j.Mode, Enabled: j.IsEnabled(),
-			VMIDs: j.VMIDs(), All: bool(j.All), Exclude: proxmox.ParseVMIDList(j.Exclude), Pool: j.Pool, Node: j.Node, NextRunEpoch: int64(j.NextRun)})
 	}
 	if args.Job != "" && jobsErr == nil && len(ajobs) == 0 {
 		return BackupResult{}, fmt.Errorf("no backup job %s (per /cluster/backup)", args.Job)
@@ -194,8 +196,12 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 	}
 
 	// Task lists per node, then the logs to read, all in parallel.
+	const maxRuns = 500
 	lists := proxmox.ForEachNode(ctx, c, nodes, func(ctx context.Context, n string) ([]proxmox.Task, error) {
-		ts, _, err := c.Tasks(ctx, n, proxmox.TaskFilter{TypeFilter: "vzdump", Since: since, Limit: 500})
+		ts, total, err := c.Tasks(ctx, n, proxmox.TaskFilter{TypeFilter: "vzdump", Since: since, Limit: maxRuns})
+		if err == nil && total > len(ts) {
+			AddUnavailable(ctx, fmt.Sprintf("%d older vzdump runs on %s", total-len(ts), n), fmt.Sprintf("only the newest %d runs per node are read; use a shorter window", maxRuns))
+		}
 		return ts, err
 	})
 	var runs []analyze.BackupRun
@@ -212,7 +218,7 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 				Status: t.Status, TaskID: t.ID})
 		}
 	}
-	toRead := logsToRead(runs, ajobs, args.Logs == "all")
+	toRead := logsToRead(runs, allJobs, args.Logs == "all")
 	var keys []string
 	for k := range toRead {
 		keys = append(keys, runs[k].UPID)
@@ -242,6 +248,17 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		read++
 	}
 
+	if args.Job != "" {
+		var mine []analyze.BackupRun
+		for _, r := range runs {
+			if id, _ := analyze.MatchRunToJob(r, allJobs, nil); id == args.Job {
+				mine = append(mine, r)
+			} else if r.Log != nil {
+				read--
+			}
+		}
+		runs = mine
+	}
 	rep := analyze.BackupStatus(ajobs, runs, refs, now.Unix(), analyze.BackupOptions{StaleAfterSeconds: 1})
 	out := BackupResult{Jobs: []BackupJobInfo{}, Window: BackupWindow{Days: args.Days, From: rfcTime(since), To: rfcTime(now.Unix()), LogsRead: read}}
 	out.Basis = rep.Basis + fmt.Sprintf("; %d of %d logs read, the other runs judged by their task status", read, len(runs))
@@ -340,6 +357,15 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		alerts = append(alerts, Alert{Severity: SeverityWarning, Subject: analyze.GuestSubject(guestTypeOf(refs, g.VMID), g.VMID),
 			Metric: "backup_age_hours", Value: sg.AgeHours, Threshold: limit, Message: msg,
 			Basis: "newest successful guest backup in the vzdump task logs read"})
+	}
+	// An enabled job with no run in a window longer than its period missed
+	// its schedule (a stopped timer, a node down at the time, ...).
+	for _, j := range out.Jobs {
+		if j.Enabled && j.Runs == 0 && args.Node == "" && float64(args.Days*24) >= staleLimitHours([]string{j.ID}, jobByID) {
+			alerts = append(alerts, Alert{Severity: SeverityWarning, Subject: "backup-job/" + j.ID, Metric: "backup_runs",
+				Message: fmt.Sprintf("backup job %s (%s) has no run in the last %d days", j.ID, j.Schedule, args.Days),
+				Basis:   "vzdump tasks of every node in the window"})
+		}
 	}
 	// analyze alerts on the failures of each job's last round; a failure
 	// earlier in the window is still news ("did all backups work this week?").

@@ -33,6 +33,7 @@ type CapacityArgs struct {
 	EvacuateNode  string   `json:"evacuate_node,omitempty" pve:"node" description:"plan moving every guest off this node"`
 	Window        string   `json:"window,omitempty" enum:"none,day,week,month" default:"week" description:"RRD window for averages, p95 and forecasts"`
 	AllowLocal    bool     `json:"allow_local_disk_moves,omitempty" description:"also move guests with local disks (copied)"`
+	Guests        bool     `json:"guests,omitempty" description:"also list every running guest's allocation vs use"`
 	FindingsLimit int      `json:"findings_limit,omitempty" minimum:"1" maximum:"200" default:"5" description:"most over-/under-provisioned guests listed"`
 }
 
@@ -51,21 +52,22 @@ func (a CapacityArgs) Validate() error {
 
 // CapacityResult is the capacity report.
 type CapacityResult struct {
-	Window           string       `json:"window"`
-	Nodes            []CapNodeOut `json:"nodes"`
-	OverProvisioned  []CapFinding `json:"over_provisioned,omitempty"`
-	OverTotal        int          `json:"over_provisioned_total"`
-	UnderProvisioned []CapFinding `json:"under_provisioned,omitempty"`
-	UnderTotal       int          `json:"under_provisioned_total"`
-	FindingsBasis    string       `json:"findings_basis,omitempty"`
-	Moves            []CapMove    `json:"moves"`
-	PeakBefore       analyze.Peak `json:"peak_before"`
-	PeakAfter        analyze.Peak `json:"peak_after"`
-	NoMoveReasons    []string     `json:"no_move_reasons,omitempty"`
-	Blocked          []CapBlocked `json:"blocked,omitempty"`
-	Search           string       `json:"search" description:"exact or greedy+lookahead"`
-	Basis            []string     `json:"basis"`
-	Apply            string       `json:"apply,omitempty"`
+	Window           string        `json:"window"`
+	Nodes            []CapNodeOut  `json:"nodes"`
+	OverProvisioned  []CapFinding  `json:"over_provisioned,omitempty"`
+	OverTotal        int           `json:"over_provisioned_total"`
+	UnderProvisioned []CapFinding  `json:"under_provisioned,omitempty"`
+	UnderTotal       int           `json:"under_provisioned_total"`
+	FindingsBasis    string        `json:"findings_basis,omitempty"`
+	Guests           []CapGuestUse `json:"guests,omitempty" description:"running guests: allocation vs use (guests=true)"`
+	Moves            []CapMove     `json:"moves"`
+	PeakBefore       analyze.Peak  `json:"peak_before"`
+	PeakAfter        analyze.Peak  `json:"peak_after"`
+	NoMoveReasons    []string      `json:"no_move_reasons,omitempty"`
+	Blocked          []CapBlocked  `json:"blocked,omitempty"`
+	Search           string        `json:"search" description:"exact or greedy+lookahead"`
+	Basis            []string      `json:"basis"`
+	Apply            string        `json:"apply,omitempty"`
 }
 
 // CapNodeOut is a node's capacity.
@@ -122,6 +124,21 @@ type CapFinding struct {
 	P95      float64 `json:"p95"`
 	P95Pct   float64 `json:"p95_pct" description:"p95 as % of the allocation"`
 	Samples  int     `json:"samples" description:"RRD samples behind avg and p95"`
+}
+
+// CapGuestUse is a running guest's allocation against its use.
+type CapGuestUse struct {
+	VMID        int     `json:"vmid"`
+	Name        string  `json:"name,omitempty"`
+	Node        string  `json:"node"`
+	VCPUs       float64 `json:"vcpus"`
+	CPUAvg      float64 `json:"cpu_avg_vcpus,omitempty"`
+	CPUP95      float64 `json:"cpu_p95_vcpus,omitempty"`
+	MemAllocGiB float64 `json:"mem_alloc_gib"`
+	MemUsedGiB  float64 `json:"mem_used_gib"`
+	MemAvgGiB   float64 `json:"mem_avg_gib,omitempty"`
+	MemP95GiB   float64 `json:"mem_p95_gib,omitempty"`
+	Samples     int     `json:"samples,omitempty"`
 }
 
 // CapMove is one suggested migration.
@@ -200,7 +217,6 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 			return CapacityResult{}, fmt.Errorf("node %s is not a member of this cluster (per /cluster/resources)", n)
 		}
 	}
-	sharedStor := map[string]bool{}
 	type localStor struct{ node, storage string }
 	var locals []localStor
 	for _, r := range res {
@@ -210,9 +226,6 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		i, ok := nodeIdx[r.Node]
 		if !ok {
 			continue
-		}
-		if r.Shared {
-			sharedStor[r.Storage] = true
 		}
 		in.Nodes[i].Storages = append(in.Nodes[i].Storages, analyze.CapStorage{Storage: r.Storage, Shared: bool(r.Shared),
 			Active: r.Status == "available", TotalBytes: uint64(r.MaxDisk), UsedBytes: uint64(r.Disk)})
@@ -338,7 +351,23 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 	for _, g := range in.Guests {
 		samples[g.VMID] = g.HistorySamples
 	}
-	return capacityOut(ctx, rep, args, guestStor, samples), nil
+	out := capacityOut(ctx, rep, args, guestStor, samples)
+	if args.Guests {
+		for _, g := range in.Guests {
+			if !g.Running || g.Template {
+				continue
+			}
+			gu := CapGuestUse{VMID: g.VMID, Name: g.Name, Node: g.Node, VCPUs: g.VCPUs, MemAllocGiB: GiB2(g.MemMaxBytes),
+				MemUsedGiB: GiB2(g.MemUsedBytes), Samples: g.HistorySamples}
+			if g.HistorySamples > 0 {
+				gu.CPUAvg, gu.CPUP95 = Round(g.CPUAvgFraction*g.VCPUs, 2), Round(g.CPUP95Fraction*g.VCPUs, 2)
+				gu.MemAvgGiB, gu.MemP95GiB = GiB2(g.MemAvgBytes), GiB2(g.MemP95Bytes)
+			}
+			out.Guests = append(out.Guests, gu)
+		}
+		sort.Slice(out.Guests, func(i, j int) bool { return out.Guests[i].VMID < out.Guests[j].VMID })
+	}
+	return out, nil
 }
 
 // haRulesForPlan reads PVE 9 rules, or PVE 8 groups mapped to node-affinity
@@ -388,8 +417,12 @@ func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.Cap
 		storage string
 	}
 	var jobs []job
+	nodeOnline := map[string]bool{}
+	for _, n := range in.Nodes {
+		nodeOnline[n.Name] = n.Online
+	}
 	for gi, g := range in.Guests {
-		if g.Running && !g.Template && g.Unmovable != "its node "+g.Node+" is not online" {
+		if g.Running && !g.Template && nodeOnline[g.Node] {
 			jobs = append(jobs, job{kind: "guest", gi: gi})
 		}
 	}

@@ -85,12 +85,15 @@ type PlanResult struct {
 // planner holds what every write tool reads before it plans.
 type planner struct {
 	client *proxmox.Client
-	gate   *Gate
-	perms  proxmox.Permissions
+	// cluster is the configured name of the client's cluster; the plan is
+	// bound to it.
+	cluster string
+	gate    *Gate
+	// perms caches Proxmox's evaluation of each exact ACL path asked.
+	perms map[string]proxmox.Permissions
 }
 
-// newPlanner reads the token's permissions (GET /access/permissions) so each
-// tool can refuse early, naming the missing privilege.
+// newPlanner prepares a plan against this call's cluster.
 func newPlanner(ctx context.Context) (*planner, error) {
 	g, err := gateFrom(ctx)
 	if err != nil {
@@ -100,16 +103,30 @@ func newPlanner(ctx context.Context) (*planner, error) {
 	if err != nil {
 		return nil, err
 	}
-	perms, err := c.Permissions(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("reading the token's permissions: %w", err)
+	if env := EnvFrom(ctx); env.multiCluster() && c.Name() == "" {
+		// The plan could not be routed back to this cluster at confirm time.
+		return nil, errors.New("write tools need a name for every configured cluster")
 	}
-	return &planner{client: c, gate: g, perms: perms}, nil
+	return &planner{client: c, cluster: c.Name(), gate: g, perms: map[string]proxmox.Permissions{}}, nil
 }
 
-func (p *planner) require(needs ...guard.Need) error {
-	if err := guard.Require(p.perms, needs...); err != nil {
-		return fmt.Errorf("refused at plan time: %w", err)
+// require checks each need on its exact ACL path as Proxmox evaluates it
+// (GET /access/permissions?path=...), so each tool refuses early, naming the
+// missing privilege. The full map would only allow an inference for a path
+// without an ACL of its own (propagate flags, NoAccess, pools).
+func (p *planner) require(ctx context.Context, needs ...guard.Need) error {
+	for _, n := range needs {
+		perms, ok := p.perms[n.Path]
+		if !ok {
+			var err error
+			if perms, err = p.client.Permissions(ctx, n.Path); err != nil {
+				return fmt.Errorf("reading the token's permissions on %s: %w", n.Path, err)
+			}
+			p.perms[n.Path] = perms
+		}
+		if err := guard.Require(perms, n); err != nil {
+			return fmt.Errorf("refused at plan time: %w", err)
+		}
 	}
 	return nil
 }
@@ -138,7 +155,7 @@ func (p *planner) guest(ctx context.Context, vmid int, privs ...string) (proxmox
 	for i, priv := range privs {
 		needs[i] = guard.Need{Path: vmPath(vmid), Privs: []string{priv}}
 	}
-	if err := p.require(needs...); err != nil {
+	if err := p.require(ctx, needs...); err != nil {
 		return proxmox.Resource{}, err
 	}
 	g, err := findGuest(ctx, p.client, vmid)
@@ -162,16 +179,25 @@ func guestKind(t string) string {
 	return "VM"
 }
 
-// propose records the plan in the store, bound to this caller.
+// propose records the plan in the store, bound to this caller and cluster.
+// The recheck runs against the plan's cluster whatever cluster the
+// confirming call was routed to.
 func (p *planner) propose(ctx context.Context, plan guard.Plan, recheck guard.Recheck) (PlanResult, error) {
 	plan.Caller = callerID(ctx)
+	plan.Cluster = p.cluster
+	if recheck != nil {
+		inner, client := recheck, p.client
+		recheck = func(ctx context.Context) error {
+			return inner(withClusterClient(ctx, client))
+		}
+	}
 	prop, err := p.gate.Store.Propose(plan, recheck)
 	if err != nil {
 		return PlanResult{}, err
 	}
-	next := "Nothing has changed yet. Show this plan to the user; only after they approve, call confirm_plan with plan_id and nonce before expires_at."
-	if p.gate.Approval == guard.ApprovalElicit {
-		next += " If the client supports it, confirm_plan also asks the user directly."
+	next := "Nothing has changed yet. Show this plan to the user; only after they approve it, call confirm_plan with plan_id and nonce before expires_at."
+	if p.gate.Approval == guard.ApprovalElicit && clientCanElicit(ctx) {
+		next = "Nothing has changed yet. Call confirm_plan with plan_id and nonce before expires_at: the client shows the plan to the user and asks for approval; nothing runs if they decline."
 	}
 	return PlanResult{Proposal: prop, Next: next}, nil
 }
@@ -199,14 +225,21 @@ type StepResult struct {
 
 // ConfirmResult is the outcome of an executed plan.
 type ConfirmResult struct {
-	PlanID     string       `json:"plan_id"`
-	Tool       string       `json:"tool"`
-	Summary    string       `json:"summary"`
-	ApprovedBy string       `json:"approved_by"` // elicitation or nonce
-	Outcome    string       `json:"outcome"`     // ok, failed, running, cancelled
-	Message    string       `json:"message"`
-	Steps      []StepResult `json:"steps"`
+	PlanID  string `json:"plan_id"`
+	Tool    string `json:"tool"`
+	Summary string `json:"summary"`
+	// PlanCluster is the cluster the plan was made for and ran on
+	// (omitted with a single unnamed cluster).
+	PlanCluster string       `json:"plan_cluster,omitempty"`
+	ApprovedBy  string       `json:"approved_by"` // elicitation or nonce
+	Outcome     string       `json:"outcome"`     // ok, failed, running, cancelled
+	Message     string       `json:"message"`
+	Steps       []StepResult `json:"steps"`
 }
+
+// ResultCluster labels the result with the plan's cluster, where the calls
+// went, whatever cluster the confirming call was routed to.
+func (r ConfirmResult) ResultCluster() string { return r.PlanCluster }
 
 // mcpCall is what the MCP wrapper of confirm_plan learned from the request;
 // the typed handler reads it from the context.
@@ -276,16 +309,13 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	c, err := Client(ctx)
-	if err != nil {
-		return ConfirmResult{}, err
-	}
 	caller := callerID(ctx)
-	conf := guard.Confirmation{PlanID: args.PlanID, Nonce: args.Nonce, Caller: caller}
+	// The plan decides the cluster; a cluster argument can only agree.
+	conf := guard.Confirmation{PlanID: args.PlanID, Nonce: args.Nonce, Caller: caller, Cluster: EnvFrom(ctx).ClusterArg}
 	mc := mcpCallFrom(ctx)
 	if g.Approval == guard.ApprovalElicit && mc != nil && mc.canElicit {
 		if mc.answer == nil {
-			plan, state, err := g.Store.BeginElicitation(args.PlanID, args.Nonce, caller)
+			plan, state, err := g.Store.BeginElicitation(conf)
 			if err != nil {
 				return ConfirmResult{}, err
 			}
@@ -306,11 +336,22 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	res := ConfirmResult{PlanID: plan.ID, Tool: plan.Tool, Summary: plan.Summary, ApprovedBy: "nonce"}
+	res := ConfirmResult{PlanID: plan.ID, Tool: plan.Tool, Summary: plan.Summary, PlanCluster: plan.Cluster, ApprovedBy: "nonce"}
 	if conf.ElicitState != "" {
 		res.ApprovedBy = "elicitation"
 	}
-	execute(ctx, c, g, approval, plan, mc, &res)
+	c, err := planClient(ctx, plan.Cluster)
+	if err != nil {
+		// Confirmed, but there is no client for the plan's cluster: nothing
+		// is sent anywhere else.
+		res.Outcome = "failed"
+		res.Message = fmt.Sprintf("no connection to cluster %q, where plan %s was made: %v; nothing was sent", plan.Cluster, plan.ID, err)
+		for _, call := range plan.Calls {
+			res.Steps = append(res.Steps, StepResult{Method: call.Method, Path: call.Path, Status: "not_sent"})
+		}
+	} else {
+		execute(withClusterClient(ctx, c), c, g, approval, plan, mc, &res)
+	}
 	outcome := guard.Outcome{Plan: plan, Outcome: res.Outcome, Reason: res.Message}
 	for _, s := range res.Steps {
 		if s.UPID != "" {
@@ -323,6 +364,38 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 		AddError(ctx, ErrorEntry{Message: "the outcome could not be written to the audit log: " + err.Error()})
 	}
 	return res, nil
+}
+
+// planClient is the client of the cluster a plan was made for. With several
+// clusters it is looked up by the plan's cluster name, never taken from the
+// confirming call's routing; with one, that client must carry the name.
+func planClient(ctx context.Context, cluster string) (*proxmox.Client, error) {
+	env := EnvFrom(ctx)
+	var c *proxmox.Client
+	var err error
+	if env.multiCluster() {
+		if cluster == "" {
+			return nil, errors.New("the plan names no cluster")
+		}
+		c, err = env.Cluster(cluster)
+	} else {
+		c, err = env.client(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Name() != cluster {
+		return nil, fmt.Errorf("the client found is for cluster %q", c.Name())
+	}
+	return c, nil
+}
+
+// withClusterClient returns ctx whose Env uses c as its client, so code that
+// reads Client(ctx) (rechecks, task polling) talks to c's cluster.
+func withClusterClient(ctx context.Context, c *proxmox.Client) context.Context {
+	env := *EnvFrom(ctx)
+	env.Client, env.Connect, env.ClientErr = c, nil, nil
+	return WithEnv(ctx, &env)
 }
 
 func accepted(a *mcp.ElicitationResult) bool {
@@ -341,7 +414,11 @@ func accepted(a *mcp.ElicitationResult) bool {
 // calls (secrets redacted) and one approve checkbox.
 func elicitationFor(p guard.Plan) mcp.ElicitationParams {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Approve this change to the Proxmox cluster?\n\n%s\n\nAPI calls:\n", p.Summary)
+	target := "the Proxmox cluster"
+	if p.Cluster != "" {
+		target = fmt.Sprintf("Proxmox cluster %q", p.Cluster)
+	}
+	fmt.Fprintf(&b, "Approve this change to %s?\n\n%s\n\nAPI calls:\n", target, p.Summary)
 	for _, c := range guard.RedactCalls(p.Calls) {
 		fmt.Fprintf(&b, "  %s %s", c.Method, c.Path)
 		if len(c.Params) > 0 {

@@ -248,3 +248,17 @@ func TestCancelledConfirmReportsRunningTask(t *testing.T) {
 		t.Fatalf("outcome %+v", out)
 	}
 }
+
+func TestPlanSaysHowApprovalHappens(t *testing.T) {
+	t.Parallel()
+	w := newWriteEnv(t, "operator")
+	w.gate.Approval = guard.ApprovalElicit
+	for _, elicit := range []bool{true, false} {
+		c := mcpSession(t, w, &answerer{}, elicit, eras["legacy"])
+		_, plan := callMCP(t, c, "guest_power", map[string]any{"vmid": 203, "action": "start"}, nil)
+		asks := strings.Contains(plan["next"].(string), "the client shows the plan to the user")
+		if asks != elicit {
+			t.Fatalf("elicit=%v: next %q", elicit, plan["next"])
+		}
+	}
+}

@@ -381,7 +381,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 	if err != nil {
 		return CreateVMResult{}, err
 	}
-	if err := p.require(guard.Need{Path: vmPath(vmid), Privs: []string{"VM.Allocate"}}); err != nil {
+	if err := p.require(ctx, guard.Need{Path: vmPath(vmid), Privs: []string{"VM.Allocate"}}); err != nil {
 		return CreateVMResult{}, err
 	}
 	st, err := chooseStorage(ctx, p.client, args.Node, args.Storage, "images", float64(args.DiskGiB))
@@ -449,7 +449,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 		needs = append(needs, guard.Need{Path: "/storage/" + volumeStorage(vol.VolID), Privs: []string{"Datastore.Audit", "Datastore.AllocateSpace"}})
 		source = "installer ISO " + vol.VolID
 	}
-	if err := p.require(needs...); err != nil {
+	if err := p.require(ctx, needs...); err != nil {
 		return CreateVMResult{}, err
 	}
 	name := args.Name
@@ -649,7 +649,7 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 	if err != nil {
 		return CreateContainerResult{}, err
 	}
-	if err := p.require(guard.Need{Path: vmPath(vmid), Privs: []string{"VM.Allocate"}}); err != nil {
+	if err := p.require(ctx, guard.Need{Path: vmPath(vmid), Privs: []string{"VM.Allocate"}}); err != nil {
 		return CreateContainerResult{}, err
 	}
 	st, err := chooseStorage(ctx, p.client, args.Node, args.Storage, "rootdir", float64(args.DiskGiB))
@@ -660,7 +660,7 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 	if err != nil {
 		return CreateContainerResult{}, err
 	}
-	if err := p.require(
+	if err := p.require(ctx,
 		guard.Need{Path: "/storage/" + st.name, Privs: []string{"Datastore.AllocateSpace"}},
 		guard.Need{Path: "/storage/" + volumeStorage(tmpl.VolID), Privs: []string{"Datastore.AllocateTemplate", "Datastore.Audit"}},
 	); err != nil {

@@ -17,6 +17,10 @@
 //
 // mcpadapter.go is the only file that knows mcp-go.
 //
+// With several clusters configured (Env.ClusterNames), every tool takes an
+// optional "cluster" argument that the layer removes and routes: Client(ctx)
+// then returns that cluster's client. Tools need no code for it.
+//
 // # Adding a tool (recipe)
 //
 // One file per capability, named after it (tools/zfs.go holds zfs_health):
@@ -66,7 +70,8 @@
 // may also implement Validate() error for checks across fields.
 //
 // Result conventions (DESIGN §1, §4): units in field names (mem_used_gib,
-// cpu_pct, uptime_s), rounded with GiB, GiB2, TiB, MiB, Pct, FracPct, Round;
+// cpu_pct, uptime_s), rounded with GiB, GiB2, TiB, MiB, Pct, FracPct, Round
+// (Compact for dense tables);
 // omitempty on optional fields (no null noise); lists paginated with exact
 // totals; never a figure the API did not give: use AddUnavailable(ctx, what,
 // why) instead. Per-node failures go to AddErr/AddError, threshold crossings

@@ -26,7 +26,7 @@ func init() {
 type ListGuestsArgs struct {
 	Type             string `json:"type,omitempty" enum:"qemu,lxc" description:"qemu (VMs) or lxc (containers)"`
 	Node             string `json:"node,omitempty" pve:"node"`
-	Status           string `json:"status,omitempty" enum:"running,stopped,paused,unknown"`
+	Status           string `json:"status,omitempty" enum:"running,stopped,unknown,template"`
 	Name             string `json:"name,omitempty" maxLength:"128" description:"substring of the name"`
 	Tag              string `json:"tag,omitempty" maxLength:"128"`
 	Pool             string `json:"pool,omitempty" maxLength:"128"`

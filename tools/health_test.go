@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -19,11 +22,15 @@ import (
 
 var healthToolsets = []string{ToolsetMetrics, ToolsetStorage, ToolsetHA, ToolsetBackup, ToolsetTasks, ToolsetCapacity}
 
-func newHealthEnv(t testing.TB) *testEnv {
+func newHealthEnv(t testing.TB, token ...string) *testEnv {
 	t.Helper()
 	sim := demoSim(t)
+	who := "operator"
+	if len(token) > 0 {
+		who = token[0]
+	}
 	c, err := proxmox.New(proxmox.Options{
-		Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint(),
+		Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token(who), Fingerprint: sim.Fingerprint(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +241,21 @@ func TestBackupStatusDemo(t *testing.T) {
 			t.Errorf("weekly-backed container reported stale: %+v", s)
 		}
 	}
+	var one struct {
+		BackupResult
+		envelopeOut
+	}
+	healthCall(t, e, "backup_status", `{"job":"backup-03","days":14,"node":"pve-node02"}`, &one)
+	if len(one.Jobs) != 1 || one.Jobs[0].ID != "backup-03" || one.Jobs[0].Runs != 2 || one.Window.Days != 14 ||
+		one.Runs.Total != 2 || len(one.Manual) != 0 || len(one.Failures) != 0 {
+		t.Errorf("backup-03 on pve-node02 over 14 days: jobs %+v runs %+v manual %d", one.Jobs, one.Runs, len(one.Manual))
+	}
+	if len(one.Unavailable) == 0 {
+		t.Error("node filter not stated as unavailable runs")
+	}
+	if res, _ := e.call(t, "backup_status", `{"job":"nope"}`); !res.IsError {
+		t.Error("unknown job accepted")
+	}
 	// Reading every log gives the same failure and more logs.
 	var all BackupResult
 	healthCall(t, e, "backup_status", `{"logs":"all"}`, &all)
@@ -315,7 +337,9 @@ func TestStorageForecastMatchesScenario(t *testing.T) {
 	}
 	last := rows[len(rows)-1]
 	truth := (0.9*last.Values["total"] - last.Values["used"]) / 1.2e9
-	if d := (f.DaysToThreshold - truth) / truth; d > 0.05 || d < -0.05 {
+	d := (f.DaysToThreshold - truth) / truth
+	t.Logf("local-zfs forecast %.1f days over %d points, truth %.1f days (%+.2f%%)", f.DaysToThreshold, f.Points, truth, 100*d)
+	if d > 0.05 || d < -0.05 {
 		t.Errorf("forecast %.1f days, truth %.1f days (%.1f%% off)", f.DaysToThreshold, truth, 100*d)
 	}
 	if g := f.GrowthGiBPerDay; g < 1.05 || g > 1.2 {
@@ -436,6 +460,9 @@ func TestTasksDemo(t *testing.T) {
 	if one.State != "stopped" || one.OK || one.ExitStatus != "job errors" || len(one.Tail) != 5 || one.LogLines <= 5 {
 		t.Fatalf("get_task: %+v", one.GetTaskResult)
 	}
+	if one.Task.End == "" || one.Task.DurationS <= 0 || one.Task.End != failed.End {
+		t.Errorf("end time / duration: %+v (list: %+v)", one.Task, failed)
+	}
 	if one.Tail[4] != "TASK ERROR: job errors" || one.TailFrom != one.LogLines-4 {
 		t.Errorf("tail %v from %d", one.Tail, one.TailFrom)
 	}
@@ -474,6 +501,11 @@ func TestListTasksNodeOffline(t *testing.T) {
 		if tk.Node == "pve-node03" {
 			t.Errorf("task of the offline node: %+v", tk)
 		}
+	}
+	// Single-target reads of the offline node fail whole, in plain words.
+	res, _ := e.call(t, "get_metrics", `{"node":"pve-node03","timeframe":"hour"}`)
+	if !res.IsError || !strings.Contains(res.Text, "pve-node03") {
+		t.Errorf("get_metrics of the offline node: %s", res.Text)
 	}
 	var ha struct {
 		HAResult
@@ -612,7 +644,10 @@ func TestCapacityReportDemo(t *testing.T) {
 	}
 
 	var local CapacityResult
-	healthCall(t, e, "capacity_report", `{"allow_local_disk_moves":true,"window":"none"}`, &local)
+	healthCall(t, e, "capacity_report", `{"allow_local_disk_moves":true,"window":"none","guests":true}`, &local)
+	if len(local.Guests) < 10 || local.Guests[0].MemAllocGiB == 0 || local.Guests[0].Samples != 0 {
+		t.Errorf("guest list without history: %+v", local.Guests)
+	}
 	if len(local.Moves) == 0 || local.Moves[0].From != "pve-node03" || local.PeakAfter.MemPct >= local.PeakBefore.MemPct {
 		t.Fatalf("local-disk moves: %+v peak %+v -> %+v %v", local.Moves, local.PeakBefore, local.PeakAfter, local.NoMoveReasons)
 	}
@@ -671,6 +706,160 @@ func TestCapacityReportNodeOffline(t *testing.T) {
 	for _, m := range out.Moves {
 		if m.From == "pve-node01" {
 			t.Errorf("guest moved off an offline node: %+v", m)
+		}
+	}
+}
+
+// BenchmarkCapacityReport32x1000 is the whole capacity_report call (reads,
+// planning, output) on a generated 32-node, 1,000-guest cluster without RRD
+// history (DESIGN §10: a plan for 1,000 guests on 32 nodes under 1 s).
+func BenchmarkCapacityReport32x1000(b *testing.B) {
+	e := generatedEnv(b, "nodes=32,guests=1000")
+	args := json.RawMessage(`{"window":"none","allow_local_disk_moves":true}`)
+	for b.Loop() {
+		res, err := e.srv.Call(b.Context(), "capacity_report", args)
+		if err != nil || res.IsError {
+			b.Fatal(err, res.Text)
+		}
+	}
+}
+
+// BenchmarkCapacityReport32x1000History adds a week of RRD for every running
+// guest (one call each).
+func BenchmarkCapacityReport32x1000History(b *testing.B) {
+	e := generatedEnv(b, "nodes=32,guests=1000")
+	for b.Loop() {
+		res, err := e.srv.Call(b.Context(), "capacity_report", json.RawMessage(`{}`))
+		if err != nil || res.IsError {
+			b.Fatal(err, res.Text)
+		}
+	}
+}
+
+// TestHAStatusPVE8 reads groups instead of rules on a PVE 8 cluster.
+func TestHAStatusPVE8(t *testing.T) {
+	sim, err := pvesim.Start(t.Context(), pvesim.Options{PVEVersion: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, healthToolsets)), logs: &syncBuffer{}}
+	var out struct {
+		HAResult
+		envelopeOut
+	}
+	healthCall(t, e, "ha_status", `{}`, &out)
+	if len(out.Groups) != 2 || len(out.Rules) != 0 || len(out.Errors) != 0 {
+		t.Fatalf("groups %+v rules %+v errors %+v", out.Groups, out.Rules, out.Errors)
+	}
+	for _, r := range out.Resources {
+		if r.Group == "" {
+			t.Errorf("PVE 8 resource without its group: %+v", r)
+		}
+	}
+	var capOut CapacityResult
+	healthCall(t, e, "capacity_report", `{"window":"none","allow_local_disk_moves":true}`, &capOut)
+	validMoves(t, capOut)
+}
+
+// TestHealthToolsAuditorNoSecrets runs every health tool with the read-only
+// auditor token: results (or plain errors) never carry the token secret,
+// nor do the logs.
+func TestHealthToolsAuditorNoSecrets(t *testing.T) {
+	e := newHealthEnv(t, "auditor")
+	_, secret, err := proxmox.ParseToken(e.sim.Token("auditor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, c := range []struct{ tool, args string }{
+		{"zfs_health", `{}`}, {"storage_status", `{"forecast":"none"}`}, {"ha_status", `{}`}, {"backup_status", `{}`},
+		{"list_tasks", `{}`}, {"get_metrics", `{"node":"pve-node01","timeframe":"hour"}`}, {"capacity_report", `{"window":"none"}`},
+		{"get_task", `{"upid":"UPID:pve-node01:00000001:00000002:00000003:vzdump::root@pam:"}`},
+	} {
+		res, _ := e.call(t, c.tool, c.args)
+		if res.IsError && (res.Text == "" || strings.Contains(res.Text, "panic") || strings.Contains(res.Text, "internal error")) {
+			t.Errorf("%s: %s", c.tool, res.Text)
+		}
+		texts = append(texts, res.Text)
+	}
+	texts = append(texts, e.logs.String())
+	for _, s := range texts {
+		if strings.Contains(s, secret) {
+			t.Fatalf("token secret leaked: %.200s", s)
+		}
+	}
+}
+
+// TestStorageForecastFastGrowth runs the demo with pve-node03's local-zfs
+// growing 40 GB a day: the forecast keeps within 5% of the truth and raises
+// an alert, since the threshold is then weeks away.
+func TestStorageForecastFastGrowth(t *testing.T) {
+	demo, err := os.ReadFile("../proxmox/pvesim/scenarios/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const from = "pve-node03: {used: 2.785TB, growth_per_day: 1.2GB}"
+	if !strings.Contains(string(demo), from) {
+		t.Skip("demo scenario changed: no growth line for pve-node03's local-zfs")
+	}
+	path := filepath.Join(t.TempDir(), "fast.yaml")
+	fast := strings.Replace(string(demo), from, "pve-node03: {used: 2.785TB, growth_per_day: 20GB}", 1)
+	if err := os.WriteFile(path, []byte(fast), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := pvesim.Start(t.Context(), pvesim.Options{Scenario: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, healthToolsets)), logs: &syncBuffer{}}
+	var out struct {
+		StorageResult
+		envelopeOut
+	}
+	healthCall(t, e, "storage_status", `{"node":"pve-node03","storage":"local-zfs"}`, &out)
+	if len(out.Storages) != 1 || out.Storages[0].Forecast == nil || out.Storages[0].Forecast.DaysToThreshold == 0 {
+		t.Fatalf("storages %+v", out.Storages)
+	}
+	rows, err := c.StorageRRD(t.Context(), "pve-node03", "local-zfs", "month", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := rows[len(rows)-1]
+	truth := (0.9*last.Values["total"] - last.Values["used"]) / 20e9
+	got := out.Storages[0].Forecast.DaysToThreshold
+	if d := (got - truth) / truth; d > 0.05 || d < -0.05 {
+		t.Errorf("forecast %.1f days, truth %.1f days", got, truth)
+	}
+	a := out.alert("pve-node03/local-zfs", "days_to_storage_threshold")
+	if a == nil || a.Value != got || !strings.Contains(a.Message, "90%") {
+		t.Errorf("no forecast alert (%.1f days): %+v", got, out.Alerts)
+	}
+}
+
+func TestStaleLimitHours(t *testing.T) {
+	jobs := map[string]analyze.BackupJob{
+		"d": {Schedule: "02:00"}, "w": {Schedule: "sun 03:00"}, "wd": {Schedule: "mon..fri 21:00"},
+		"m": {Schedule: "monthly"}, "two": {Schedule: "mon,thu 01:00"},
+	}
+	for _, c := range []struct {
+		ids  []string
+		want float64
+	}{
+		{[]string{"d"}, 48}, {[]string{"w"}, 192}, {[]string{"wd"}, 48}, {[]string{"m"}, 768},
+		{[]string{"w", "d"}, 48}, {[]string{"two"}, 192}, {nil, 48},
+	} {
+		if got := staleLimitHours(c.ids, jobs); got != c.want {
+			t.Errorf("%v: %v, want %v", c.ids, got, c.want)
 		}
 	}
 }

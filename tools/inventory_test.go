@@ -435,7 +435,7 @@ func TestListGuestsNodeOffline(t *testing.T) {
 		t.Errorf("totals %+v", totals)
 	}
 	// The same holds for the overview: node03 reported as not online, with an alert.
-	res, m = e.call(t, "cluster_overview", `{}`)
+	res, _ = e.call(t, "cluster_overview", `{}`)
 	if res.IsError || !strings.Contains(res.Text, `"subject":"pve-node03","metric":"status"`) {
 		t.Errorf("overview with node03 offline: %s", res.Text)
 	}
@@ -547,5 +547,81 @@ func TestRejectedTokenIsPlainError(t *testing.T) {
 	}
 	if !strings.Contains(res.Text, "Proxmox rejected the API token (pvemcp@pve!operator)") || strings.Contains(res.Text, "wrong-secret") {
 		t.Errorf("message %q", res.Text)
+	}
+}
+
+// Simulator faults end in plain messages that name what failed.
+func TestFaultsGivePlainErrors(t *testing.T) {
+	e := newTestEnv(t, "operator")
+	defer e.sim.ClearFaults()
+	cases := []struct {
+		fault pvesim.Fault
+		want  string
+	}{
+		{pvesim.Fault{HTMLPage: true}, "not a Proxmox API answer (HTML from a proxy?)"},
+		{pvesim.Fault{MalformedJSON: true}, "not a Proxmox API answer (malformed JSON)"},
+		{pvesim.Fault{RevokedToken: "pvemcp@pve!operator"}, "Proxmox rejected the API token (pvemcp@pve!operator)"},
+		{pvesim.Fault{ErrorRate: 1}, "Proxmox answered 500"},
+	}
+	for _, tc := range cases {
+		e.sim.ClearFaults()
+		e.sim.SetFault("pve-node01", tc.fault)
+		for _, call := range []struct{ tool, args string }{{"list_guests", `{}`}, {"cluster_overview", `{}`}, {"get_guest", `{"vmid":102}`}} {
+			res, _ := e.call(t, call.tool, call.args)
+			if !res.IsError || !strings.Contains(res.Text, tc.want) || !strings.Contains(res.Text, "(GET /cluster/") {
+				t.Errorf("%+v %s: %q lacks %q", tc.fault, call.tool, res.Text, tc.want)
+			}
+		}
+	}
+}
+
+func TestInsecureClusterWarnsInEveryResult(t *testing.T) {
+	e := newTestEnv(t, "auditor")
+	c, err := proxmox.New(proxmox.Options{Endpoints: []string{e.sim.URL()}, Token: e.sim.Token("auditor"), Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(&Env{Client: c}, Select(true, []string{ToolsetInventory}))
+	res, err := srv.Call(context.Background(), "list_guests", nil)
+	if err != nil || res.IsError || !strings.Contains(res.Text, `"metric":"tls"`) {
+		t.Fatalf("no TLS warning: %v %.300s", err, res.Text)
+	}
+}
+
+func TestSeveralClustersRouteByArgument(t *testing.T) {
+	e := newTestEnv(t, "auditor")
+	clients := map[string]*proxmox.Client{}
+	for _, n := range []string{"prod", "lab"} {
+		c, err := proxmox.New(proxmox.Options{Name: n, Endpoints: []string{e.sim.URL()}, Token: e.sim.Token("auditor"), Fingerprint: e.sim.Fingerprint()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[n] = c
+	}
+	env := &Env{Client: clients["prod"], ClusterNames: []string{"prod", "lab"},
+		Cluster: func(n string) (*proxmox.Client, error) { return clients[n], nil }}
+	srv := NewServer(env, Select(true, []string{ToolsetInventory}))
+	tool := srv.byName["list_guests"]
+	if in := string(srv.InputSchema(tool)); !strings.Contains(in, `"cluster":{"type":"string","description":"cluster to ask (default prod)","enum":["prod","lab"]}`) {
+		t.Errorf("input schema: %s", in)
+	}
+	if strings.Contains(string(tool.InputSchema), "cluster") {
+		t.Error("the snapshot schema changed")
+	}
+	for args, want := range map[string]string{`{"cluster":"lab","type":"lxc"}`: `"cluster":"lab"`, `{"type":"lxc"}`: `"cluster":"prod"`} {
+		res, err := srv.Call(context.Background(), "list_guests", json.RawMessage(args))
+		if err != nil || res.IsError || !strings.HasPrefix(res.Text, "{"+want) {
+			t.Errorf("%s: %v %.100s", args, err, res.Text)
+		}
+	}
+	e.sim.ResetRequests()
+	for _, args := range []string{`{"cluster":"nope"}`, `{"cluster":1}`} {
+		res, _ := srv.Call(context.Background(), "list_guests", json.RawMessage(args))
+		if !res.IsError || !strings.Contains(res.Text, `argument "cluster"`) {
+			t.Errorf("%s: %s", args, res.Text)
+		}
+	}
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Errorf("%d requests for invalid cluster arguments", n)
 	}
 }

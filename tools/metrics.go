@@ -62,6 +62,7 @@ type MetricsResult struct {
 	Points          []map[string]float64  `json:"points" description:"downsampled rows: time (epoch s) and the fields; a field absent from a row had no defined sample"`
 	Downsampling    string                `json:"downsampling,omitempty"`
 	AvailableFields []string              `json:"available_fields"`
+	Basis           string                `json:"basis"`
 }
 
 // MetricsTarget names what the series describes.
@@ -90,6 +91,12 @@ type metric struct {
 	scale  float64 // multiply the raw value
 	kinds  string  // node, guest, storage (comma list)
 	def    bool    // returned by default
+}
+
+var metricsBasis = map[string]string{
+	"node":    "cpu_pct and iowait_pct are % of all the node's threads; mem_pct = memused / memtotal; *_mib_s are per-second averages over each step",
+	"guest":   "cpu_pct is % of the guest's own vCPUs; mem_pct = mem / maxmem; *_mib_s are per-second averages over each step",
+	"storage": "used_pct = used / total",
 }
 
 const bytesPerGiB = 1 << 30
@@ -237,6 +244,7 @@ func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
 			return out, err
 		}
 	}
+	out.Basis = metricsBasis[kindClass(out.Target.Kind)] + "; RRD omits undefined samples, so counts may differ per field"
 	conv := convertRRD(rows, out.Target.Kind)
 	out.Samples = len(conv)
 	if len(conv) > 0 {

@@ -24,48 +24,75 @@ type MigrateResult struct {
 	Guest  PlanGuest `json:"guest"`
 	Target string    `json:"target"`
 	Online bool      `json:"online"`
-	// Target node's RAM use in percent now and after the move, as derived
-	// from /cluster/resources (node mem + the guest's maximum memory).
+	// The target's RAM and CPU use in percent now and after the move, as
+	// derived from /cluster/resources: node use plus the guest's maximum
+	// memory and its current CPU use (a stopped guest adds nothing).
 	TargetRAMPct      float64 `json:"target_ram_pct"`
 	TargetRAMAfterPct float64 `json:"target_ram_after_pct"`
+	TargetCPUAfterPct float64 `json:"target_cpu_after_pct"`
 	LocalDisksGiB     float64 `json:"local_disks_gib,omitempty"`
 }
 
-// headroom is the target's RAM use now and after adding the guest, checked
-// against the RAM threshold. A stopped guest only counts when it will run.
+// headroom is the target's RAM and CPU use now and after adding the guest,
+// against the thresholds.
 type headroom struct {
-	nowPct, afterPct, limit float64
-	detail                  string
+	ramNow, ramAfter, ramLimit float64
+	cpuAfter, cpuLimit         float64
+	detail                     string
+}
+
+// crossing names the threshold the move would cross, or "".
+func (h headroom) crossing() string {
+	switch {
+	case h.ramAfter >= h.ramLimit:
+		return fmt.Sprintf("RAM would reach %.1f%% (threshold %.0f%%)", h.ramAfter, h.ramLimit)
+	case h.cpuAfter >= h.cpuLimit:
+		return fmt.Sprintf("CPU would reach %.1f%% (threshold %.0f%%)", h.cpuAfter, h.cpuLimit)
+	}
+	return ""
 }
 
 func targetHeadroom(ctx context.Context, c *proxmox.Client, target string, g proxmox.Resource) (headroom, error) {
-	nodes, err := c.Resources(ctx, proxmox.ResourceNode)
+	n, err := nodeOnline(ctx, c, target)
 	if err != nil {
-		return headroom{}, err
+		return headroom{}, fmt.Errorf("target: %w", err)
 	}
-	i := slices.IndexFunc(nodes, func(n proxmox.Resource) bool { return n.Node == target })
-	if i < 0 {
-		return headroom{}, fmt.Errorf("no node %q in the cluster", target)
+	if n.MaxMem <= 0 || n.MaxCPU <= 0 {
+		return headroom{}, fmt.Errorf("target node %s reports no usage figures (Sys.Audit on /nodes/%s needed)", target, target)
 	}
-	n := nodes[i]
-	if n.Status != "online" {
-		return headroom{}, fmt.Errorf("target node %s is %s", target, n.Status)
-	}
-	if n.MaxMem <= 0 {
-		return headroom{}, fmt.Errorf("target node %s reports no memory figures (Sys.Audit on /nodes/%s needed)", target, target)
-	}
-	add := int64(0)
+	var addMem int64
+	var addCPU float64
 	if g.Status == "running" {
-		add = int64(g.MaxMem)
+		addMem, addCPU = int64(g.MaxMem), float64(g.CPU)*float64(g.MaxCPU)
 	}
+	th := EnvFrom(ctx).Thresholds.WithDefaults()
 	h := headroom{
-		nowPct:   Pct(int64(n.Mem), int64(n.MaxMem)),
-		afterPct: Pct(int64(n.Mem)+add, int64(n.MaxMem)),
-		limit:    EnvFrom(ctx).Thresholds.WithDefaults().RAMPct,
+		ramNow:   Pct(int64(n.Mem), int64(n.MaxMem)),
+		ramAfter: Pct(int64(n.Mem)+addMem, int64(n.MaxMem)),
+		ramLimit: th.RAMPct,
+		cpuAfter: Pct(float64(n.CPU)*float64(n.MaxCPU)+addCPU, float64(n.MaxCPU)),
+		cpuLimit: th.CPUPct,
 	}
-	h.detail = fmt.Sprintf("%.1f of %.1f GiB used on %s, plus %.1f GiB for the guest → %.1f%% (threshold %.0f%%)",
-		GiB(int64(n.Mem)), GiB(int64(n.MaxMem)), target, GiB(add), h.afterPct, h.limit)
+	h.detail = fmt.Sprintf("%s after the move: RAM %.1f of %.1f GiB + %.1f GiB = %.1f%% (threshold %.0f%%), CPU %.1f%% (threshold %.0f%%)",
+		target, GiB(int64(n.Mem)), GiB(int64(n.MaxMem)), GiB(addMem), h.ramAfter, h.ramLimit, h.cpuAfter, h.cpuLimit)
 	return h, nil
+}
+
+// localDiskRoom checks that the target's storages of the same names can take
+// the guest's local disks without crossing the storage threshold.
+func localDiskRoom(ctx context.Context, c *proxmox.Client, target string, disks []proxmox.LocalDisk, content string) error {
+	need := map[string]float64{}
+	for _, d := range disks {
+		if !d.CDROM && !d.IsUnused {
+			need[volumeStorage(d.VolID)] += float64(d.Size) / gibBytes
+		}
+	}
+	for st, gib := range need {
+		if _, err := chooseStorage(ctx, c, target, st, content, gib); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrationBlockers applies Proxmox's own precondition answer. Local disks
@@ -118,8 +145,8 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 	if err != nil {
 		return MigrateResult{}, err
 	}
-	if running && hr.afterPct >= hr.limit {
-		return MigrateResult{}, fmt.Errorf("refused: %s would cross the RAM threshold after the move: %s", args.Target, hr.detail)
+	if x := hr.crossing(); running && x != "" {
+		return MigrateResult{}, fmt.Errorf("refused: on %s %s after the move (%s)", args.Target, x, hr.detail)
 	}
 	pre, err := p.client.MigrationPrecondition(ctx, g.Node, proxmox.GuestType(g.Type), args.VMID, args.Target)
 	var unavailable string
@@ -136,6 +163,10 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 	localOK := args.WithLocalDisks || !liveVM
 	localGiB, localDisks, err := migrationBlockers(pre, args.Target, localOK)
 	if err != nil {
+		return MigrateResult{}, fmt.Errorf("cannot migrate %s %d to %s: %v", kind, args.VMID, args.Target, err)
+	}
+	content := storageContentFor(isCT)
+	if err := localDiskRoom(ctx, p.client, args.Target, pre.LocalDisks, content); err != nil {
 		return MigrateResult{}, fmt.Errorf("cannot migrate %s %d to %s: %v", kind, args.VMID, args.Target, err)
 	}
 
@@ -168,8 +199,10 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 	if len(pre.DependentHA) > 0 {
 		warnings = append(warnings, "HA resources that move with it: "+strings.Join(pre.DependentHA, ", "))
 	}
-	if !running && hr.afterPct >= hr.limit {
-		warnings = append(warnings, "when started on "+args.Target+" it would cross the RAM threshold: "+hr.detail)
+	if n, err := nodeOnline(ctx, p.client, args.Target); !running && err == nil && n.MaxMem > 0 {
+		if after := Pct(int64(n.Mem)+int64(g.MaxMem), int64(n.MaxMem)); after >= hr.ramLimit {
+			warnings = append(warnings, fmt.Sprintf("once started on %s it would bring RAM use to %.1f%% (threshold %.0f%%)", args.Target, after, hr.ramLimit))
+		}
 	}
 	mode := "offline"
 	if online {
@@ -185,7 +218,7 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 			precondition("guest", fmt.Sprintf("%s %d %s on %s", kind, args.VMID, g.Status, g.Node), true),
 			precondition("Proxmox migration check", "target allowed", true),
 			precondition("local disks", fmt.Sprintf("%d (%.1f GiB)", len(localDisks), localGiB), true),
-			precondition("target RAM headroom", hr.detail, hr.afterPct < hr.limit || !running),
+			precondition("target headroom", hr.detail, hr.crossing() == "" || !running),
 			precondition("privilege", "VM.Migrate on "+vmPath(args.VMID), true),
 		},
 		Warnings: warnings,
@@ -206,8 +239,8 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 		if err != nil {
 			return err
 		}
-		if running && h.afterPct >= h.limit {
-			return fmt.Errorf("%s no longer has RAM headroom: %s", args.Target, h.detail)
+		if x := h.crossing(); running && x != "" {
+			return fmt.Errorf("%s no longer has headroom: %s (%s)", args.Target, x, h.detail)
 		}
 		if unavailable == "" {
 			m, err := c.MigrationPrecondition(ctx, now.Node, proxmox.GuestType(now.Type), args.VMID, args.Target)
@@ -215,6 +248,9 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 				return fmt.Errorf("Proxmox's migration check failed: %w", err)
 			}
 			if _, _, err := migrationBlockers(m, args.Target, localOK); err != nil {
+				return err
+			}
+			if err := localDiskRoom(ctx, c, args.Target, m.LocalDisks, content); err != nil {
 				return err
 			}
 		}
@@ -225,7 +261,8 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 		return MigrateResult{}, err
 	}
 	return MigrateResult{PlanResult: res, Guest: planGuest(g), Target: args.Target, Online: online,
-		TargetRAMPct: Round(hr.nowPct, 1), TargetRAMAfterPct: Round(hr.afterPct, 1), LocalDisksGiB: localGiB}, nil
+		TargetRAMPct: Round(hr.ramNow, 1), TargetRAMAfterPct: Round(hr.ramAfter, 1), TargetCPUAfterPct: Round(hr.cpuAfter, 1),
+		LocalDisksGiB: localGiB}, nil
 }
 
 func init() {

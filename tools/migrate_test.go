@@ -60,6 +60,8 @@ func TestMigrateRefusals(t *testing.T) {
 		{map[string]any{"vmid": 103, "target": "pve-node01"}, "already on pve-node01"},
 		{map[string]any{"vmid": 103, "target": "pve-node09"}, "pve-node09"},
 		{map[string]any{"vmid": 103, "target": "pve-node02", "mode": "offline"}, "cannot migrate it offline"},
+		// pve-node03 is at 91% RAM: a running 32 GiB VM must not go there.
+		{map[string]any{"vmid": 102, "target": "pve-node03", "with_local_disks": true}, "on pve-node03 RAM would reach"},
 	}
 	for _, tc := range cases {
 		if _, errText := w.call("s1", "migrate_guest", tc.args); !strings.Contains(errText, tc.want) {
@@ -92,4 +94,15 @@ func TestMigrationBlockers(t *testing.T) {
 	if _, _, err := migrationBlockers(m, "b", true); err == nil {
 		t.Fatal("local resource allowed")
 	}
+}
+
+func TestMigrateRespectsCPUThreshold(t *testing.T) {
+	t.Parallel()
+	w := newWriteEnv(t, "operator")
+	w.srv.Env().Thresholds = Thresholds{CPUPct: 1} // any running guest crosses it
+	_, errText := w.call("s1", "migrate_guest", map[string]any{"vmid": 105, "target": "pve-node02", "with_local_disks": true})
+	if !strings.Contains(errText, "CPU would reach") {
+		t.Fatalf("got %q", errText)
+	}
+	w.noWrites("refused migration")
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,6 +29,9 @@ type ToolAccess struct {
 type PathPrivileges struct {
 	Path       string   `json:"path"`
 	Privileges []string `json:"privileges"`
+	// NotPropagated are those of Privileges that hold on this path only, not
+	// below it (an ACL with propagate 0).
+	NotPropagated []string `json:"not_propagated,omitempty"`
 }
 
 // PermissionsResult maps the token's privileges to pvemcp's tools.
@@ -69,18 +73,33 @@ var toolNeeds = []struct {
 	{"update_guest_resources", []toolNeed{{"VM.Config.CPU", "/vms"}, {"VM.Config.Memory", "/vms"}, {"VM.Config.Disk", "/vms"}}},
 }
 
+// anyChild names a path below an ACL path that has no ACL of its own, such
+// as a guest on /vms; it can never be listed, so Permissions.Has infers it
+// from its ancestors' propagating grants.
+const anyChild = "/\x00"
+
+// holdsEverywhere reports whether priv holds wherever the tool will need it:
+// on / itself, or on every path below /vms, /storage, /nodes (the objects
+// the tool reads or changes), which a grant with propagate 0 does not reach.
+func holdsEverywhere(perms proxmox.Permissions, path, priv string) bool {
+	if path == "/" {
+		return perms.Has(path, priv)
+	}
+	return perms.Has(strings.TrimSuffix(path, "/")+anyChild, priv)
+}
+
 // access evaluates one tool's needs against the token's permissions.
 func access(perms proxmox.Permissions, tool string, needs []toolNeed) ToolAccess {
 	a := ToolAccess{Tool: tool, Works: "yes"}
 	var needText []string
 	for _, n := range needs {
 		needText = append(needText, n.priv+" on "+n.path)
-		if perms.Has(n.path, n.priv) {
+		if holdsEverywhere(perms, n.path, n.priv) {
 			continue
 		}
 		var below []string
 		for _, p := range perms.Paths() {
-			if strings.HasPrefix(p, strings.TrimSuffix(n.path, "/")+"/") && perms[p][n.priv] {
+			if _, granted := perms[p][n.priv]; granted && strings.HasPrefix(p, strings.TrimSuffix(n.path, "/")+"/") {
 				below = append(below, p)
 			}
 		}
@@ -94,6 +113,11 @@ func access(perms proxmox.Permissions, tool string, needs []toolNeed) ToolAccess
 		a.Works = "no"
 		a.Missing = append(a.Missing, n.priv+" on "+n.path)
 	}
+	if a.Works == "no" {
+		a.Only = nil
+	}
+	slices.Sort(a.Only)
+	a.Only = slices.Compact(a.Only)
 	a.Needs = strings.Join(needText, ", ")
 	if len(needs) == 0 {
 		a.Needs = "any valid token"
@@ -121,14 +145,16 @@ func checkPermissions(ctx context.Context, args PermissionsArgs) (PermissionsRes
 		}
 	}
 	for _, p := range perms.Paths() {
-		var privs []string
-		for k, ok := range perms[p] {
-			if ok {
-				privs = append(privs, k)
+		pp := PathPrivileges{Path: p, Privileges: []string{}}
+		for k, propagates := range perms[p] {
+			pp.Privileges = append(pp.Privileges, k)
+			if !propagates {
+				pp.NotPropagated = append(pp.NotPropagated, k)
 			}
 		}
-		sort.Strings(privs)
-		res.Paths = append(res.Paths, PathPrivileges{Path: p, Privileges: privs})
+		sort.Strings(pp.Privileges)
+		sort.Strings(pp.NotPropagated)
+		res.Paths = append(res.Paths, pp)
 	}
 	return res, nil
 }

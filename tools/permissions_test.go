@@ -1,9 +1,17 @@
 package tools
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
 func TestCheckPermissionsAuditor(t *testing.T) {
@@ -50,5 +58,121 @@ func TestToolAccessPartial(t *testing.T) {
 	}
 	if a := access(perms, "zfs_health", []toolNeed{{"Sys.Audit", "/"}}); a.Works != "yes" {
 		t.Fatalf("%+v", a)
+	}
+	// propagate 0 on /vms: the grant holds on /vms alone, not on any guest.
+	flat := proxmox.Permissions{"/vms": {"VM.PowerMgmt": false, "VM.Audit": true}}
+	if a := access(flat, "guest_power", []toolNeed{{"VM.PowerMgmt", "/vms"}}); a.Works != "no" {
+		t.Fatalf("non-propagating grant: %+v", a)
+	}
+	if a := access(flat, "list_guests", []toolNeed{{"VM.Audit", "/vms"}}); a.Works != "yes" {
+		t.Fatalf("propagating grant: %+v", a)
+	}
+}
+
+// A token with PVEVMAdmin on pool prod only: its guests can be planned for,
+// others are refused at plan time, and check_permissions says "partial".
+func TestPoolScopedToken(t *testing.T) {
+	t.Parallel()
+	w := newWriteEnv(t, "prod-operator")
+	out, errText := w.call("s1", "check_permissions", map[string]any{})
+	if errText != "" {
+		t.Fatal(errText)
+	}
+	for _, x := range out["tools"].([]any) {
+		a := x.(map[string]any)
+		if a["tool"] == "update_guest_resources" {
+			only := a["only_on"].([]any)
+			if a["works"] != "partial" || len(only) == 0 || len(only) > 4 || only[0] != "/vms/100" {
+				t.Fatalf("update_guest_resources access %v", a)
+			}
+		}
+	}
+	w.plan("s1", "guest_power", map[string]any{"vmid": 101, "action": "reboot"})
+	if _, errText := w.call("s1", "guest_power", map[string]any{"vmid": 103, "action": "reboot"}); !strings.Contains(errText, "lacks VM.PowerMgmt on /vms/103") {
+		t.Fatalf("guest outside the pool: %q", errText)
+	}
+	w.noWrites("planning only")
+}
+
+// flatScenario is the small example cluster with a token whose
+// PVEVMUser grant on /vms does not propagate (it holds on /vms alone), plus
+// PVEAuditor on / and PVEVMAdmin on /vms/101. The secret is test-only.
+func flatScenario(t *testing.T) string {
+	t.Helper()
+	base, err := os.ReadFile(filepath.Join("..", "examples", "scenarios", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := string(base)
+	i := strings.Index(sc, "\naccess:")
+	if i < 0 {
+		t.Fatal("small.yaml has no access section")
+	}
+	sc = sc[:i+1] + `access:
+  tokens:
+    - {id: "flat@pve!mcp", secret: 11111111-0000-4000-8000-000000000001, privsep: false}
+  acl:
+    - {path: /, user: flat@pve, role: PVEAuditor, propagate: true}
+    - {path: /vms, user: flat@pve, role: PVEVMUser, propagate: false}
+    - {path: /vms/101, user: flat@pve, role: PVEVMAdmin, propagate: true}
+`
+	path := filepath.Join(t.TempDir(), "flat.yaml")
+	if err := os.WriteFile(path, []byte(sc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// VM.PowerMgmt granted on /vms with propagate 0 does not cover /vms/100:
+// guest_power refuses at plan time naming the privilege and path, and
+// check_permissions says the tool works on /vms/101 only.
+func TestNonPropagatingGrantIsNotInherited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sim, err := pvesim.Start(ctx, pvesim.Options{Scenario: flatScenario(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("flat@pve!mcp"), Fingerprint: sim.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writeEnv{t: t, sim: sim, now: time.Now().UTC()}
+	w.gate = NewGate(guard.NewStore(guard.WithClock(w.clock)), guard.ApprovalNonce, guard.Protection{})
+	w.srv = NewServer(&Env{Client: c, Gate: w.gate}, All())
+
+	if _, errText := w.call("s1", "guest_power", map[string]any{"vmid": 100, "action": "shutdown"}); !strings.Contains(errText, "lacks VM.PowerMgmt on /vms/100") {
+		t.Fatalf("guest_power on 100 with a non-propagating grant on /vms: %q", errText)
+	}
+	w.plan("s1", "guest_power", map[string]any{"vmid": 101, "action": "shutdown"})
+	w.noWrites("planning only")
+
+	out, errText := w.call("s1", "check_permissions", map[string]any{})
+	if errText != "" {
+		t.Fatal(errText)
+	}
+	for _, x := range out["tools"].([]any) {
+		a := x.(map[string]any)
+		if a["tool"] == "guest_power" {
+			only, _ := a["only_on"].([]any)
+			if a["works"] != "partial" || len(only) != 1 || only[0] != "/vms/101" {
+				t.Errorf("guest_power access %v", a)
+			}
+		}
+	}
+	found := false
+	for _, x := range out["paths"].([]any) {
+		p := x.(map[string]any)
+		if p["path"] == "/vms" {
+			found = true
+			np, _ := json.Marshal(p["not_propagated"])
+			if !strings.Contains(string(np), `"VM.PowerMgmt"`) {
+				t.Errorf("/vms not_propagated %s", np)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no /vms in %v", out["paths"])
 	}
 }

@@ -71,6 +71,14 @@ func qmpStatus(ctx context.Context, c *proxmox.Client, g proxmox.Resource) (stri
 	return st.QMPStatus, nil
 }
 
+// powerState is "running", "stopped" or e.g. "running (paused)".
+func powerState(status, qmp string) string {
+	if qmp != "" && qmp != status {
+		return status + " (" + qmp + ")"
+	}
+	return status
+}
+
 func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
 	p, err := newPlanner(ctx)
 	if err != nil {
@@ -99,10 +107,7 @@ func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
 	if args.TimeoutS > 0 && (args.Action == "shutdown" || args.Action == "reboot") {
 		call.Params = map[string]string{"timeout": strconv.Itoa(args.TimeoutS)}
 	}
-	status := g.Status
-	if qmp != "" && qmp != g.Status {
-		status += " (" + qmp + ")"
-	}
+	status := powerState(g.Status, qmp)
 	plan := guard.Plan{
 		Tool:    "guest_power",
 		Summary: fmt.Sprintf("%s %s %d (%s) on %s", args.Action, kind, args.VMID, g.Name, g.Node),
@@ -138,8 +143,8 @@ func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
 		if now.Node != g.Node {
 			return fmt.Errorf("%s %d moved from %s to %s since the plan", kind, args.VMID, g.Node, now.Node)
 		}
-		if now.Status != g.Status || nowQMP != qmp {
-			return fmt.Errorf("%s %d is now %s (was %s when planned)", kind, args.VMID, now.Status, g.Status)
+		if was, is := status, powerState(now.Status, nowQMP); is != was {
+			return fmt.Errorf("%s %d is now %s (was %s when planned)", kind, args.VMID, is, was)
 		}
 		if now.Lock != "" {
 			return fmt.Errorf("%s %d is now locked (%s)", kind, args.VMID, now.Lock)

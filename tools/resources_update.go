@@ -146,7 +146,7 @@ func updateGuestResources(ctx context.Context, args UpdateResourcesArgs) (Update
 		// Proxmox takes whole GiB; round the new size up.
 		target := math.Ceil(curGiB) + float64(args.DiskGrowGiB)
 		growGiB = target - curGiB
-		if err := p.require(guard.Need{Path: "/storage/" + storage, Privs: []string{"Datastore.AllocateSpace"}}); err != nil {
+		if err := p.require(ctx, guard.Need{Path: "/storage/" + storage, Privs: []string{"Datastore.AllocateSpace"}}); err != nil {
 			return UpdateResourcesResult{}, err
 		}
 		if _, err := chooseStorage(ctx, p.client, g.Node, storage, storageContentFor(isCT), growGiB); err != nil {

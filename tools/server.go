@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,7 +36,18 @@ type Env struct {
 	// Gate is the approval gate of the write tools and confirm_plan
 	// (tools/confirm.go); without it they refuse.
 	Gate *Gate
+	// ClusterNames lists the configured clusters when there are several;
+	// every tool then takes an optional "cluster" argument, and Cluster
+	// returns that cluster's client ("" = Client, the default).
+	ClusterNames []string
+	Cluster      func(name string) (*proxmox.Client, error)
+	// ClusterArg is the cluster this call named explicitly ("" when it did
+	// not); confirm_plan refuses a plan made for another cluster.
+	ClusterArg string
 }
+
+// multiCluster reports whether tools take a cluster argument.
+func (e *Env) multiCluster() bool { return len(e.ClusterNames) > 1 && e.Cluster != nil }
 
 func (e *Env) now() time.Time {
 	if e.Now != nil {
@@ -140,26 +152,49 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownTool, name)
 	}
+	env := s.env
+	if env.multiCluster() {
+		var err error
+		if env, args, err = s.routeCluster(args); err != nil {
+			return errorResult(fmt.Sprintf("invalid arguments for %s: %s", name, err.Error())), nil
+		}
+	}
 	av, err := decodeArgs(args, t.argsT, t.in)
 	if err != nil {
 		return errorResult(fmt.Sprintf("invalid arguments for %s: %s", name, err.Error())), nil
 	}
 	rec := proxmox.NewRecorder()
 	notes := &Notes{}
-	ctx = WithEnv(proxmox.WithRecorder(withNotes(ctx, notes), rec), s.env)
+	ctx = WithEnv(proxmox.WithRecorder(withNotes(ctx, notes), rec), env)
 	fetched := s.env.now().UTC()
+	start := time.Now()
 
 	data, err := s.invoke(ctx, t, av)
+	ev := s.env.Log.Debug().Str("tool", name).Dur("took", time.Since(start)).Int("calls", len(rec.Calls()))
 	if err != nil {
-		s.env.Log.Debug().Str("tool", name).Str("error", err.Error()).Msg("tool failed")
+		ev.Str("error", err.Error()).Msg("tool failed")
 		return errorResult(name + " failed: " + err.Error()), nil
 	}
-	body, err := compose(data, fetched, s.clusterName(ctx, rec), rec, notes)
+	ev.Msg("tool call")
+	if len(rec.Calls()) > 0 {
+		if c, err := env.client(ctx); err == nil && c.TLSWarning() != "" {
+			AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: "cluster", Metric: "tls", Message: c.TLSWarning()})
+		}
+	}
+	label := clusterName(ctx, env, rec)
+	if l, ok := data.(clusterLabeler); ok && l.ResultCluster() != "" {
+		label = l.ResultCluster()
+	}
+	body, err := compose(data, fetched, label, rec, notes)
 	if err != nil {
 		return errorResult(name + " failed: " + err.Error()), nil
 	}
 	return &Result{Structured: body, Text: string(body)}, nil
 }
+
+// clusterLabeler is a result about another cluster than the call was
+// routed to: confirm_plan runs a plan on the cluster it was made for.
+type clusterLabeler interface{ ResultCluster() string }
 
 // invoke runs the handler; a panic becomes a tool error instead of killing
 // the server (and is logged with the tool name).
@@ -173,14 +208,79 @@ func (s *Server) invoke(ctx context.Context, t *Tool, av reflect.Value) (data an
 	return t.invoke(ctx, av)
 }
 
-func (s *Server) clusterName(ctx context.Context, rec *proxmox.Recorder) string {
-	// A configured name labels the cluster; otherwise use what Proxmox said.
-	if s.env.Client != nil || s.env.Connect != nil {
-		if c, err := s.env.client(ctx); err == nil && c.Name() != "" {
+// routeCluster takes the "cluster" argument out of args and returns an Env
+// whose client is that cluster's.
+func (s *Server) routeCluster(args json.RawMessage) (*Env, json.RawMessage, error) {
+	args = bytes.TrimSpace(args)
+	if len(args) == 0 || args[0] != '{' {
+		return s.env, args, nil // decodeArgs reports the shape
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(args, &m); err != nil {
+		return s.env, args, nil
+	}
+	raw, ok := m["cluster"]
+	if !ok {
+		return s.env, args, nil
+	}
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		return nil, nil, &ArgError{Arg: "cluster", Msg: "must be a string, got " + jsonKind(raw)}
+	}
+	if !contains(s.env.ClusterNames, name) {
+		return nil, nil, &ArgError{Arg: "cluster", Msg: fmt.Sprintf("must be one of %s, got %q", strings.Join(s.env.ClusterNames, ", "), clip(name))}
+	}
+	c, err := s.env.Cluster(name)
+	if err != nil {
+		return nil, nil, &ArgError{Arg: "cluster", Msg: err.Error()}
+	}
+	env := *s.env
+	env.Client, env.Connect, env.ClientErr = c, nil, nil
+	env.ClusterArg = name
+	delete(m, "cluster")
+	rest, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &env, rest, nil
+}
+
+// InputSchema is t's input schema as served: with several clusters it gains
+// the optional "cluster" argument.
+func (s *Server) InputSchema(t *Tool) json.RawMessage {
+	if !s.env.multiCluster() {
+		return t.InputSchema
+	}
+	in := *t.in
+	in.Properties = &Props{
+		Names:   append([]string{"cluster"}, t.in.Properties.Names...),
+		Schemas: append([]*Schema{{Type: "string", Enum: toAny(s.env.ClusterNames), Description: "cluster to ask (default " + s.env.ClusterNames[0] + ")"}}, t.in.Properties.Schemas...),
+	}
+	b, err := json.Marshal(&in)
+	if err != nil {
+		return t.InputSchema
+	}
+	return b
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func clusterName(ctx context.Context, env *Env, rec *proxmox.Recorder) string {
+	// A configured name labels the cluster; otherwise (or when the config
+	// only has the placeholder "default") use what Proxmox said.
+	seen := rec.ClusterName()
+	if env.Client != nil || env.Connect != nil {
+		if c, err := env.client(ctx); err == nil && c.Name() != "" && !(c.Name() == "default" && seen != "") {
 			return c.Name()
 		}
 	}
-	return rec.ClusterName()
+	return seen
 }
 
 func errorResult(msg string) *Result { return &Result{Text: msg, IsError: true} }
@@ -192,11 +292,10 @@ func compose(data any, fetched time.Time, cluster string, rec *proxmox.Recorder,
 	if v := reflect.ValueOf(data); v.Kind() == reflect.Pointer && v.IsNil() {
 		data = struct{}{}
 	}
-	inner, err := json.Marshal(data)
+	inner, err := marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("encoding result: %w", err)
 	}
-	inner = bytes.TrimSpace(inner)
 	if len(inner) < 2 || inner[0] != '{' {
 		return nil, errors.New("result is not an object")
 	}
@@ -240,6 +339,18 @@ func compose(data any, fetched time.Time, cluster string, rec *proxmox.Recorder,
 }
 
 func writeJSON(b *bytes.Buffer, v any) {
-	enc, _ := json.Marshal(v)
+	enc, _ := marshal(v)
 	b.Write(enc)
+}
+
+// marshal is compact JSON without HTML escaping: results are read by models
+// and people, never embedded in HTML, and "<" stays one byte.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSpace(b.Bytes()), nil
 }

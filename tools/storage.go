@@ -63,7 +63,7 @@ type FillForecast struct {
 	Window          string  `json:"window"`
 	WindowDays      float64 `json:"window_days"`
 	Points          int     `json:"points"`
-	R2              float64 `json:"r2,omitempty" description:"fit quality 0..1"`
+	R2              float64 `json:"r2,omitempty" description:"fit quality 0..1; below 0.5 the trend is weak (e.g. backups pruned in cycles)"`
 }
 
 type nodeStorages struct {

@@ -137,11 +137,20 @@ func listTasks(ctx context.Context, args ListTasksArgs) (ListTasksResult, error)
 	if out.Total > out.Returned {
 		out.Older = fmt.Sprintf("%d more task(s) match; raise limit (max 200), narrow the filters, or use since_hours", out.Total-out.Returned)
 	}
+	failed := 0
 	for _, t := range out.Tasks {
-		if t.Status != "running" && t.Status != "OK" && !strings.HasPrefix(t.Status, "WARNINGS") && t.Status != "" {
+		if t.Status == "running" || t.Status == "OK" || strings.HasPrefix(t.Status, "WARNINGS") || t.Status == "" {
+			continue
+		}
+		// A few alerts say enough; the list holds every failed task.
+		if failed++; failed <= maxTaskAlerts {
 			AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: t.Node + ":" + t.Type, Metric: "task_status",
 				Message: fmt.Sprintf("%s task %s on %s failed: %s", t.Type, t.ID, t.Node, t.Status), Basis: "exit status of " + t.UPID})
 		}
+	}
+	if failed > maxTaskAlerts {
+		AddAlert(ctx, Alert{Severity: SeverityInfo, Subject: "tasks", Metric: "task_status", Value: float64(failed),
+			Message: fmt.Sprintf("%d more failed tasks in this list", failed-maxTaskAlerts), Basis: "exit status of the tasks listed"})
 	}
 	return out, nil
 }
@@ -207,7 +216,10 @@ type VzdumpGuest struct {
 	Warnings  []string `json:"warnings,omitempty"`
 }
 
-const maxErrorLines = 50
+const (
+	maxErrorLines = 50
+	maxTaskAlerts = 5
+)
 
 func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 	c, err := Client(ctx)
@@ -235,7 +247,17 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 	}
 	out.OK = st.Status == "stopped" && (st.ExitStatus == "OK" || strings.HasPrefix(st.ExitStatus, "WARNINGS"))
 	if out.Task.End == "" && st.Status == "stopped" {
-		AddUnavailable(ctx, "end time", "the task status endpoint does not return an end time (list_tasks shows it)")
+		// The status answer has no end time; the node's task list has it.
+		ts, _, err := c.Tasks(ctx, node, proxmox.TaskFilter{TypeFilter: st.Type, Since: int64(st.StartTime), Until: int64(st.StartTime), Limit: 50})
+		found := false
+		for _, t := range ts {
+			if err == nil && t.UPID == args.UPID && t.EndTime > 0 {
+				out.Task.End, out.Task.DurationS, found = rfcTime(int64(t.EndTime)), int64(t.EndTime-t.StartTime), true
+			}
+		}
+		if !found {
+			AddUnavailable(ctx, "end time", "not in the status answer, and the node's task list did not show this task")
+		}
 	}
 	from := len(lines) - args.Lines
 	if from < 0 {

@@ -286,7 +286,7 @@ func poolInfo(ctx context.Context, node string, p proxmox.ZFSPool, det *proxmox.
 		info.Vdevs = vdevInfos(det.Children, 0, nil)
 	}
 	for _, pr := range v.Problems {
-		m := ZFSMember{Path: pr.Path, State: pr.State, Read: pr.Read, Write: pr.Write, Cksum: pr.Cksum, Msg: pr.Msg, Section: pr.Section}
+		m := ZFSMember{Path: strings.ReplaceAll(pr.Path, "//", "/"), State: pr.State, Read: pr.Read, Write: pr.Write, Cksum: pr.Cksum, Msg: pr.Msg, Section: pr.Section}
 		if pr.Leaf {
 			if d := analyze.MatchDiskToVdev(pr.Name, disks); d != nil {
 				m.DevPath = d.DevPath

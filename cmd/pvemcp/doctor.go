@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -63,8 +64,7 @@ type doctor struct {
 }
 
 func (d *doctor) line(indent, status, subject, detail string) {
-	switch status {
-	case statusFail:
+	if status == statusFail {
 		d.problems++
 	}
 	fmt.Fprintf(d.out, "%s%-6s %-11s %s\n", indent, "["+status+"]", subject, detail)
@@ -88,7 +88,7 @@ func (d *doctor) run(ctx context.Context) int {
 	}
 	def := ""
 	if cfg.Cluster != nil {
-		def = ", default " + cfg.Cluster.Name
+		def = fmt.Sprintf(", default cluster %q", cfg.Cluster.Name)
 	}
 	d.line("", statusOK, "config", fmt.Sprintf("%s: %d cluster(s)%s; approval %s; read-only %t", where, len(cfg.Clusters), def, cfg.Approval, cfg.ReadOnly))
 	for _, cl := range cfg.Clusters {
@@ -133,8 +133,9 @@ func (d *doctor) cluster(ctx context.Context, cl *config.Cluster) {
 
 	var version *proxmox.Version
 	answered := 0
+	members := map[string][]string{} // cluster name an endpoint reports -> endpoints
 	for _, ep := range cl.Endpoints {
-		v, ok := d.endpoint(ctx, cl, ep, haveToken)
+		v, ok := d.endpoint(ctx, cl, ep, haveToken, members)
 		if ok {
 			answered++
 			if version == nil {
@@ -145,19 +146,55 @@ func (d *doctor) cluster(ctx context.Context, cl *config.Cluster) {
 	if !haveToken || answered == 0 {
 		return
 	}
+	if len(members) > 1 {
+		var parts []string
+		for name, eps := range members {
+			parts = append(parts, fmt.Sprintf("%s in cluster %q", strings.Join(eps, ", "), name))
+		}
+		sort.Strings(parts)
+		d.line(in, statusFail, "endpoints", "the endpoints belong to different clusters: "+strings.Join(parts, "; ")+
+			"; list only nodes of one cluster (a second cluster is its own clusters: entry)")
+	}
 	c, err := proxmox.New(cl.Options())
 	if err != nil {
 		d.line(in, statusFail, "token", err.Error())
 		return
 	}
 	defer c.CloseIdleConnections()
+	d.quorum(ctx, c)
 	d.privileges(ctx, c)
 	d.version(version)
 }
 
+// quorum reports the cluster's name, quorum and members online.
+func (d *doctor) quorum(ctx context.Context, c *proxmox.Client) {
+	const in = "  "
+	st, err := c.ClusterStatus(ctx)
+	if err != nil {
+		d.line(in, statusWarn, "quorum", "cannot read /cluster/status: "+err.Error())
+		return
+	}
+	online := 0
+	for _, m := range st.Members {
+		if m.Online {
+			online++
+		}
+	}
+	name := st.Name
+	if !st.Clustered {
+		name = "stand-alone node"
+	}
+	detail := fmt.Sprintf("%s: %d of %d nodes online", name, online, len(st.Members))
+	if !st.Quorate {
+		d.line(in, statusWarn, "quorum", detail+"; NOT quorate: Proxmox refuses most changes until quorum is back")
+		return
+	}
+	d.line(in, statusOK, "quorum", detail+", quorate")
+}
+
 // endpoint checks one node endpoint alone: reachability, TLS, the token and
 // intermittent errors. It reports whether the endpoint works.
-func (d *doctor) endpoint(ctx context.Context, cl *config.Cluster, ep string, haveToken bool) (*proxmox.Version, bool) {
+func (d *doctor) endpoint(ctx context.Context, cl *config.Cluster, ep string, haveToken bool, members map[string][]string) (*proxmox.Version, bool) {
 	const in = "  "
 	subject := "endpoint"
 	opts := cl.Options()
@@ -208,7 +245,11 @@ func (d *doctor) endpoint(ctx context.Context, cl *config.Cluster, ep string, ha
 		d.line(in, statusFail, subject, fmt.Sprintf("%s: intermittent errors: %d of %d requests failed with %s (overloaded node or a failing service); pvemcp reports such failures per call", ep, serverErrs, probes, serverReason))
 		return version, true
 	}
-	detail := fmt.Sprintf("%s: answers, token accepted, Proxmox VE %s (%.0f ms)", ep, version.Version, lastMS)
+	// Which cluster answers here (needs Sys.Audit; skipped without it).
+	if st, err := c.ClusterStatus(ctx); err == nil && st.Clustered {
+		members[st.Name] = append(members[st.Name], ep)
+	}
+	detail := fmt.Sprintf("%s: answers, token accepted, Proxmox VE %s (%.1f ms)", ep, version.Version, lastMS)
 	if cl.Fingerprint == "" {
 		if fp := presentedFingerprint(ctx, ep, d.f.timeout); fp != "" {
 			detail += "; certificate SHA-256 " + fp

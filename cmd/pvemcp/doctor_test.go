@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -90,6 +91,11 @@ func TestDoctorHealthy(t *testing.T) {
 	if strings.Contains(out, e.token[strings.LastIndex(e.token, "=")+1:]) {
 		t.Error("the report shows the token secret")
 	}
+	// --cluster checks that cluster only.
+	code, out = e.doctor(t, "--cluster", "pinned")
+	if code != 0 || !strings.Contains(out, "cluster pinned") || strings.Contains(out, "cluster nodes") {
+		t.Errorf("--cluster pinned: %d\n%s", code, out)
+	}
 }
 
 // Every simulator fault gets its own, correct diagnosis, and a non-zero exit.
@@ -157,5 +163,35 @@ func TestDoctorConfigProblems(t *testing.T) {
 		if code != 1 || !strings.Contains(out, w) {
 			t.Errorf("missing secret: %d, lacks %q\n%s", code, w, out)
 		}
+	}
+}
+
+// Endpoints of two different clusters in one cluster entry are caught.
+func TestDoctorEndpointsOfDifferentClusters(t *testing.T) {
+	e := newDoctorEnv(t, "operator")
+	other, err := pvesim.Start(context.Background(), pvesim.Options{Generate: "nodes=2,guests=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if other.Token("operator") != e.token {
+		t.Skip("the generated cluster has other tokens")
+	}
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "tok")
+	os.WriteFile(tok, []byte(e.token), 0o600)
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte(fmt.Sprintf("clusters:\n  - {name: mixed, endpoints: ['%s', '%s'], insecure: true, token_file: '%s'}\n",
+		e.sim.URL(), other.URL(), tok)), 0o600)
+	code, out, _ := runCLI(t, "", "--config", p, "doctor", "--probes", "1")
+	parts := []string{fmt.Sprintf("%s in cluster %q", e.sim.URL(), e.sim.ClusterName()),
+		fmt.Sprintf("%s in cluster %q", other.URL(), other.ClusterName())}
+	sort.Strings(parts)
+	want := "the endpoints belong to different clusters: " + strings.Join(parts, "; ")
+	if code != 1 || !strings.Contains(out, want) {
+		t.Errorf("exit %d, want %q in:\n%s", code, want, out)
+	}
+	if !strings.Contains(out, "[ok]   quorum") {
+		t.Errorf("no quorum line:\n%s", out)
 	}
 }

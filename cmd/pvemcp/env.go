@@ -58,6 +58,12 @@ func newRuntime(opts config.Options, demo, needCluster bool, log zerolog.Logger)
 		}
 		env.Client = c
 		rt.clients = clients
+		if names := clients.Names(); len(names) > 1 {
+			// Several clusters: every tool takes an optional "cluster"
+			// argument (default first).
+			env.ClusterNames = defaultFirst(names, clients.Default())
+			env.Cluster = clients.Get
+		}
 		rt.cleanup = clients.CloseIdleConnections
 	case needCluster:
 		return nil, config.ErrNotConfigured
@@ -112,4 +118,14 @@ func (d *demoCluster) close() {
 	if d.sim != nil {
 		_ = d.sim.Close()
 	}
+}
+
+func defaultFirst(names []string, def string) []string {
+	out := []string{def}
+	for _, n := range names {
+		if n != def {
+			out = append(out, n)
+		}
+	}
+	return out
 }

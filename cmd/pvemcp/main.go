@@ -18,8 +18,12 @@ import (
 	"github.com/pvemcp/pvemcp/config"
 )
 
-// version is set at build time (-ldflags "-X main.version=v1.2.3").
-var version = ""
+// Set at build time (make build: -ldflags "-X main.version=... -X main.commit=... -X main.date=...").
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 func buildVersion() string {
 	if version != "" {
@@ -87,7 +91,15 @@ func newVersionCmd(a *app) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(a.stdout, "pvemcp %s\n", buildVersion())
+			line := "pvemcp " + buildVersion()
+			if commit != "" {
+				line += " (" + commit
+				if date != "" {
+					line += ", " + date
+				}
+				line += ")"
+			}
+			_, err := fmt.Fprintln(a.stdout, line)
 			return err
 		},
 	}

@@ -79,7 +79,11 @@ func TestVersionAndTools(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "list_guests") || strings.Contains(out, "write") {
 		t.Errorf("tools --read-only: %d\n%s", code, out)
 	}
-	code, _, errs := runCLI(t, "", "--log-level", "loud", "version")
+	code, _, errs := runCLI(t, "", "serve", "--demo", "--toolsets", "inventory,nope")
+	if code != 1 || !strings.Contains(errs, `unknown toolset "nope"`) {
+		t.Errorf("bad toolset: %d %s", code, errs)
+	}
+	code, _, errs = runCLI(t, "", "--log-level", "loud", "version")
 	if code != 1 || !strings.Contains(errs, "--log-level") {
 		t.Errorf("bad log level: %d %s", code, errs)
 	}

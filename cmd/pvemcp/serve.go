@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log"
+	"slices"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/spf13/cobra"
@@ -43,6 +46,11 @@ func newServeCmd(a *app) *cobra.Command {
 }
 
 func serve(ctx context.Context, a *app, f *serveFlags) error {
+	for _, name := range f.toolsets {
+		if !slices.Contains(tools.Toolsets(), name) {
+			return fmt.Errorf("--toolsets: unknown toolset %q (known: %s)", name, strings.Join(tools.Toolsets(), ", "))
+		}
+	}
 	rt, err := newRuntime(a.configOptions(), f.demo, true, a.log)
 	if err != nil {
 		return err

@@ -22,21 +22,32 @@ func newSimCmd() *cobra.Command {
 		authDelay                         time.Duration
 		seed                              int64
 		taskSpeed                         float64
+		startAt                           string
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Run the Proxmox VE API simulator (a faithful PVE 9/8 API over HTTPS)",
 		Long: "Run pvesim, the embedded Proxmox VE API simulator. It prints PROXMOX_VE_ENDPOINT, PROXMOX_VE_API_TOKEN and\n" +
-			"PROXMOX_VE_FINGERPRINT (one per line, on stdout), then serves until interrupted.\n" +
-			"Example: eval \"$(pvemcp sim --listen 127.0.0.1:8006 & sleep 1)\"",
+			"PROXMOX_VE_FINGERPRINT (one per line, on stdout), then serves until interrupted. In a shell:\n" +
+			"  pvemcp sim > sim.env &  sleep 1;  set -a; . ./sim.env; set +a",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var now func() time.Time
+			if startAt != "" {
+				t0, err := time.Parse(time.RFC3339, startAt)
+				if err != nil {
+					return fmt.Errorf("--now: want RFC 3339 like 2026-02-23T14:30:00Z: %w", err)
+				}
+				// The simulated clock starts there and runs at normal speed.
+				real0 := time.Now()
+				now = func() time.Time { return t0.Add(time.Since(real0)) }
+			}
 			log := zerolog.New(cmd.ErrOrStderr()).With().Timestamp().Str("app", "pvesim").Logger().Level(zerolog.InfoLevel)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			sim, err := pvesim.Start(ctx, pvesim.Options{
 				Scenario: scenario, Generate: generate, Listen: listen, PerNodePorts: perNode, PVEVersion: pveVersion,
-				AuthFailDelay: authDelay, Seed: seed, Logger: log, TaskSpeed: taskSpeed,
+				AuthFailDelay: authDelay, Seed: seed, Logger: log, TaskSpeed: taskSpeed, Now: now,
 			})
 			if err != nil {
 				return err
@@ -70,5 +81,6 @@ func newSimCmd() *cobra.Command {
 	f.DurationVar(&authDelay, "auth-fail-delay", 3*time.Second, "delay of 401 answers (real Proxmox: 3s)")
 	f.Int64Var(&seed, "seed", 0, "dynamics seed (0: the scenario's)")
 	f.Float64Var(&taskSpeed, "task-speed", 1, "task duration factor: 1 realistic, 0 instant, 0.1 ten times faster")
+	f.StringVar(&startAt, "now", "", "start the simulated clock at this RFC 3339 time (default: the real time)")
 	return cmd
 }

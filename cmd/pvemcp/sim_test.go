@@ -18,7 +18,7 @@ func TestSimCommand(t *testing.T) {
 	cmd := newSimCmd()
 	cmd.SetOut(pw)
 	cmd.SetErr(io.Discard)
-	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--token", "auditor", "--auth-fail-delay", "0s", "--task-speed", "0"})
+	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--token", "auditor", "--auth-fail-delay", "0s", "--task-speed", "0", "--now", "2026-02-23T14:30:00Z"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx); pw.Close() }()
@@ -49,6 +49,17 @@ func TestSimCommand(t *testing.T) {
 	res.Body.Close()
 	if string(b) != `{"data":"106"}` {
 		t.Errorf("nextid %s", b)
+	}
+	req, _ = http.NewRequest("GET", env["PROXMOX_VE_ENDPOINT"]+"/api2/json/nodes/pve-node01/tasks?limit=1", nil)
+	req.Header.Set("Authorization", "PVEAPIToken="+env["PROXMOX_VE_API_TOKEN"])
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `"starttime":17718`) { // runs of 2026-02-23, from --now
+		t.Errorf("--now not applied: %s", b)
 	}
 	cancel()
 	select {

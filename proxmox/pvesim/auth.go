@@ -284,10 +284,10 @@ func contains(l []string, s string) bool {
 
 // privsOf returns the privileges (-> propagate flag) of a user or token id
 // on path, including the roles its pool membership grants.
-func (st *state) privsOf(ugid string, groups []string, path string) map[string]bool {
+func (st *state) privsOf(ugid string, groups []string, path, poolPath string) map[string]bool {
 	roles := st.rolesAt(ugid, groups, path)
-	if pool := st.poolOfPath(path); pool != "" {
-		for r, p := range st.rolesAt(ugid, groups, "/pool/"+pool) {
+	if poolPath != "" {
+		for r, p := range st.rolesAt(ugid, groups, poolPath) {
 			roles[r] = roles[r] || p
 		}
 	}
@@ -303,13 +303,10 @@ func (st *state) privsOf(ugid string, groups []string, path string) map[string]b
 	return privs
 }
 
-// permKey maps a path to the path whose evaluation decides it: a path with
-// no ACL entry of its own and no pool behaves like any child of its deepest
+// aclKey maps a path to the path whose ACL evaluation decides it: a path
+// with no ACL entry of its own behaves like any child of its deepest
 // ancestor that has one ("/vms/100" -> "/vms/\x00" when only /vms has ACLs).
-func (st *state) permKey(path string) string {
-	if st.poolOfPath(path) != "" {
-		return path
-	}
+func (st *state) aclKey(path string) string {
 	chain := pathChain(path)
 	deepest := -1
 	for i, p := range chain {
@@ -361,6 +358,15 @@ func (st *state) poolOfPath(path string) string {
 // everything; a privilege-separated token gets the intersection of its own
 // and its user's privileges, a non-separated token its user's.
 func (st *state) effectivePrivs(pr *principal, path string) map[string]bool {
+	poolPath := ""
+	if pool := st.poolOfPath(path); pool != "" {
+		poolPath = "/pool/" + pool
+	}
+	return st.effectivePrivsAt(pr, path, poolPath)
+}
+
+// effectivePrivsAt evaluates path with the pool path it belongs to ("" if none).
+func (st *state) effectivePrivsAt(pr *principal, path, poolPath string) map[string]bool {
 	if pr == nil {
 		return map[string]bool{}
 	}
@@ -375,7 +381,7 @@ func (st *state) effectivePrivs(pr *principal, path string) map[string]bool {
 	if u := st.Users[pr.UserID]; u != nil {
 		groups = u.Groups
 	}
-	userPrivs := st.privsOf(pr.UserID, groups, path)
+	userPrivs := st.privsOf(pr.UserID, groups, path, poolPath)
 	if pr.TokenID == "" {
 		return userPrivs
 	}
@@ -383,7 +389,7 @@ func (st *state) effectivePrivs(pr *principal, path string) map[string]bool {
 	if tok == nil || !tok.Privsep {
 		return userPrivs
 	}
-	tokPrivs := st.privsOf(pr.full(), nil, path)
+	tokPrivs := st.privsOf(pr.full(), nil, path, poolPath)
 	out := map[string]bool{}
 	for p, prop := range tokPrivs {
 		if up, ok := userPrivs[p]; ok {

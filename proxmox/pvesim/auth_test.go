@@ -127,9 +127,14 @@ func TestTokensOnTheWire(t *testing.T) {
 		t.Errorf("prod-operator 103: %d %q", r.Status, r.Reason)
 	}
 	// permissions dump
-	perms := decode[map[string]map[string]int](t, call(t, s, "operator", "GET", "/access/permissions", url.Values{"path": {"/vms/100"}}))
-	if perms["/vms/100"]["VM.PowerMgmt"] != 1 || perms["/vms/100"]["Sys.Audit"] != 1 {
-		t.Errorf("operator perms on /vms/100: %v", perms)
+	perms := decode[map[string]map[string]int](t, call(t, s, "operator", "GET", "/access/permissions", url.Values{"path": {"/vms/101"}}))
+	if perms["/vms/101"]["VM.PowerMgmt"] != 1 || len(perms) != 1 {
+		t.Errorf("operator perms on /vms/101: %v", perms)
+	}
+	perms = decode[map[string]map[string]int](t, call(t, s, "operator", "GET", "/access/permissions", nil))
+	if perms["/"]["Sys.Audit"] != 1 || perms["/vms"]["VM.Allocate"] != 1 || perms["/vms"]["Sys.Audit"] != 0 {
+		// the /vms ACL replaces the / one there (deeper levels replace upper ones)
+		t.Errorf("operator perms: %v", perms)
 	}
 	if r := call(t, s, "auditor", "GET", "/access/permissions", url.Values{"userid": {"root@pam"}}); r.Status != 200 {
 		t.Errorf("auditor has Sys.Audit on /access (propagated): %d", r.Status)

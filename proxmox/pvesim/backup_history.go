@@ -306,8 +306,9 @@ func (s *Sim) vzdumpGuest(j *BackupJob, g *Guest, si *StorageInst, start time.Ti
 	for _, pct := range []int{10, 35, 60, 85, 100} {
 		at := cur.Add(time.Duration(secs*pct/100) * time.Second)
 		done := float64(total) * float64(pct) / 100
+		rate := float64(total) / float64(secs) // zero blocks are read too, just not written
 		lines = append(lines, fmt.Sprintf("INFO: %3d%% (%s of %s) in %s, read: %s/s, write: %s/s", pct, humanGiB(done), humanGiB(float64(total)),
-			humanDur(at.Sub(cur)), humanMiB(float64(400<<20)), humanMiB(float64(380<<20))))
+			humanDur(at.Sub(cur)), humanMiB(rate), humanMiB(rate*0.45)))
 	}
 	cur = cur.Add(time.Duration(secs) * time.Second)
 	// zstd archives of the allocated data

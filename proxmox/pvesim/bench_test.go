@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -35,5 +36,17 @@ func BenchmarkRoundTripNodeStatus(b *testing.B) {
 		}
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
+	}
+}
+
+// BenchmarkStartDemo is the cost of starting the demo simulator, which
+// most tests of the project do.
+func BenchmarkStartDemo(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		s, err := Start(context.Background(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
 	}
 }

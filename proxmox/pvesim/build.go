@@ -165,10 +165,10 @@ func (s *Sim) buildState(sc *scenario) (*state, error) {
 		}
 	}
 
-	for _, sg := range sc.Guests {
+	for i, sg := range sc.Guests {
 		g, err := s.buildGuest(st, sg, t0)
 		if err != nil {
-			return nil, fmt.Errorf("%s: guest %d: %w", sc.file, sg.VMID, err)
+			return nil, sc.errAt(fmt.Sprintf("guest %d: %v", sg.VMID, err), "guests", i, "disks")
 		}
 		st.addGuest(g)
 	}

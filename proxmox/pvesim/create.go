@@ -128,6 +128,9 @@ func bootOrder(c *Conf) string {
 }
 
 func (s *Sim) hQemuCreate(c *reqCtx) (any, error) {
+	if err := checkDNSName(c, "name"); err != nil {
+		return nil, err
+	}
 	vmid, node := c.Int("vmid"), c.Node
 	pool := c.Str("pool")
 	if c.Has("archive") {
@@ -328,7 +331,7 @@ func (s *Sim) afterCreate(w *worker, node, typ string, vmid int, user string, st
 			}
 		})
 		if start {
-			s.tasks.after(durHALRM, func() { s.haApply(fmt.Sprintf("%s:%d", kind, vmid)) })
+			s.tasks.after(durHALRM, func() { s.haApply(fmt.Sprintf("%s:%d", kind, vmid), false) })
 		}
 		return nil
 	}
@@ -371,6 +374,9 @@ func templateOSType(volid string) string {
 }
 
 func (s *Sim) hLxcCreate(c *reqCtx) (any, error) {
+	if err := checkDNSName(c, "hostname"); err != nil {
+		return nil, err
+	}
 	vmid, node := c.Int("vmid"), c.Node
 	pool := c.Str("pool")
 	if c.Bool("restore") {
@@ -631,6 +637,9 @@ func fingerprintFor(seed int64, vmid, i int) string {
 // ---- qemu clone ----
 
 func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
+	if err := checkDNSName(c, "name"); err != nil {
+		return nil, err
+	}
 	node, vmid, newid := c.Node, c.Int("vmid"), c.Int("newid")
 	pool, storage, target := c.Str("pool"), c.Str("storage"), c.Str("target")
 	if target == node || target == "localhost" {

@@ -17,6 +17,9 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.reason()) }
 
+// Reason is the status line's reason phrase.
+func (e *apiError) Reason() string { return e.reason() }
+
 func (e *apiError) reason() string {
 	r, _, _ := strings.Cut(e.Msg, "\n")
 	return r

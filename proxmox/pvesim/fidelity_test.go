@@ -81,6 +81,7 @@ func TestFidelityRoutesAndParams(t *testing.T) {
 	for _, ver := range []int{9, 8} {
 		s := startSim(t, Options{PVEVersion: ver})
 		seen := map[string]bool{}
+		missingPattern := 0
 		for _, r := range s.routeList() {
 			key := r.method + " " + r.pattern
 			if seen[key] {
@@ -118,6 +119,15 @@ func TestFidelityRoutesAndParams(t *testing.T) {
 						t.Errorf("%s: %s enum %v, official %v", key, name, mp.enumV, want)
 					}
 				}
+				if of, ok := op["format"].(string); ok && mp.format != "" && of != mp.format {
+					t.Errorf("%s: %s format %s, official %s", key, name, mp.format, of)
+				}
+				if ml, ok := op["maxLength"].(float64); ok && mp.maxLen != 0 && int(ml) != mp.maxLen {
+					t.Errorf("%s: %s maxLength %d, official %v", key, name, mp.maxLen, ml)
+				}
+				if _, ok := op["pattern"].(string); ok && mp.reV == nil && mp.format == "" && len(mp.enumV) == 0 {
+					missingPattern++
+				}
 				for _, b := range []struct {
 					k string
 					v *float64
@@ -133,7 +143,7 @@ func TestFidelityRoutesAndParams(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("pve%d: %d routes checked", ver, len(seen))
+		t.Logf("pve%d: %d routes checked; %d official patterns not enforced (too complex for RE2 or not needed)", ver, len(seen), missingPattern)
 	}
 }
 

@@ -7,10 +7,20 @@ import (
 	"time"
 )
 
+func haveGroup(l []scHAGroup, name string) bool {
+	for _, g := range l {
+		if g.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // generateScenario builds a synthetic cluster from "nodes=64,guests=10000[,seed=N]":
 // nodes with local-zfs and local, a shared NFS storage, guests spread
-// round-robin (one in five a container, one in ten stopped), one backup job
-// covering every guest, and the demo's tokens.
+// round-robin (one in five a container, one in ten stopped), a pool per
+// 1,000 guests, one in twenty HA-managed, one backup job covering every
+// guest, and the demo's tokens.
 func generateScenario(spec string) (*scenario, error) {
 	nodes, guests, seed := 3, 20, int64(1)
 	for _, kv := range strings.Split(spec, ",") {
@@ -77,7 +87,27 @@ func generateScenario(spec string) (*scenario, error) {
 		if i%10 == 9 {
 			g.Status = "stopped"
 		}
+		if i%1000 == 0 {
+			sc.Pools = append(sc.Pools, scPool{ID: fmt.Sprintf("pool%02d", i/1000+1)})
+		}
+		g.Pool = fmt.Sprintf("pool%02d", i/1000+1)
+		if i%20 == 0 && g.Status == "" {
+			// one HA group per node, preferring it, with the next node as fallback
+			ni := i % nodes
+			grp := "ha-" + sc.Nodes[ni].Name
+			if len(sc.HA.Groups) < nodes && !haveGroup(sc.HA.Groups, grp) {
+				sc.HA.Groups = append(sc.HA.Groups, scHAGroup{Name: grp, Nodes: fmt.Sprintf("%s:2,%s:1", sc.Nodes[ni].Name, sc.Nodes[(ni+1)%nodes].Name)})
+			}
+			typ := "vm"
+			if g.Type == "lxc" {
+				typ = "ct"
+			}
+			sc.HA.Resources = append(sc.HA.Resources, scHAResource{SID: fmt.Sprintf("%s:%d", typ, vmid), Group: grp, State: "started"})
+		}
 		sc.Guests = append(sc.Guests, g)
+	}
+	if nodes > 0 {
+		sc.HA.Master = sc.Nodes[0].Name
 	}
 	sc.Backup = scBackup{Jobs: []scBackupJob{{ID: "backup-all", Schedule: "02:00", Storage: "nfs-backup", Mode: "snapshot", All: true, Compress: "zstd"}}}
 	demo, err := parseScenario("demo.yaml", demoYAML)

@@ -24,13 +24,19 @@ func startSim(t testing.TB, opts Options) *Sim {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		s.Close()
+		sharedClient.CloseIdleConnections() // a later sim may get the same port
+	})
 	return s
 }
 
-func insecureClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-}
+// sharedClient keeps connections alive across calls: a TLS handshake per
+// call (RSA signing) dominated the tests' time under -race.
+var sharedClient = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 4}}
+
+func insecureClient() *http.Client { return sharedClient }
 
 type apiResp struct {
 	Status int

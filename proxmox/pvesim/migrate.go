@@ -505,6 +505,7 @@ func (s *Sim) runMigrate(w *worker, node, typ string, vmid int, target string, o
 			for _, v := range local {
 				w.LogTS("%s: start migration to nbd:unix:/run/qemu-server/%d_nbd.migrate:exportname=drive-%s", v.drive, vmid, v.drive)
 				w.Log("drive mirror is starting for drive-%s", v.drive)
+				mirrorStart := s.now()
 				for _, pct := range []int{25, 50, 75, 100} {
 					if err := w.Sleep(step * 2 / time.Duration(4*len(local))); err != nil {
 						return abort(fmt.Errorf("interrupted by signal"))
@@ -514,7 +515,8 @@ func (s *Sim) runMigrate(w *worker, node, typ string, vmid int, target string, o
 					if pct == 100 {
 						suffix = ", ready"
 					}
-					w.Log("drive-%s: transferred %s of %s (%d.00%%) in %ds%s", v.drive, humanBytes(done), humanBytes(v.size), pct, pct/10, suffix)
+					elapsed := int(s.now().Sub(mirrorStart).Round(time.Second) / time.Second)
+					w.Log("drive-%s: transferred %s of %s (%d.00%%) in %ds%s", v.drive, humanBytes(done), humanBytes(v.size), pct, elapsed, suffix)
 				}
 				copied = append(copied, v)
 			}

@@ -678,6 +678,15 @@ func (st *state) haResource(sid string) *HAResource {
 	return nil
 }
 
+// haIndex maps HA service ids to resources, for lookups in long lists.
+func (st *state) haIndex() map[string]*HAResource {
+	m := make(map[string]*HAResource, len(st.HAResources))
+	for _, r := range st.HAResources {
+		m[r.SID] = r
+	}
+	return m
+}
+
 // haSID is the HA service id of a guest ("vm:100" / "ct:200").
 func haSID(g *Guest) string {
 	if g.Type == "lxc" {

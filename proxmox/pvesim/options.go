@@ -31,7 +31,7 @@ type Fault struct {
 	Hang          bool          // accept and never answer (until request ctx/close)
 	MalformedJSON bool          // a truncated JSON body with status 200
 	HTMLPage      bool          // a reverse proxy's 502 HTML page
-	ChangedCert   bool          // serve a different (new) certificate on that node's listener
+	ChangedCert   bool          // serve a different (new) certificate on that node's listener; /nodes keeps the old fingerprint, as through a man in the middle
 	RevokedToken  string        // tokenid whose requests now get 401
 }
 

@@ -69,38 +69,32 @@ func (s *Sim) getClusterStatus(c *reqCtx) (any, error) {
 }
 
 // guestResource is a guest's /cluster/resources entry (PVE2Tools extract_vm_stats).
-func (s *Sim) guestResource(g *Guest, now time.Time) map[string]any {
+func (s *Sim) guestResource(g *Guest, now time.Time, ha map[string]*HAResource) obj {
 	typ := g.Type
-	e := map[string]any{
-		"id": fmt.Sprintf("%s/%d", typ, g.VMID), "type": typ, "vmid": g.VMID, "node": g.Node, "name": g.Name(),
-		"template": b2i(g.Template()), "maxcpu": g.Cores(), "maxmem": g.MemBytes(), "maxdisk": g.BootDiskSize(),
-	}
+	e := make(obj, 0, 24)
+	e = e.set("id", typ+"/"+itoa(g.VMID)).set("type", typ).set("vmid", g.VMID).set("node", g.Node).set("name", g.Name()).
+		set("template", b2i(g.Template())).set("maxcpu", g.Cores()).set("maxmem", g.MemBytes()).set("maxdisk", g.BootDiskSize())
 	if t := g.Conf.Get("tags"); t != "" {
-		e["tags"] = t
+		e = e.set("tags", t)
 	}
 	if g.Lock != "" {
-		e["lock"] = g.Lock
+		e = e.set("lock", g.Lock)
 	}
 	if g.Pool != "" {
-		e["pool"] = g.Pool
+		e = e.set("pool", g.Pool)
 	}
-	if r := s.st.haResource(haSID(g)); r != nil {
-		e["hastate"] = s.haServiceState(r, g)
+	if r := ha[haSID(g)]; r != nil {
+		e = e.set("hastate", s.haServiceState(r, g))
 	}
 	if s.nodeOffline(g.Node) {
-		e["status"] = "unknown"
-		return e
+		return e.set("status", "unknown")
 	}
 	u := s.guestUsageAt(g, now)
 	ni, no, dr, dw := s.guestCounters(g, now)
-	e["status"] = guestStatusWord(g)
-	e["cpu"] = u.CPU
-	e["mem"] = u.Mem
-	e["disk"] = u.Disk
-	e["netin"], e["netout"], e["diskread"], e["diskwrite"] = ni, no, dr, dw
-	e["uptime"] = s.uptime(g, now)
+	e = e.set("status", guestStatusWord(g)).set("cpu", u.CPU).set("mem", u.Mem).set("disk", u.Disk).
+		set("netin", ni).set("netout", no).set("diskread", dr).set("diskwrite", dw).set("uptime", s.uptime(g, now))
 	if s.ver >= 9 {
-		e["memhost"] = u.MemHost
+		e = e.set("memhost", u.MemHost)
 	}
 	return e
 }
@@ -168,12 +162,13 @@ func (s *Sim) storageResources(c *reqCtx, now time.Time) []map[string]any {
 func (s *Sim) getClusterResources(c *reqCtx) (any, error) {
 	now := s.now()
 	typ := c.Str("type")
-	out := []map[string]any{}
+	out := []any{}
 	byNode := s.st.guestsByNode()
 	if typ == "" || typ == "vm" {
+		ha := s.st.haIndex()
 		for _, g := range s.st.sortedGuests() {
-			if c.Can(fmt.Sprintf("/vms/%d", g.VMID), "VM.Audit") {
-				out = append(out, s.guestResource(g, now))
+			if c.Can(vmPath(g.VMID), "VM.Audit") {
+				out = append(out, s.guestResource(g, now, ha))
 			}
 		}
 	}
@@ -198,7 +193,9 @@ func (s *Sim) getClusterResources(c *reqCtx) (any, error) {
 		}
 	}
 	if typ == "" || typ == "storage" {
-		out = append(out, s.storageResources(c, now)...)
+		for _, e := range s.storageResources(c, now) {
+			out = append(out, e)
+		}
 	}
 	if typ == "" {
 		for _, p := range s.st.Pools {

@@ -14,6 +14,13 @@ func (s *Sim) registerExtraReads() {
 	s.route("GET", "/cluster/ha", permPath("/", "Sys.Audit"), nil, dirIndex("id", "groups", "resources", "rules", "status"))
 	s.route("GET", "/cluster/ha/status", permNone(), nil, dirIndex("name", "current", "manager_status"))
 	s.route("GET", "/nodes/{node}/version", permNone(), []param{pNode()}, s.getVersion)
+	s.route("GET", "/access", permNone(), nil, dirIndex("subdir", "acl", "domains", "groups", "openid", "password", "permissions", "roles", "tfa", "ticket", "users"))
+	s.route("GET", "/access/domains", permNone(), nil, func(c *reqCtx) (any, error) {
+		return []map[string]any{
+			{"realm": "pam", "type": "pam", "comment": "Linux PAM standard authentication"},
+			{"realm": "pve", "type": "pve", "comment": "Proxmox VE authentication server"},
+		}, nil
+	})
 	s.route("GET", "/nodes/{node}/qemu/{vmid}/agent", permNone(), []param{pNode(), pVMID()}, dirIndex("name", "exec", "exec-status", "file-read",
 		"file-write", "fsfreeze-freeze", "fsfreeze-status", "fsfreeze-thaw", "fstrim", "get-fsinfo", "get-host-name", "get-memory-block-info",
 		"get-memory-blocks", "get-osinfo", "get-time", "get-timezone", "get-users", "get-vcpus", "info", "network-get-interfaces", "ping",
@@ -107,16 +114,17 @@ func (s *Sim) getIncludedVolumes(c *reqCtx) (any, error) {
 	return map[string]any{"children": children}, nil
 }
 
-func (s *Sim) poolMembers(c *reqCtx, p *Pool) []map[string]any {
+func (s *Sim) poolMembers(c *reqCtx, p *Pool) []any {
 	now := s.now()
 	typ := c.Str("type")
-	var out []map[string]any
+	ha := s.st.haIndex()
+	out := []any{}
 	for _, id := range p.VMs {
 		g := s.st.guest(id)
 		if g == nil || (typ != "" && typ != g.Type) {
 			continue
 		}
-		out = append(out, s.guestResource(g, now))
+		out = append(out, s.guestResource(g, now, ha))
 	}
 	if typ == "" || typ == "storage" {
 		for _, sid := range p.Storages {
@@ -128,9 +136,6 @@ func (s *Sim) poolMembers(c *reqCtx, p *Pool) []map[string]any {
 				}
 			}
 		}
-	}
-	if out == nil {
-		out = []map[string]any{}
 	}
 	return out
 }

@@ -12,6 +12,9 @@ func (s *Sim) registerStorageReads() {
 	storPerm := permAny("/storage/{storage}", "Datastore.Audit", "Datastore.AllocateSpace")
 	s.route("GET", "/nodes/{node}/storage", permNone(), []param{pNode(), pStr("content").opt().fmt("pve-storage-content-list"),
 		pBool("enabled").opt().def("0"), pBool("format").opt().def("0"), pStorage().opt(), pStr("target").opt().fmt("pve-node")}, s.getStorageList)
+	s.route("GET", "/storage", permNone(), []param{pStr("type").opt().enum("btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect",
+		"lvm", "lvmthin", "nfs", "pbs", "rbd", "zfs", "zfspool")}, s.getStorageConfigs)
+	s.route("GET", "/storage/{storage}", permPath("/storage/{storage}", "Datastore.Allocate"), []param{pStorage()}, s.getStorageConfig)
 	s.route("GET", "/nodes/{node}/storage/{storage}", storPerm, []param{pNode(), pStorage()}, s.getStorageIndex)
 	s.route("GET", "/nodes/{node}/storage/{storage}/status", storPerm, []param{pNode(), pStorage()}, s.getStorageStatus)
 	s.route("GET", "/nodes/{node}/storage/{storage}/rrddata", storPerm, []param{pNode(), pStorage(), pTimeframe, pStr("cf").opt().enum("AVERAGE", "MAX")}, s.getStorageRRD)
@@ -174,3 +177,62 @@ func (s *Sim) getStorageContent(c *reqCtx) (any, error) {
 }
 
 func vmPath(vmid int) string { return "/vms/" + itoa(vmid) }
+
+// storageConfigJSON is a storage.cfg section as GET /storage shows it.
+func (s *Sim) storageConfigJSON(c *StorageCfg) map[string]any {
+	e := map[string]any{"storage": c.ID, "type": c.Type, "content": c.contentString(), "digest": s.storageDigest()}
+	if c.Shared && (c.Type == "dir" || c.Type == "lvm") {
+		e["shared"] = 1
+	}
+	if len(c.Nodes) > 0 {
+		e["nodes"] = strings.Join(c.Nodes, ",")
+	}
+	if c.Disabled {
+		e["disable"] = 1
+	}
+	switch c.Type {
+	case "zfspool":
+		e["pool"] = c.Pool
+		e["sparse"] = 1
+	case "dir":
+		e["path"] = c.Path
+	case "nfs", "cifs":
+		e["path"], e["server"], e["export"] = c.Path, c.Server, c.Export
+	case "lvmthin":
+		e["vgname"], e["thinpool"] = "pve", "data"
+	}
+	if c.Prune != "" {
+		e["prune-backups"] = c.Prune
+	}
+	return e
+}
+
+func (s *Sim) storageDigest() string {
+	var b strings.Builder
+	for _, c := range s.st.Storages {
+		b.WriteString(c.Type + ": " + c.ID + "\n\tcontent " + c.contentString() + "\n")
+	}
+	return sha1hex(b.String())
+}
+
+func (s *Sim) getStorageConfigs(c *reqCtx) (any, error) {
+	out := []map[string]any{}
+	for _, cfg := range s.st.Storages {
+		if t := c.Str("type"); t != "" && t != cfg.Type {
+			continue
+		}
+		if !(c.Can("/storage/"+cfg.ID, "Datastore.Audit") || c.Can("/storage/"+cfg.ID, "Datastore.AllocateSpace")) {
+			continue
+		}
+		out = append(out, s.storageConfigJSON(cfg))
+	}
+	return out, nil
+}
+
+func (s *Sim) getStorageConfig(c *reqCtx) (any, error) {
+	cfg := s.st.storageCfg(c.Str("storage"))
+	if cfg == nil {
+		return nil, err500("storage '%s' does not exist", c.Str("storage"))
+	}
+	return s.storageConfigJSON(cfg), nil
+}

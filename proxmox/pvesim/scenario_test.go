@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -53,6 +54,14 @@ func TestScenarioErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
 		}
+	}
+	// semantic errors found while building carry the line too
+	p0 := filepath.Join(dir, "restricted.yaml")
+	y := strings.Replace(miniScenario, "    content: [images, rootdir]", "    content: [images, rootdir]\n    nodes: [n2]", 1)
+	y = strings.Replace(y, "storages:", "  - {name: n2, cpu: {cores: 1}, memory: 1GiB}\nstorages:", 1)
+	os.WriteFile(p0, []byte(y), 0o600)
+	if _, err := Start(context.Background(), Options{Scenario: p0}); err == nil || !strings.Contains(err.Error(), `restricted.yaml:19: guest 100: storage "local-zfs" is not available on node n1`) {
+		t.Errorf("disk on a storage the node lacks: %v", err)
 	}
 	if _, err := loadScenario(filepath.Join(dir, "missing.yaml")); err == nil {
 		t.Error("missing file accepted")

@@ -217,8 +217,8 @@ func (s *Sim) Nodes() []string {
 
 // SetFault sets the fault of a node ("pve-node02") or of one endpoint of a
 // node ("pve-node02/nodes/pve-node02/qemu", a path prefix below
-// /api2/json); a target "/cluster/resources" applies on every node. The zero
-// Fault clears it.
+// /api2/json). "*" is every node, and "*/prefix" (or "/prefix") an endpoint
+// on every node; Offline only works per node. The zero Fault clears it.
 func (s *Sim) SetFault(target string, f Fault) {
 	s.fmu.Lock()
 	// A new fault starts its error sequence afresh, so runs are reproducible.
@@ -281,7 +281,7 @@ func (s *Sim) faultFor(listenNode, target, rel string) Fault {
 	for t, f := range s.faults {
 		node, prefix, isEndpoint := strings.Cut(t, "/")
 		if !isEndpoint {
-			if t == listenNode || t == target {
+			if t == "*" || t == listenNode || t == target {
 				f.Offline = false // handled by the listener and the proxy check
 				merge(f)
 			}
@@ -319,7 +319,17 @@ func (s *Sim) changedCert(node string) bool {
 func (s *Sim) Requests() []Request {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
-	return append([]Request(nil), s.reqs...)
+	out := append([]Request(nil), s.reqs...)
+	for i := range out {
+		if out[i].Params != nil {
+			p := make(map[string]string, len(out[i].Params))
+			for k, v := range out[i].Params {
+				p[k] = v
+			}
+			out[i].Params = p
+		}
+	}
+	return out
 }
 
 // ResetRequests empties the request log.

@@ -15,6 +15,12 @@ import (
 
 // The task engine: every write of the simulator runs as a Proxmox worker task with a UPID, a log that grows
 // while it runs and a final "TASK ..." line, exactly as pve-common's fork_worker and UPID.pm produce them.
+//
+// A worker (taskFunc) checks what the real worker checks, sleeps for a realistic duration scaled by the
+// speed factor (Options.TaskSpeed, Sim.SetTaskSpeed: 1 realistic, 0 instant), and applies its state change
+// under the simulator's state lock at the moment Proxmox would. Its error becomes "TASK ERROR: <first line>",
+// warnings "TASK WARNINGS: N". Past tasks (the scenario's vzdump runs) enter through AddFinished. Stopping a
+// task (DELETE .../tasks/{upid}) or closing the simulator interrupts its sleeps: "received interrupt".
 
 // upidRe is the decode regex of pve-common UPID.pm (pstart may have 9 hex digits).
 var upidRe = regexp.MustCompile(`^UPID:([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$`)
@@ -366,9 +372,6 @@ func (w *worker) Sleep(d time.Duration) error {
 		return nil
 	}
 }
-
-// UPID of the running task.
-func (w *worker) UPID() string { return w.t.upid }
 
 // taskFunc is the body of a worker: it logs, sleeps and applies its state change. A non-nil error ends
 // the task with "TASK ERROR: <err>".

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // The task endpoints of pve-manager's API2/Tasks.pm and Cluster.pm (tasks).
@@ -226,13 +227,25 @@ func (s *Sim) hTaskLog(c *reqCtx) (any, error) {
 			return nil, err
 		}
 	}
+	var lines []string
+	v, found := s.tasks.get(upid)
 	if c.Bool("download") {
 		if c.r.URL.Query().Has("start") || c.r.URL.Query().Has("limit") {
 			return nil, err500("'download' cannot be used together with 'start' or 'limit' parameters")
 		}
+		if !found || v.Node != c.Node {
+			return nil, err500("Could not open file '%s' - No such file or directory", taskLogPath(upid, info))
+		}
+		lines, _ = s.tasks.logLines(upid)
+		var b strings.Builder
+		for _, l := range lines {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+		name := fmt.Sprintf("task-%s-%s-%s.log", v.Node, v.Type, time.Unix(v.StartTime, 0).UTC().Format("2006-01-02T15:04:05Z"))
+		return logDownload{name: name, body: []byte(b.String())}, nil
 	}
-	var lines []string
-	if v, found := s.tasks.get(upid); found && v.Node == c.Node {
+	if found && v.Node == c.Node {
 		lines, _ = s.tasks.logLines(upid)
 	} else {
 		// dump_logfile on a missing file.
@@ -262,6 +275,22 @@ func (s *Sim) hTaskLog(c *reqCtx) (any, error) {
 	}
 	c.SetTotal(count)
 	return out, nil
+}
+
+// logDownload is the text/plain attachment of a task log (download=1).
+type logDownload struct {
+	name string
+	body []byte
+}
+
+func (d logDownload) rawResponse() (string, string, []byte) {
+	return "text/plain", `attachment; filename="` + d.name + `"`, d.body
+}
+
+// taskLogPath is where Proxmox keeps a task's log: a subdirectory named after the last hex digit of the
+// start time.
+func taskLogPath(upid string, info upidInfo) string {
+	return fmt.Sprintf("/var/log/pve/tasks/%X/%s", info.StartTime&0xf, upid)
 }
 
 func (s *Sim) hTaskStop(c *reqCtx) (any, error) {

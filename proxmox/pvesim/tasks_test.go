@@ -406,6 +406,22 @@ func TestTaskEndpoints(t *testing.T) {
 		t.Fatalf("log page: %v total %v", page, r.Total)
 	}
 
+	// download=1 streams the log as a text attachment; it refuses start/limit.
+	req, _ := http.NewRequest("GET", w.s.URL()+"/api2/json/nodes/"+node+"/tasks/"+up+"/log?download=1", nil)
+	req.Header.Set("Authorization", "PVEAPIToken="+w.s.Token("operator"))
+	dl, err := w.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(dl.Body)
+	dl.Body.Close()
+	if dl.StatusCode != 200 || !strings.HasPrefix(dl.Header.Get("Content-Type"), "text/plain") ||
+		!strings.Contains(dl.Header.Get("Content-Disposition"), `filename="task-pve-node01-qmreboot-`) ||
+		!strings.HasSuffix(string(body), "TASK ERROR: received interrupt\n") {
+		t.Fatalf("download: %d %v %q", dl.StatusCode, dl.Header, body)
+	}
+	w.expectErr(w.call("operator", "GET", "/nodes/"+node+"/tasks/"+up+"/log", url.Values{"download": {"1"}, "limit": {"5"}}), 500, "'download' cannot be used together with 'start' or 'limit' parameters")
+
 	// Bad and unknown UPIDs.
 	r = w.call("operator", "GET", "/nodes/"+node+"/tasks/UPID:nope/status", nil)
 	w.expectErr(r, 400, "Parameter verification failed.")

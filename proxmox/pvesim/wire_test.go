@@ -83,6 +83,10 @@ func TestWire401EmptyBodyAndVersions(t *testing.T) {
 		if r.Status != 401 || r.Reason != "No ticket" || len(r.Body) != 0 {
 			t.Errorf("pve%d no auth: %d %q %q", tc.ver, r.Status, r.Reason, r.Body)
 		}
+		// the login box's realm list needs no credentials
+		if r := callURL(t, s.URL(), "", "GET", "/access/domains", nil); r.Status != 200 {
+			t.Errorf("pve%d /access/domains without auth: %d", tc.ver, r.Status)
+		}
 	}
 	// PVE 8: errors carry no "message".
 	s := startSim(t, Options{PVEVersion: 8})

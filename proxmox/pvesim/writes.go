@@ -288,8 +288,9 @@ func (s *Sim) runPower(w *worker, node, typ string, vmid int, action string, opt
 
 // haRequest is what the API does for an HA-managed guest: a hastart/hastop worker that only asks the HA
 // stack (ha-manager set/crm-command), then the simulated LRM of the guest's node acts after a CRM round.
+// hard is the stop API's "crm-command stop <sid> 0": the LRM stops instead of shutting down.
 // Caller holds s.mu.
-func (s *Sim) haRequest(c *reqCtx, g *Guest, state string) string {
+func (s *Sim) haRequest(c *reqCtx, g *Guest, state string, hard bool) string {
 	vmid := g.VMID
 	typ := ttypeHA(state)
 	verb := "start"
@@ -308,7 +309,7 @@ func (s *Sim) haRequest(c *reqCtx, g *Guest, state string) string {
 				r.State = state
 			}
 		})
-		s.tasks.after(durHALRM, func() { s.haApply(sid) })
+		s.tasks.after(durHALRM, func() { s.haApply(sid, hard) })
 		return nil
 	})
 }
@@ -321,7 +322,7 @@ func ttypeHA(state string) string {
 }
 
 // haApply is the LRM acting on a resource's requested state, as root@pam on the guest's node.
-func (s *Sim) haApply(sid string) {
+func (s *Sim) haApply(sid string, hard bool) {
 	s.withState(func() {
 		r := s.st.haResource(sid)
 		if r == nil {
@@ -335,7 +336,11 @@ func (s *Sim) haApply(sid string) {
 		case r.State == "started" && !g.IsRunning() && g.Lock == "":
 			s.powerTask(g.Node, g.Type, g.VMID, "start", "root@pam", powerOpts{})
 		case (r.State == "stopped" || r.State == "disabled") && g.IsRunning():
-			s.powerTask(g.Node, g.Type, g.VMID, "shutdown", "root@pam", powerOpts{forceStop: true})
+			if hard {
+				s.powerTask(g.Node, g.Type, g.VMID, "stop", "root@pam", powerOpts{})
+			} else {
+				s.powerTask(g.Node, g.Type, g.VMID, "shutdown", "root@pam", powerOpts{forceStop: true})
+			}
 		}
 	})
 }
@@ -353,7 +358,7 @@ func (s *Sim) hQemuStart(c *reqCtx) (any, error) {
 	// vm_start only looks at HA before forking; a missing config fails inside the worker.
 	if g := s.guestOn(c.Node, "qemu", vmid); g != nil {
 		if s.haResourceOf(g) != nil && !c.Has("stateuri") {
-			return s.haRequest(c, g, "started"), nil
+			return s.haRequest(c, g, "started", false), nil
 		}
 	}
 	return s.powerTask(c.Node, "qemu", vmid, "start", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
@@ -369,7 +374,7 @@ func (s *Sim) hQemuStop(c *reqCtx) (any, error) {
 			if c.Bool("overrule-shutdown") {
 				return nil, errParam1("overrule-shutdown", "Not applicable for HA resources.")
 			}
-			return s.haRequest(c, g, "stopped"), nil
+			return s.haRequest(c, g, "stopped", true), nil
 		}
 	}
 	return s.powerTask(c.Node, "qemu", vmid, "stop", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
@@ -387,7 +392,7 @@ func (s *Sim) hQemuShutdown(c *reqCtx) (any, error) {
 	}
 	if g != nil {
 		if s.haResourceOf(g) != nil {
-			return s.haRequest(c, g, "stopped"), nil
+			return s.haRequest(c, g, "stopped", false), nil
 		}
 	}
 	return s.powerTask(c.Node, "qemu", vmid, "shutdown", c.User(), powerOpts{skiplock: c.Bool("skiplock"), forceStop: c.Bool("forceStop")}), nil
@@ -468,7 +473,7 @@ func (s *Sim) hLxcStart(c *reqCtx) (any, error) {
 		return nil, err500("CT %d already running", vmid)
 	}
 	if g != nil && s.haResourceOf(g) != nil {
-		return s.haRequest(c, g, "started"), nil
+		return s.haRequest(c, g, "started", false), nil
 	}
 	return s.powerTask(c.Node, "lxc", vmid, "start", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
 }
@@ -485,7 +490,7 @@ func (s *Sim) hLxcStop(c *reqCtx) (any, error) {
 		if c.Bool("overrule-shutdown") {
 			return nil, errParam1("overrule-shutdown", "Not applicable for HA resources.")
 		}
-		return s.haRequest(c, g, "stopped"), nil
+		return s.haRequest(c, g, "stopped", true), nil
 	}
 	return s.powerTask(c.Node, "lxc", g.VMID, "stop", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
 }
@@ -496,7 +501,7 @@ func (s *Sim) hLxcShutdown(c *reqCtx) (any, error) {
 		return nil, err500("CT %d not running", c.Int("vmid"))
 	}
 	if s.haResourceOf(g) != nil {
-		return s.haRequest(c, g, "stopped"), nil
+		return s.haRequest(c, g, "stopped", false), nil
 	}
 	return s.powerTask(c.Node, "lxc", g.VMID, "shutdown", c.User(), powerOpts{forceStop: c.Bool("forceStop")}), nil
 }

@@ -21,7 +21,9 @@ var (
 	ipconfKeyRe = regexp.MustCompile(`^ipconfig\d+$`)
 	skipPermRe  = regexp.MustCompile(`^(?:unused|serial|usb|hostpci|virtiofs)\d+$`)
 	macRe       = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$`)
-	resizeRe    = regexp.MustCompile(`^\d+(\.\d+)?[KMGT]?$`)
+	// dnsNameRe is pve_verify_dns_name: the format of VM names and CT hostnames.
+	dnsNameRe = regexp.MustCompile(`^(([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)\.)*([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)$`)
+	resizeRe  = regexp.MustCompile(`^\d+(\.\d+)?[KMGT]?$`)
 )
 
 // Option groups of Qemu.pm's check_vm_modify_config_perm.
@@ -43,6 +45,15 @@ func setOf(keys ...string) map[string]bool {
 		m[k] = true
 	}
 	return m
+}
+
+// checkDNSName validates a dns-name formatted parameter with JSONSchema.pm's message (the route's param
+// spec carries only the type, like the schema).
+func checkDNSName(c *reqCtx, key string) error {
+	if v, ok := c.Params[key]; ok && !dnsNameRe.MatchString(v) {
+		return errParam1(key, "invalid format - value does not look like a valid DNS name\n")
+	}
+	return nil
 }
 
 // vmPerm is check_vm_perm: the privilege on /vms/{vmid}, or on the guest's pool.
@@ -596,6 +607,9 @@ func (s *Sim) parseConfigChange(c *reqCtx, nonConf map[string]bool, cdromAlias b
 }
 
 func (s *Sim) qemuConfigUpdate(c *reqCtx, sync bool) (any, error) {
+	if err := checkDNSName(c, "name"); err != nil {
+		return nil, err
+	}
 	if err := rootOnly(c, "skiplock"); err != nil {
 		return nil, err
 	}
@@ -789,6 +803,9 @@ func (s *Sim) applyConfig(w *worker, g *Guest, ch configChange) error {
 // ---- lxc config ----
 
 func (s *Sim) hLxcConfigPut(c *reqCtx) (any, error) {
+	if err := checkDNSName(c, "hostname"); err != nil {
+		return nil, err
+	}
 	ch, err := s.parseConfigChange(c, lxcNonConfOpts, false)
 	if err != nil {
 		return nil, err

@@ -491,6 +491,10 @@ func TestCreateQemu(t *testing.T) {
 	if r.Status != 400 || r.Errors["net0"] == "" {
 		t.Fatalf("bad nic: %d %v", r.Status, r.Errors)
 	}
+	r = w.call("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"108"}, "name": {"bad_name"}})
+	if r.Status != 400 || r.Errors["name"] != "invalid format - value does not look like a valid DNS name\n" {
+		t.Fatalf("bad name: %d %q", r.Status, r.Errors)
+	}
 	r = w.call("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"name": {"x"}})
 	if r.Status != 400 || r.Errors["vmid"] != "property is missing and it is not optional" {
 		t.Fatalf("no vmid: %d %v", r.Status, r.Errors)
@@ -645,5 +649,134 @@ func TestConcurrentWrites(t *testing.T) {
 		if w.status(atoiDef(j.id, 0)) != "running" {
 			t.Errorf("%s %s ended %s", j.typ, j.id, w.status(atoiDef(j.id, 0)))
 		}
+	}
+}
+
+// TestWritesPVE8: the same writes work in PVE 8 mode (errors without "message", HA groups).
+func TestWritesPVE8(t *testing.T) {
+	w := newWSimOpts(t, Options{PVEVersion: 8})
+	up := w.upid("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"106"}, "scsi0": {"local-zfs:8"}, "start": {"1"}})
+	if st := w.wait(up); st != "OK" {
+		t.Fatalf("create: %q", st)
+	}
+	w.waitFor("VM 106 to run", func() bool { return w.status(106) == "running" })
+	r := w.call("operator", "POST", "/nodes/pve-node02/qemu/106/migrate", url.Values{"target": {"pve-node03"}})
+	if r.Status != 500 || r.Reason != "can't migrate running VM without --online" || r.Msg != "" {
+		t.Fatalf("PVE 8 error: %d %q message %q", r.Status, r.Reason, r.Msg)
+	}
+	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node01/qemu/100/status/shutdown", nil)); st != "OK" {
+		t.Fatalf("hastop: %q", st)
+	}
+	w.waitFor("HA to stop VM 100", func() bool { return w.status(100) == "stopped" })
+}
+
+// TestWriteSequenceInvariants runs a deterministic mix of writes and checks that the model stays coherent:
+// every disk of every guest is a volume owned by it on a storage its node sees, no lock is left behind, and
+// every task ended with a final line.
+func TestWriteSequenceInvariants(t *testing.T) {
+	w := newWSim(t)
+	nodes := []string{"pve-node01", "pve-node02", "pve-node03"}
+	where := func(vmid int) (string, string) {
+		g, ok := w.guest(vmid)
+		if !ok {
+			return "", ""
+		}
+		return g.Node, g.Type
+	}
+	var ups []string
+	post := func(method, path string, p url.Values) {
+		r := w.call("admin", method, path, p)
+		var u string
+		if r.Status == 200 && json.Unmarshal(r.Data, &u) == nil && strings.HasPrefix(u, "UPID:") {
+			ups = append(ups, u)
+			w.wait(u)
+		}
+	}
+	// HA-managed guests are left out: their LRM acts later, outside the tasks this test waits for.
+	vmids := []int{103, 105, 110, 111, 112, 201, 202, 203, 204}
+	for i := 0; i < 60; i++ {
+		vmid := vmids[(i*7)%len(vmids)]
+		node, typ := where(vmid)
+		if node == "" {
+			continue
+		}
+		base := "/nodes/" + node + "/" + typ + "/" + itoa(vmid)
+		target := nodes[(i+1)%3]
+		if target == node {
+			target = nodes[(i+2)%3]
+		}
+		switch i % 6 {
+		case 0:
+			if typ == "qemu" {
+				post("POST", base+"/migrate", url.Values{"target": {target}, "online": {"1"}, "with-local-disks": {"1"}})
+			} else {
+				post("POST", base+"/migrate", url.Values{"target": {target}, "restart": {"1"}})
+			}
+		case 1:
+			post("POST", base+"/status/shutdown", nil)
+		case 2:
+			post("POST", base+"/migrate", url.Values{"target": {target}})
+		case 3:
+			post("POST", base+"/status/start", nil)
+		case 4:
+			post("PUT", base+"/resize", url.Values{"disk": {map[string]string{"qemu": "scsi0", "lxc": "rootfs"}[typ]}, "size": {"+1G"}})
+		case 5:
+			if typ == "qemu" {
+				post("POST", base+"/config", url.Values{"scsi1": {"local-zfs:1"}})
+				post("PUT", base+"/config", url.Values{"delete": {"scsi1"}})
+			}
+		}
+	}
+	w.waitFor("all tasks to end", func() bool {
+		for _, n := range nodes {
+			if active, _ := w.s.tasks.nodeTasks(n); len(active) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	migrated := 0
+	for _, vmid := range vmids {
+		if g, _ := w.guest(vmid); g.Node != map[int]string{103: "pve-node01", 105: "pve-node01", 110: "pve-node02", 111: "pve-node03", 112: "pve-node03", 201: "pve-node01", 202: "pve-node02", 203: "pve-node02", 204: "pve-node03"}[vmid] {
+			migrated++
+		}
+	}
+	if migrated < 3 {
+		t.Errorf("only %d guests moved", migrated)
+	}
+	w.s.mu.RLock()
+	defer w.s.mu.RUnlock()
+	for _, g := range w.s.st.sortedGuests() {
+		if g.Lock != "" && g.Lock != "backup" {
+			t.Errorf("guest %d left locked: %s", g.VMID, g.Lock)
+		}
+		for _, d := range g.Disks() {
+			sid, _, _ := strings.Cut(d.VolID, ":")
+			cfg := w.s.st.storageCfg(sid)
+			if cfg == nil || d.Media == "cdrom" && !strings.Contains(d.VolID, "cloudinit") {
+				continue
+			}
+			si := w.s.st.storageOn(g.Node, sid)
+			found := false
+			if si != nil {
+				for _, v := range si.Volumes {
+					if v.VolID == d.VolID && v.VMID == g.VMID {
+						found = true
+					}
+				}
+			}
+			if !found {
+				t.Errorf("guest %d on %s: %s (%s) is not on a storage its node sees", g.VMID, g.Node, d.Key, d.VolID)
+			}
+		}
+	}
+	for _, u := range ups {
+		l, _ := w.s.tasks.logLines(u)
+		if len(l) == 0 || !strings.HasPrefix(l[len(l)-1], "TASK ") {
+			t.Errorf("task %s has no final line: %q", u, l)
+		}
+	}
+	if len(ups) < 30 {
+		t.Fatalf("only %d tasks ran", len(ups))
 	}
 }
