@@ -105,7 +105,7 @@ sim: build ## run the Proxmox VE API simulator with the demo scenario (prints PR
 # The whole-process figure is printed even when a Go benchmark fails.
 bench: build ## Go benchmarks (short) and whole-process figures
 	@status=0; \
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./... || status=$$?; \
+	PVEMCP_BIN="$(abspath $(BIN))" $(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./... || status=$$?; \
 	$(WITH_NODE) node e2e/coldstart.mjs 20; \
 	exit $$status
 

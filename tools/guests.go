@@ -1,9 +1,11 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,8 +70,9 @@ type NodeState struct {
 }
 
 type guestRow struct {
-	r    proxmox.Resource
-	live bool // the node is online, so usage figures are current
+	r    *proxmox.Resource // into the answer: a 10,000-guest list is not copied
+	live bool              // the node is online, so usage figures are current
+	idx  int               // position before sorting (sortGuests)
 }
 
 func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, error) {
@@ -86,8 +89,8 @@ func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, err
 		return ListGuestsResult{}, err
 	}
 	nodeStatus := map[string]string{}
-	for _, r := range res {
-		if r.Type == "node" {
+	for i := range res {
+		if r := &res[i]; r.Type == "node" {
 			nodeStatus[r.Node] = r.Status
 		}
 	}
@@ -98,9 +101,10 @@ func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, err
 	}
 	out := ListGuestsResult{Columns: GuestColumns, Guests: [][]any{}}
 	down := map[string]int{}
-	var rows []guestRow
 	name := strings.ToLower(args.Name)
-	for _, r := range res {
+	rows := make([]guestRow, 0, len(res))
+	for i := range res {
+		r := &res[i]
 		if !r.IsGuest() || (bool(r.Template) && !args.IncludeTemplates) {
 			continue
 		}
@@ -169,7 +173,7 @@ func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, err
 
 // guestStatus is the status to report: templates are "template", and a guest
 // on a node that is not online is "unknown" whatever was last recorded.
-func guestStatus(r proxmox.Resource, live bool) string {
+func guestStatus(r *proxmox.Resource, live bool) string {
 	switch {
 	case !live:
 		return "unknown"
@@ -206,11 +210,23 @@ func hasTag(tags, want string) bool {
 	return false
 }
 
+// sortGuests orders rows by key, ties (and the default sort) by VMID
+// ascending for stable paging; VMIDs are unique, so the order is total.
 func sortGuests(rows []guestRow, key string, desc bool) {
-	less := func(a, b proxmox.Resource) int {
+	byVMID := key == "" || key == "vmid"
+	var lower []string // names folded once, not per comparison
+	if key == "name" {
+		lower = make([]string, len(rows))
+		for i := range rows {
+			lower[i] = strings.ToLower(rows[i].r.Name)
+			rows[i].idx = i
+		}
+	}
+	by := func(x, y guestRow) int {
+		a, b := x.r, y.r
 		switch key {
 		case "name":
-			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+			return strings.Compare(lower[x.idx], lower[y.idx])
 		case "node":
 			return strings.Compare(a.Node, b.Node)
 		case "status":
@@ -228,20 +244,21 @@ func sortGuests(rows []guestRow, key string, desc bool) {
 		}
 		return 0
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		c := less(rows[i].r, rows[j].r)
-		if c == 0 {
-			// Ties (and the default sort) by VMID ascending for stable paging.
-			return rows[i].r.VMID < rows[j].r.VMID
+	slices.SortFunc(rows, func(x, y guestRow) int {
+		if !byVMID {
+			if c := by(x, y); c != 0 {
+				if desc {
+					return -c
+				}
+				return c
+			}
 		}
-		if desc {
-			return c > 0
+		c := cmp.Compare(x.r.VMID, y.r.VMID)
+		if byVMID && desc {
+			return -c
 		}
-		return c < 0
+		return c
 	})
-	if (key == "" || key == "vmid") && desc {
-		sort.SliceStable(rows, func(i, j int) bool { return rows[i].r.VMID > rows[j].r.VMID })
-	}
 }
 
 func cmpF(a, b float64) int {

@@ -4,25 +4,77 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/resources"
 )
 
 // This file is the only place tools meet the MCP SDK (mcp-go): switching SDKs
 // touches this file and cmd/pvemcp only.
 
-// Instructions is the server's instructions text sent at initialization.
-const Instructions = `pvemcp reads and operates one Proxmox VE cluster through its REST API only.
+// Instructions is the server's instructions text sent at initialization. It
+// also carries what the compact output schemas leave out (see compactOutput):
+// the envelope's item shapes and the reading of an untyped property.
+var Instructions = instructionsText + "\n" + envelopeShapes()
+
+const instructionsText = `pvemcp reads and operates one Proxmox VE cluster through its REST API only.
 Every result is live (no cache) and carries its provenance: "sources" lists the API calls (method, path, status, ms) and "fetched_at" the time of the read.
 Figures the API does not expose are listed under "unavailable"; never estimate them. Per-node failures are listed under "errors" while the rest of the result stays valid: tell the user which part is missing.
 Threshold crossings are under "alerts". Sizes are in the unit named in the field (e.g. mem_used_gib), CPU as percent (cpu_pct).
 Start with cluster_overview for "how is my cluster doing", list_guests for VMs and containers (filters, paging with next_cursor), get_guest for one guest's details.
 Write tools (when enabled) only return a plan; nothing changes until confirm_plan is called with the plan's id and nonce after the user approved it.`
 
+// envelopeShapes describes the envelope's lists once, from their Go types,
+// e.g. "errors: [{node?, kind?, message}]" (? = may be absent), and how to
+// read output schemas.
+func envelopeShapes() string {
+	lists := []struct {
+		name string
+		t    reflect.Type
+	}{
+		{"alerts", reflect.TypeFor[Alert]()},
+		{"errors", reflect.TypeFor[ErrorEntry]()},
+		{"unavailable", reflect.TypeFor[Unavailable]()},
+		{"sources", reflect.TypeFor[proxmox.Call]()},
+	}
+	var b strings.Builder
+	b.WriteString("Lists in every result (left out when empty): ")
+	for i, l := range lists {
+		s, err := reflectSchema(l.t, false)
+		if err != nil {
+			panic(err)
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(l.name + ": [{")
+		for j, n := range s.Properties.Names {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(n)
+			if !slices.Contains(s.Required, n) {
+				b.WriteString("?")
+			}
+			if ty := s.Properties.Schemas[j].Type; ty != "string" {
+				b.WriteString(" " + ty)
+			}
+		}
+		b.WriteString("}]")
+	}
+	b.WriteString(". In output schemas a property without a type is a string.")
+	return b.String()
+}
+
 // MCPTool converts a tool to mcp-go's description with all four hints set.
+// The title is given once, as the tool's title (the spec has clients prefer
+// it over annotations.title), not repeated in the annotations.
 func MCPTool(t *Tool) mcp.Tool {
 	h := t.Hints
 	return mcp.Tool{
@@ -32,7 +84,6 @@ func MCPTool(t *Tool) mcp.Tool {
 		RawInputSchema:  t.InputSchema,
 		RawOutputSchema: t.OutputSchema,
 		Annotations: mcp.ToolAnnotation{
-			Title:           t.Title,
 			ReadOnlyHint:    mcp.ToBoolPtr(h.ReadOnly),
 			DestructiveHint: mcp.ToBoolPtr(h.Destructive),
 			IdempotentHint:  mcp.ToBoolPtr(h.Idempotent),
@@ -56,7 +107,11 @@ func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.
 		if w := mcpWrappers[t.Name]; w != nil {
 			h = w(ms, h)
 		}
-		entries = append(entries, server.ServerTool{Tool: MCPTool(t), Handler: h})
+		mt := MCPTool(t)
+		// With several clusters the served schema gains the "cluster"
+		// argument; without it a client would refuse to send one.
+		mt.RawInputSchema = s.InputSchema(t)
+		entries = append(entries, server.ServerTool{Tool: mt, Handler: h})
 	}
 	ms.AddTools(entries...)
 	for _, p := range resources.Prompts() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ import (
 )
 
 // Schema is the subset of JSON Schema (2020-12) pvemcp reflects from Go
-// types. Properties keep the declaration order of the struct fields.
+// types. Properties keep the declaration order of the struct fields. It is
+// written by encode (the json tags name the keywords, in that order).
 type Schema struct {
 	Ref                  string   `json:"$ref,omitempty"`
 	Type                 string   `json:"type,omitempty"`
@@ -34,6 +36,12 @@ type Schema struct {
 	// Defs holds recursive types (e.g. a ZFS vdev tree), at the root only.
 	Defs  map[string]*Schema `json:"$defs,omitempty"`
 	field fieldInfo
+	// goName is the Go type of a struct schema: it names the $defs entry
+	// when compactOutput shares a repeated struct.
+	goName string
+	// outputRoot marks the root of a result schema: it is compacted when
+	// marshalled (see compactOutput).
+	outputRoot bool
 }
 
 // Props is an ordered list of named property schemas.
@@ -45,22 +53,28 @@ type Props struct {
 // MarshalJSON writes the properties in declaration order.
 func (p *Props) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
+	if err := p.encode(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func (p *Props) encode(b *bytes.Buffer) error {
 	b.WriteByte('{')
 	for i, n := range p.Names {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(n)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(p.Schemas[i])
-		if err != nil {
-			return nil, err
+		if err := writeSchemaJSON(b, n); err != nil {
+			return err
 		}
-		b.Write(v)
+		b.WriteByte(':')
+		if err := p.Schemas[i].encode(b); err != nil {
+			return err
+		}
 	}
 	b.WriteByte('}')
-	return b.Bytes(), nil
+	return nil
 }
 
 // Get returns the schema of a named property, or nil.
@@ -109,6 +123,7 @@ func reflectSchema(t reflect.Type, input bool) (*Schema, error) {
 	if len(r.defs) > 0 {
 		s.Defs = r.defs
 	}
+	s.outputRoot = !input
 	return s, nil
 }
 
@@ -174,6 +189,9 @@ func (r *reflector) reflectType(t reflect.Type, depth int) (*Schema, error) {
 		r.stack[t] = true
 		s, err := r.reflectStruct(t, depth)
 		delete(r.stack, t)
+		if s != nil {
+			s.goName = t.Name()
+		}
 		if err == nil && r.recursive[t] {
 			r.defs[defName(t)] = s
 		}
@@ -325,3 +343,340 @@ func applyTags(s *Schema, f reflect.StructField) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// MarshalJSON writes the schema; the root of a result schema is compacted
+// first (see compactOutput).
+func (s *Schema) MarshalJSON() ([]byte, error) {
+	if s.outputRoot {
+		s = compactOutput(s)
+	}
+	var b bytes.Buffer
+	if err := s.encode(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// encode writes s into one buffer: every tool's schemas are encoded at
+// start-up, and nested json.Marshal calls would re-scan each level.
+func (s *Schema) encode(b *bytes.Buffer) error {
+	if s == nil {
+		b.WriteString("null")
+		return nil
+	}
+	b.WriteByte('{')
+	first := true
+	key := func(k string) {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteByte('"')
+		b.WriteString(k)
+		b.WriteString(`":`)
+	}
+	var err error
+	str := func(k, v string) {
+		if v != "" && err == nil {
+			key(k)
+			err = writeSchemaJSON(b, v)
+		}
+	}
+	val := func(k string, v any) {
+		if err == nil {
+			key(k)
+			err = writeSchemaJSON(b, v)
+		}
+	}
+	str("$ref", s.Ref)
+	str("type", s.Type)
+	str("format", s.Format)
+	str("description", s.Description)
+	if len(s.Enum) > 0 {
+		val("enum", s.Enum)
+	}
+	if s.Default != nil {
+		val("default", s.Default)
+	}
+	if s.Minimum != nil {
+		val("minimum", *s.Minimum)
+	}
+	if s.Maximum != nil {
+		val("maximum", *s.Maximum)
+	}
+	if s.MinLength != nil {
+		val("minLength", *s.MinLength)
+	}
+	if s.MaxLength != nil {
+		val("maxLength", *s.MaxLength)
+	}
+	str("pattern", s.Pattern)
+	if err != nil {
+		return err
+	}
+	if s.Items != nil {
+		key("items")
+		if err := s.Items.encode(b); err != nil {
+			return err
+		}
+	}
+	if s.Properties != nil {
+		key("properties")
+		if err := s.Properties.encode(b); err != nil {
+			return err
+		}
+	}
+	if len(s.Required) > 0 {
+		val("required", s.Required)
+	}
+	switch ap := s.AdditionalProperties.(type) {
+	case nil:
+	case *Schema:
+		key("additionalProperties")
+		if err := ap.encode(b); err != nil {
+			return err
+		}
+	default:
+		val("additionalProperties", ap)
+	}
+	if s.MaxItems != nil {
+		val("maxItems", *s.MaxItems)
+	}
+	if err != nil {
+		return err
+	}
+	if len(s.Defs) > 0 {
+		key("$defs")
+		b.WriteByte('{')
+		for i, k := range sortedKeys(s.Defs) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeSchemaJSON(b, k); err != nil {
+				return err
+			}
+			b.WriteByte(':')
+			if err := s.Defs[k].encode(b); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte('}')
+	return nil
+}
+
+// writeSchemaJSON appends v as encoding/json writes it.
+func writeSchemaJSON(b *bytes.Buffer, v any) error {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b.Write(j)
+	return nil
+}
+
+// compactOutput returns a smaller copy of a result schema that accepts the
+// same results. Output schemas are most of tools/list (DESIGN §10 caps it at
+// 48 KB) and each must be self-contained, so whatever repeats in every tool
+// is paid once per tool. The compact form keeps every property name of the
+// tool's data, every non-string type, formats, descriptions and the
+// top-level required list, and leaves out:
+//   - below the root, "type":"object" next to "properties" and
+//     "type":"array" next to "items" (the keyword already says it);
+//   - "type":"string" on properties: a property without a type is a
+//     string (the server instructions say so; array items keep theirs, so
+//     "items":{} still means any value);
+//   - the item shapes of the envelope arrays (alerts, errors, unavailable,
+//     sources): identical in every tool, the server instructions spell them
+//     out once;
+//   - repeats: a struct that occurs more than once in one schema is written
+//     once under $defs and referenced with $ref (local to the tool).
+//
+// The root keeps "type":"object", which MCP requires.
+func compactOutput(root *Schema) *Schema {
+	c := copySchema(root)
+	if c.Properties != nil {
+		for i, n := range c.Properties.Names {
+			if isEnvelopeList(n) {
+				c.Properties.Schemas[i] = &Schema{Type: "array"}
+			}
+		}
+	}
+	dropImpliedTypes(c, true)
+	shareRepeats(c)
+	return c
+}
+
+// isEnvelopeList reports the envelope's list fields, whose item shapes the
+// server instructions describe.
+func isEnvelopeList(name string) bool {
+	switch name {
+	case "alerts", "errors", "unavailable", "sources":
+		return true
+	}
+	return false
+}
+
+// copySchema deep-copies s (compaction edits the copy, the tool keeps the
+// reflected schema); the copy is not an outputRoot, so it encodes as is.
+func copySchema(s *Schema) *Schema {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.outputRoot = false
+	c.Items = copySchema(s.Items)
+	if ap, ok := s.AdditionalProperties.(*Schema); ok {
+		c.AdditionalProperties = copySchema(ap)
+	}
+	if s.Properties != nil {
+		c.Properties = &Props{Names: append([]string(nil), s.Properties.Names...), Schemas: make([]*Schema, len(s.Properties.Schemas))}
+		for i, p := range s.Properties.Schemas {
+			c.Properties.Schemas[i] = copySchema(p)
+		}
+	}
+	if s.Defs != nil {
+		c.Defs = make(map[string]*Schema, len(s.Defs))
+		for k, d := range s.Defs {
+			c.Defs[k] = copySchema(d)
+		}
+	}
+	return &c
+}
+
+// children calls fn with a setter for every direct sub-schema of s.
+func children(s *Schema, fn func(sub *Schema, set func(*Schema))) {
+	if s.Items != nil {
+		fn(s.Items, func(n *Schema) { s.Items = n })
+	}
+	if ap, ok := s.AdditionalProperties.(*Schema); ok {
+		fn(ap, func(n *Schema) { s.AdditionalProperties = n })
+	}
+	if s.Properties != nil {
+		for i, p := range s.Properties.Schemas {
+			fn(p, func(n *Schema) { s.Properties.Schemas[i] = n })
+		}
+	}
+	for _, k := range sortedKeys(s.Defs) {
+		fn(s.Defs[k], func(n *Schema) { s.Defs[k] = n })
+	}
+}
+
+func sortedKeys(m map[string]*Schema) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// empty reports a schema that accepts anything ({}).
+func empty(s *Schema) bool {
+	return s.Type == "" && s.Ref == "" && s.Properties == nil && s.Items == nil && s.AdditionalProperties == nil && s.Enum == nil
+}
+
+func dropImpliedTypes(s *Schema, root bool) {
+	children(s, func(sub *Schema, _ func(*Schema)) { dropImpliedTypes(sub, false) })
+	if s.Properties != nil {
+		for _, p := range s.Properties.Schemas {
+			if p.Type == "string" {
+				p.Type = "" // format, enum and pattern still apply
+			}
+		}
+	}
+	if root {
+		return
+	}
+	switch {
+	case s.Type == "object" && (s.Properties != nil || s.AdditionalProperties != nil):
+		s.Type = ""
+	case s.Type == "array" && s.Items != nil && !empty(s.Items):
+		s.Type = ""
+	}
+}
+
+// shareRepeats moves structs that occur more than once into root.Defs,
+// the biggest saving first, until no move saves bytes.
+func shareRepeats(root *Schema) {
+	type group struct {
+		name  string
+		body  *Schema
+		size  int
+		slots []func(*Schema)
+		descs []string
+	}
+	for {
+		// Only a Go type seen twice can repeat: count names first, so
+		// that only those are encoded (this runs for every tool at start).
+		seen := map[string]int{}
+		var count func(s *Schema)
+		count = func(s *Schema) {
+			children(s, func(sub *Schema, _ func(*Schema)) {
+				if sub.goName != "" && sub.Properties != nil {
+					seen[sub.goName]++
+				}
+				count(sub)
+			})
+		}
+		count(root)
+		groups := map[string]*group{}
+		var keys []string
+		var walk func(s *Schema)
+		walk = func(s *Schema) {
+			children(s, func(sub *Schema, set func(*Schema)) {
+				if seen[sub.goName] > 1 && sub.Properties != nil {
+					bare := *sub
+					bare.Description = ""
+					var b bytes.Buffer
+					if err := bare.encode(&b); err == nil {
+						k := b.String()
+						g := groups[k]
+						if g == nil {
+							g = &group{name: sub.goName, body: &bare, size: b.Len()}
+							groups[k] = g
+							keys = append(keys, k)
+						}
+						g.slots = append(g.slots, set)
+						g.descs = append(g.descs, sub.Description)
+					}
+				}
+				walk(sub)
+			})
+		}
+		walk(root)
+		var best *group
+		bestSave := 0
+		for _, k := range keys {
+			g := groups[k]
+			n := len(g.slots)
+			if n < 2 {
+				continue
+			}
+			ref := len(`{"$ref":"#/$defs/"}`) + len(g.name)
+			after := n*ref + len(g.name) + 4 + g.size
+			if root.Defs == nil {
+				after += len(`,"$defs":{}`)
+			}
+			if save := n*g.size - after; save > bestSave {
+				best, bestSave = g, save
+			}
+		}
+		if best == nil {
+			return
+		}
+		if root.Defs == nil {
+			root.Defs = map[string]*Schema{}
+		}
+		name := best.name
+		for i := 2; root.Defs[name] != nil; i++ {
+			name = best.name + strconv.Itoa(i)
+		}
+		best.body.goName = "" // a def body is not shared again
+		root.Defs[name] = best.body
+		for i, set := range best.slots {
+			set(&Schema{Ref: "#/$defs/" + name, Description: best.descs[i]})
+		}
+	}
+}

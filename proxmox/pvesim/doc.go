@@ -22,6 +22,12 @@
 // deterministic function of seed, object and time, so RRD history and
 // current values agree.
 //
+// Behaviour that follows Proxmox's state machines: config changes to a
+// running guest that cannot be hot-plugged stay pending until a restart
+// (pending.go); taking a node offline (Fault.Offline) makes HA fence it and
+// recover its HA services onto another allowed node, with failback when the
+// node returns (ha_recovery.go). Both run at the task speed (instant at 0).
+//
 // Internals, for the files of this package: every route is registered with
 // Sim.route (router.go) from a function appended to routeSetups in an
 // init(); handlers run under Sim.mu (read lock for GET, write lock

@@ -266,6 +266,8 @@ func validValue(p map[string]any, name string) string {
 //   - integer and number accept numeric strings (nextid, loadavg, cpuinfo
 //     fields, rpm "7200" come out as strings);
 //   - integer accepts the string "N/A" only for disks/list wearout;
+//   - .../pending "value"/"pending" (declared string) accept numbers: they are
+//     the parsed config values, typed like GET config (NOTES §2.8);
 //   - extra object keys are allowed unless additionalProperties is 0;
 //   - fields the schema calls required but the handler only sets sometimes
 //     (knownOptional, each with its NOTES.md reference).
@@ -377,6 +379,9 @@ func validateReturn(v any, sc map[string]any, at, route string) []string {
 		}
 	case "string":
 		str, ok := v.(string)
+		if _, num := v.(float64); num && strings.HasSuffix(route, "/pending") && (strings.HasSuffix(at, ".value") || strings.HasSuffix(at, ".pending")) {
+			return nil // config values keep their parsed (check_type) JSON type in config_with_pending_array
+		}
 		if !ok {
 			return []string{fmt.Sprintf("%s: want string, got %v", at, v)}
 		}

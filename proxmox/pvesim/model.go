@@ -181,6 +181,11 @@ type Guest struct {
 	NICs         []GuestNIC
 	Prof         Profile
 	Created      time.Time
+	// Pending holds config changes a running guest could not take live (the
+	// [PENDING] section of the .conf); PendingDel the pending deletions, true
+	// for a forced one. See pending.go.
+	Pending    *Conf
+	PendingDel map[string]bool
 }
 
 // GuestNIC is what the guest agent reports for one interface.
@@ -393,10 +398,22 @@ type Conf struct {
 
 func newConf() *Conf { return &Conf{m: map[string]string{}} }
 
-func (c *Conf) Get(k string) string { return c.m[k] }
-func (c *Conf) Has(k string) bool   { _, ok := c.m[k]; return ok }
-func (c *Conf) Set(k, v string)     { c.m[k] = v }
-func (c *Conf) Del(k string)        { delete(c.m, k) }
+func (c *Conf) Get(k string) string {
+	if c == nil {
+		return "" // a nil Conf is an empty one (e.g. no pending section)
+	}
+	return c.m[k]
+}
+
+func (c *Conf) Has(k string) bool {
+	if c == nil {
+		return false
+	}
+	_, ok := c.m[k]
+	return ok
+}
+func (c *Conf) Set(k, v string) { c.m[k] = v }
+func (c *Conf) Del(k string)    { delete(c.m, k) }
 
 func (c *Conf) Keys() []string {
 	keys := make([]string, 0, len(c.m))
@@ -424,11 +441,15 @@ func (c *Conf) Text() string {
 	return b.String()
 }
 
-// ConfText is the guest's .conf text: the config plus its lock line.
+// ConfText is the guest's .conf text: the config plus its lock line and,
+// as write_vm_config does, a [PENDING] section after a blank line.
 func (g *Guest) ConfText() string {
 	t := g.Conf.Text()
 	if g.Lock != "" {
 		t = "lock: " + g.Lock + "\n" + t
+	}
+	if g.hasPending() {
+		t += "\n[PENDING]\n" + g.pendingText()
 	}
 	return t
 }
@@ -458,6 +479,11 @@ type HAResource struct {
 	MaxRelocate int
 	Failback    bool
 	Comment     string
+	// Recovery is the CRM's state while it fences a dead node and recovers
+	// the service elsewhere: "fence", "recovery" or "" (see ha_recovery.go).
+	Recovery string
+	// FromNode is the node a recovered service came from (for failback).
+	FromNode string
 }
 
 func (h *HAResource) VMID() int {

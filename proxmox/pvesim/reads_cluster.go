@@ -336,6 +336,9 @@ func (s *Sim) getNotBackedUp(c *reqCtx) (any, error) {
 // haServiceState is the CRM's view of a resource: the request applied to
 // the guest's actual state.
 func (s *Sim) haServiceState(r *HAResource, g *Guest) string {
+	if r.Recovery != "" {
+		return r.Recovery // fence / recovery, see ha_recovery.go
+	}
 	if g != nil && s.nodeOffline(g.Node) {
 		return "fence"
 	}

@@ -295,7 +295,11 @@ func (s *Sim) guestConfig(typ string) handler {
 			}
 			return nil, err500("snapshot '%s' does not exist", sn)
 		}
-		out := typedConf(typ, g.Conf)
+		conf := g.Conf
+		if !c.Bool("current") {
+			conf = g.withPending() // vm_config: pending values unless current=1
+		}
+		out := typedConf(typ, conf)
 		if g.Lock != "" {
 			out["lock"] = g.Lock
 		}

@@ -145,6 +145,12 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 		case <-s.closed:
 		}
 	}()
+	// A node down from the start is treated as just lost: HA fences and recovers its services.
+	for _, n := range st.Nodes {
+		if s.nodeOffline(n.Name) {
+			s.nodeFaultChanged(n.Name, true)
+		}
+	}
 	s.log.Info().Str("url", s.URL()).Str("cluster", st.Name).Int("pve", s.ver).Int("nodes", len(st.Nodes)).Int("guests", len(st.Guests)).Msg("pvesim listening")
 	return s, nil
 }
@@ -221,6 +227,7 @@ func (s *Sim) Nodes() []string {
 // on every node; Offline only works per node. The zero Fault clears it.
 func (s *Sim) SetFault(target string, f Fault) {
 	s.fmu.Lock()
+	wasOffline := s.faults[target].Offline
 	// A new fault starts its error sequence afresh, so runs are reproducible.
 	node, _, _ := strings.Cut(target, "/")
 	delete(s.faultSeq, node)
@@ -237,16 +244,37 @@ func (s *Sim) SetFault(target string, f Fault) {
 			l.start()
 		}
 	}
+	if wasOffline != f.Offline && s.isNode(target) {
+		s.nodeFaultChanged(target, f.Offline)
+	}
+}
+
+func (s *Sim) isNode(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.st.node(name) != nil
 }
 
 // ClearFaults removes every fault, bringing offline nodes back.
 func (s *Sim) ClearFaults() {
 	s.fmu.Lock()
+	var back []string
+	for t, f := range s.faults {
+		if f.Offline {
+			back = append(back, t)
+		}
+	}
 	s.faults = map[string]Fault{}
 	s.faultSeq = map[string]uint64{}
 	s.fmu.Unlock()
 	for _, l := range s.nodeLns {
 		l.start()
+	}
+	sort.Strings(back)
+	for _, n := range back {
+		if s.isNode(n) {
+			s.nodeFaultChanged(n, false)
+		}
 	}
 }
 

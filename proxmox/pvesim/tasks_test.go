@@ -175,6 +175,13 @@ func (w *wsim) guest(vmid int) (g Guest, ok bool) {
 	}
 	cp := *p
 	cp.Conf = p.Conf.Clone()
+	if p.Pending != nil {
+		cp.Pending = p.Pending.Clone()
+	}
+	cp.PendingDel = map[string]bool{}
+	for k, v := range p.PendingDel {
+		cp.PendingDel[k] = v
+	}
 	return cp, true
 }
 

@@ -202,8 +202,14 @@ func (s *Sim) runPower(w *worker, node, typ string, vmid int, action string, opt
 				return fmt.Errorf("%s %d already running", kind, vmid)
 			}
 		case "stop", "shutdown":
+			// qemu-server PVE/API2/Qemu.pm, handlers vm_stop and vm_shutdown: neither checks that the VM
+			// runs before forking qmstop/qmshutdown (only vm_reboot, vm_suspend and vm_resume die "VM <id>
+			// not running"); the worker's PVE::QemuServer::vm_stop -> _do_vm_stop does
+			// "my $pid = check_running($vmid, $nocheck); return if !$pid;", so the task ends OK. (NOTES
+			// §1.5/§2.18 list a synchronous 500 for shutdown: the source says otherwise.) LXC handlers do
+			// refuse synchronously; see hLxcStop/hLxcShutdown.
 			if !g.IsRunning() {
-				noop = true // _do_vm_stop returns quietly when nothing runs
+				noop = true
 				return nil
 			}
 			if m := lockMsg(g); m != "" && !opts.skiplock {
@@ -252,13 +258,21 @@ func (s *Sim) runPower(w *worker, node, typ string, vmid int, action string, opt
 			if g.IsRunning() {
 				return fmt.Errorf("%s %d already running", kind, vmid)
 			}
+			// vm_start (qemu-server and pve-container) applies pending changes before starting.
+			s.applyPending(w, g)
 			g.Status, g.StartedAt = "running", now
 			if g.Lock == "suspended" {
 				g.Lock = ""
 			}
 		case "stop", "shutdown":
 			g.Status = "stopped"
+			if typ == "qemu" {
+				// _do_vm_stop ends with vm_stop_cleanup(..., $apply_pending_changes = 1).
+				s.applyPending(w, g)
+			}
 		case "reboot":
+			// A reboot is a shutdown plus vm_start: pending changes take effect.
+			s.applyPending(w, g)
 			g.Status, g.StartedAt = "running", now
 		case "pause":
 			g.Status = "paused"
@@ -380,6 +394,8 @@ func (s *Sim) hQemuStop(c *reqCtx) (any, error) {
 	return s.powerTask(c.Node, "qemu", vmid, "stop", c.User(), powerOpts{skiplock: c.Bool("skiplock")}), nil
 }
 
+// hQemuShutdown follows qemu-server PVE/API2/Qemu.pm vm_shutdown: a paused VM is refused, a stopped one is
+// not (the qmshutdown task ends OK, see runPower).
 func (s *Sim) hQemuShutdown(c *reqCtx) (any, error) {
 	if err := rootOnly(c, "skiplock", "keepActive"); err != nil {
 		return nil, err

@@ -646,8 +646,9 @@ func (s *Sim) qemuConfigUpdate(c *reqCtx, sync bool) (any, error) {
 			ch.set[k] = nv
 		}
 	}
+	revert, force := splitList(c.Str("revert")), c.Bool("force")
 	if sync {
-		if err := s.applyConfig(nil, g, ch); err != nil {
+		if err := s.updateConfig(nil, g, ch, revert, force); err != nil {
 			return nil, err500("%s", err.Error())
 		}
 		return nil, nil
@@ -662,7 +663,7 @@ func (s *Sim) qemuConfigUpdate(c *reqCtx, sync bool) (any, error) {
 			if g == nil {
 				return fmt.Errorf("%s", confMissing(node, "qemu", vmid))
 			}
-			return s.applyConfig(w, g, ch)
+			return s.updateConfig(w, g, ch, revert, force)
 		})
 	}), nil
 }
@@ -842,7 +843,7 @@ func (s *Sim) hLxcConfigPut(c *reqCtx) (any, error) {
 			ch.set[k] = nv
 		}
 	}
-	if err := s.applyConfig(nil, g, ch); err != nil {
+	if err := s.updateConfig(nil, g, ch, splitList(c.Str("revert")), false); err != nil {
 		return nil, err500("%s", err.Error())
 	}
 	return nil, nil

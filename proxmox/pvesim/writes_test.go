@@ -68,9 +68,18 @@ func TestQemuPower(t *testing.T) {
 	w.expectErr(w.call("operator", "POST", n1+"reboot", nil), 500, "VM 103 not running")
 	w.expectErr(w.call("operator", "POST", n1+"suspend", nil), 500, "VM 103 not running")
 	w.expectErr(w.call("operator", "POST", n1+"resume", nil), 500, "VM 103 not running")
-	// qemu-server's shutdown/stop of a stopped VM are no-op tasks that end OK.
+	// qemu-server's shutdown/stop of a stopped VM are no-op tasks that end OK (Qemu.pm vm_shutdown /
+	// vm_stop have no running check; _do_vm_stop returns when check_running finds no pid).
 	if st := w.wait(w.upid("operator", "POST", n1+"stop", nil)); st != "OK" {
 		t.Fatalf("stop stopped: %q", st)
+	}
+	up = w.upid("operator", "POST", n1+"shutdown", nil)
+	if st := w.wait(up); st != "OK" || !strings.Contains(up, ":qmshutdown:103:") || w.status(103) != "stopped" {
+		t.Fatalf("shutdown stopped: %q %s %s", st, up, w.status(103))
+	}
+	// check_running asserts the config exists: a VM of another node fails in the task.
+	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node02/qemu/103/status/shutdown", nil)); st != "Configuration file 'nodes/pve-node02/qemu-server/103.conf' does not exist" {
+		t.Fatalf("shutdown elsewhere: %q", st)
 	}
 	if st := w.wait(w.upid("operator", "POST", n1+"start", nil)); st != "OK" || w.status(103) != "running" {
 		t.Fatalf("start: %q %s", st, w.status(103))
@@ -340,9 +349,14 @@ func TestConfigDigestAndUpdate(t *testing.T) {
 	if !strings.Contains(up, ":qmconfig:105:") || w.wait(up) != "OK" {
 		t.Fatalf("qmconfig %s", up)
 	}
+	// VM 105 runs with the default hotplug (network,disk,usb): the new scsi1 is hot-plugged, cores and
+	// memory wait in the pending section.
 	g, _ := w.guest(105)
-	if g.Conf.Get("cores") != "4" || g.Conf.Get("memory") != "8192" || g.Conf.Get("scsi1") != "local-zfs:vm-105-disk-1,size=10G" {
-		t.Fatalf("config %v", g.Conf.Text())
+	if g.Conf.Get("cores") != "2" || g.Conf.Get("memory") != "4096" || g.Conf.Get("scsi1") != "local-zfs:vm-105-disk-1,size=10G" {
+		t.Fatalf("config %v", g.ConfText())
+	}
+	if g.Pending == nil || g.Pending.Get("cores") != "4" || g.Pending.Get("memory") != "8192" {
+		t.Fatalf("pending %v", g.ConfText())
 	}
 	// Deleting a disk detaches it as unused0; deleting unused0 frees the volume.
 	w.ok("operator", "PUT", "/nodes/pve-node01/qemu/105/config", url.Values{"delete": {"scsi1"}}, nil)
