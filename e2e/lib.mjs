@@ -24,8 +24,8 @@ export const eras = {
 };
 
 // freePort asks the kernel for an unused loopback port. The port is released
-// before the server binds it; on a busy machine another process could take
-// it in between, which startHttpServer reports plainly.
+// before the server binds it; another process could take it in between,
+// so startHttpServer retries with a new one.
 export function freePort() {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();

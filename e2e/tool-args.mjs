@@ -38,8 +38,8 @@ export const toolArgs = {
 
 // Arguments that must be refused with a tool error naming the argument.
 // Every tool is also called with an unknown key and with a wrongly-typed
-// value for one of its declared properties; these are the extra cases the
-// issue names explicitly.
+// value for one of its declared properties; these add out-of-range VMIDs and
+// a path-injection attempt in a node name.
 export const badArgs = [
   { tool: 'get_guest', args: { vmid: 'abc' }, names: 'vmid' },
   { tool: 'get_guest', args: { vmid: -1 }, names: 'vmid' },

@@ -267,3 +267,353 @@ func (c *Client) StorageRRD(ctx context.Context, node, storage, timeframe, cf st
 	err = c.get(ctx, apiPath("nodes", node, "storage", storage, "rrddata"), q, &out)
 	return out, err
 }
+
+// RRDSeries is an RRD answer reduced to the data sources a caller asked
+// for, held column-wise: a capacity report reads a week of every running
+// guest (1,000 × 336 rows) and keeps two fields of each, so rows of maps
+// would be mostly garbage.
+type RRDSeries struct {
+	Time   []int64     // row times, in the answer's order (oldest first)
+	Fields []string    // the data sources asked for, in that order
+	Values [][]float64 // Values[f][i] is Fields[f] at Time[i]; NaN where Proxmox omitted it
+}
+
+// Column returns the values of one field, nil if it was not asked for.
+func (s *RRDSeries) Column(name string) []float64 {
+	for i, f := range s.Fields {
+		if f == name {
+			return s.Values[i]
+		}
+	}
+	return nil
+}
+
+// Len is the number of rows.
+func (s *RRDSeries) Len() int { return len(s.Time) }
+
+// GuestRRDSeries is GuestRRD keeping only the named data sources.
+func (c *Client) GuestRRDSeries(ctx context.Context, node string, t GuestType, vmid int, timeframe, cf string, fields ...string) (*RRDSeries, error) {
+	if err := checkGuest(node, t, vmid); err != nil {
+		return nil, err
+	}
+	q, err := rrdQuery(timeframe, cf, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.rrdSeries(ctx, guestPath(node, t, vmid, "rrddata"), q, fields)
+}
+
+// NodeRRDSeries is NodeRRD keeping only the named data sources.
+func (c *Client) NodeRRDSeries(ctx context.Context, node, timeframe, cf string, fields ...string) (*RRDSeries, error) {
+	if err := checkNode(node); err != nil {
+		return nil, err
+	}
+	q, err := rrdQuery(timeframe, cf, true)
+	if err != nil {
+		return nil, err
+	}
+	return c.rrdSeries(ctx, apiPath("nodes", node, "rrddata"), q, fields)
+}
+
+// StorageRRDSeries is StorageRRD keeping only the named data sources.
+func (c *Client) StorageRRDSeries(ctx context.Context, node, storage, timeframe, cf string, fields ...string) (*RRDSeries, error) {
+	if err := checkNode(node); err != nil {
+		return nil, err
+	}
+	if err := checkStorage(storage); err != nil {
+		return nil, err
+	}
+	q, err := rrdQuery(timeframe, cf, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.rrdSeries(ctx, apiPath("nodes", node, "storage", storage, "rrddata"), q, fields)
+}
+
+func (c *Client) rrdSeries(ctx context.Context, path string, q url.Values, fields []string) (*RRDSeries, error) {
+	pq, a, err := c.read(ctx, path, q)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRRDSeries(a.body, fields, "GET", pq)
+}
+
+// decodeRRDSeries reads {"data":[rows]} in one pass without building rows.
+// Anything outside the plain shape Proxmox writes (escapes, nested values,
+// other members, invalid JSON) goes through the RRDRow decoder instead, so
+// both give the same values and the same errors.
+func decodeRRDSeries(body []byte, fields []string, method, pq string) (*RRDSeries, error) {
+	s := &RRDSeries{Fields: fields, Values: make([][]float64, len(fields))}
+	if scanRRDSeries(body, s) {
+		return s, nil
+	}
+	var rows []RRDRow
+	if err := decodeAnswer(body, &rows, method, pq); err != nil {
+		return nil, err
+	}
+	return SeriesOf(rows, fields...), nil
+}
+
+// SeriesOf turns rows into a series of the named fields.
+func SeriesOf(rows []RRDRow, fields ...string) *RRDSeries {
+	s := &RRDSeries{Fields: fields, Time: make([]int64, len(rows)), Values: make([][]float64, len(fields))}
+	for f, name := range fields {
+		col := make([]float64, len(rows))
+		for i, r := range rows {
+			v, ok := r.Values[name]
+			if !ok {
+				v = math.NaN()
+			}
+			col[i] = v
+		}
+		s.Values[f] = col
+	}
+	for i, r := range rows {
+		s.Time[i] = r.Time
+	}
+	return s
+}
+
+// skipWS returns the index of the first non-space byte at or after i.
+func skipWS(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// scanNumber returns the end of the JSON number token (RFC 8259 grammar)
+// starting at i, or -1.
+func scanNumber(b []byte, i int) int {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return -1
+		}
+	}
+	return i
+}
+
+// plainKeyByte marks the bytes a key may hold on the scanner's path:
+// printable ASCII but the quote and the backslash.
+var plainKeyByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// rrdTime reads a row's time as RRDRow does (int64 of the parsed float);
+// epoch seconds are plain digits, which need no float parsing.
+func rrdTime(val []byte) (int64, bool) {
+	if len(val) > 0 && len(val) <= 15 {
+		var t int64
+		for _, c := range val {
+			if c < '0' || c > '9' {
+				goto general
+			}
+			t = t*10 + int64(c-'0')
+		}
+		return t, true
+	}
+general:
+	t, err := strconv.ParseFloat(string(val), 64)
+	if val == nil || err != nil {
+		return 0, false
+	}
+	return int64(t), true
+}
+
+// expect skips spaces, then consumes c; -1 if c is not there.
+func expect(b []byte, i int, c byte) int {
+	i = skipWS(b, i)
+	if i < len(b) && b[i] == c {
+		return i + 1
+	}
+	return -1
+}
+
+// scanRRDSeries fills s from a body of exactly the form
+// {"data":[{"key":scalar,...},...]} with plain ASCII keys and strings
+// without escapes or control characters; false means "use the general
+// decoder" (it never means a wrong value). It runs once per guest of a
+// capacity report, hence one flat loop.
+func scanRRDSeries(b []byte, s *RRDSeries) bool {
+	i := expect(b, 0, '{')
+	if i < 0 {
+		return false
+	}
+	i = skipWS(b, i)
+	if !bytes.HasPrefix(b[i:], []byte(`"data"`)) {
+		return false
+	}
+	if i = expect(b, i+6, ':'); i < 0 {
+		return false
+	}
+	if i = expect(b, i, '['); i < 0 {
+		return false
+	}
+	n := len(s.Fields)
+	// A capacity hint: every row is an object (a string holding a brace
+	// only makes it larger). Proxmox sends at most 1,440 rows; a larger
+	// hint is not trusted.
+	if rows := min(bytes.Count(b, []byte{'{'})-1, 2048); rows > 0 {
+		s.Time = make([]int64, 0, rows)
+		for f := range s.Values {
+			s.Values[f] = make([]float64, 0, rows)
+		}
+	}
+	i = skipWS(b, i)
+	if i < len(b) && b[i] == ']' {
+		i++
+	} else {
+		for {
+			if i = expect(b, i, '{'); i < 0 {
+				return false
+			}
+			row := len(s.Time)
+			s.Time = append(s.Time, 0)
+			for f := 0; f < n; f++ {
+				s.Values[f] = append(s.Values[f], math.NaN())
+			}
+			i = skipWS(b, i)
+			if i < len(b) && b[i] == '}' {
+				i++
+			} else {
+				for {
+					// Key: plain ASCII.
+					if i >= len(b) || b[i] != '"' {
+						return false
+					}
+					j := i + 1
+					for j < len(b) && plainKeyByte[b[j]] {
+						j++
+					}
+					if j >= len(b) || b[j] != '"' {
+						return false
+					}
+					key := b[i+1 : j]
+					if i = expect(b, j+1, ':'); i < 0 {
+						return false
+					}
+					i = skipWS(b, i)
+					if i >= len(b) {
+						return false
+					}
+					// Value: the text to parse as a number (a number token
+					// or a string's content), nil for null, true and false.
+					var val []byte
+					switch c := b[i]; {
+					case c == '"':
+						j = i + 1
+						ascii := true
+						for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
+							if b[j] >= utf8.RuneSelf {
+								ascii = false
+							}
+							j++
+						}
+						if j >= len(b) || b[j] != '"' {
+							return false
+						}
+						val = b[i+1 : j]
+						if !ascii && !utf8.Valid(val) {
+							return false // encoding/json replaces invalid UTF-8
+						}
+						val = bytes.TrimSpace(val) // as RRDRow; nil when empty
+						i = j + 1
+					case c == '-' || c >= '0' && c <= '9':
+						if j = scanNumber(b, i); j < 0 {
+							return false
+						}
+						val = b[i:j]
+						i = j
+					case bytes.HasPrefix(b[i:], []byte("null")):
+						i += 4
+					case bytes.HasPrefix(b[i:], []byte("true")):
+						i += 4
+					case bytes.HasPrefix(b[i:], []byte("false")):
+						i += 5
+					default:
+						return false // objects, arrays, invalid
+					}
+					if string(key) == "time" {
+						// As RRDRow: a number or numeric string; else the general path.
+						t, ok := rrdTime(val)
+						if !ok {
+							return false
+						}
+						s.Time[row] = t
+					} else {
+						for f := 0; f < n; f++ {
+							if string(key) != s.Fields[f] {
+								continue
+							}
+							v := math.NaN() // a later duplicate that is not a number unsets it
+							if val != nil {
+								if x, err := strconv.ParseFloat(string(val), 64); err == nil && !math.IsInf(x, 0) {
+									v = x
+								}
+							}
+							s.Values[f][row] = v
+						}
+					}
+					i = skipWS(b, i)
+					if i < len(b) && b[i] == ',' {
+						i = skipWS(b, i+1)
+						continue
+					}
+					if i < len(b) && b[i] == '}' {
+						i++
+						break
+					}
+					return false
+				}
+			}
+			i = skipWS(b, i)
+			if i < len(b) && b[i] == ',' {
+				i++
+				continue
+			}
+			if i < len(b) && b[i] == ']' {
+				i++
+				break
+			}
+			return false
+		}
+	}
+	if i = expect(b, i, '}'); i < 0 {
+		return false
+	}
+	return skipWS(b, i) == len(b)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -442,20 +443,46 @@ func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.Cap
 	for i := range jobs {
 		keys[i] = strconv.Itoa(i)
 	}
-	rows := proxmox.FanOut(ctx, keys, c.FanOutLimit(), func(ctx context.Context, k string) ([]proxmox.RRDRow, error) {
+	// Each answer is reduced as it arrives (a guest's week to avg/p95, a
+	// node's or storage's to one series), so only the reductions of a
+	// thousand answers are held, never the answers.
+	type reduced struct {
+		cpu, mem analyze.Stats
+		ok       bool
+		points   []analyze.Point
+	}
+	res := proxmox.FanOut(ctx, keys, c.FanOutLimit(), func(ctx context.Context, k string) (reduced, error) {
 		i, _ := strconv.Atoi(k)
 		j := jobs[i]
+		var r reduced
 		switch j.kind {
 		case "guest":
 			g := in.Guests[j.gi]
-			return c.GuestRRD(ctx, g.Node, proxmox.GuestType(g.Type), g.VMID, window, "")
+			s, err := c.GuestRRDSeries(ctx, g.Node, proxmox.GuestType(g.Type), g.VMID, window, "", "cpu", "mem")
+			if err != nil {
+				return r, err
+			}
+			var okc, okm bool
+			r.cpu, okc = analyze.Summarize(rrdPoints(s, "cpu"))
+			r.mem, okm = analyze.Summarize(rrdPoints(s, "mem"))
+			r.ok = okc && okm
 		case "node":
-			return c.NodeRRD(ctx, in.Nodes[j.ni].Name, window, "")
+			s, err := c.NodeRRDSeries(ctx, in.Nodes[j.ni].Name, window, "", "memused")
+			if err != nil {
+				return r, err
+			}
+			r.points = rrdPoints(s, "memused")
+		default:
+			s, err := c.StorageRRDSeries(ctx, in.Nodes[j.ni].Name, j.storage, window, "", "used")
+			if err != nil {
+				return r, err
+			}
+			r.points = rrdPoints(s, "used")
 		}
-		return c.StorageRRD(ctx, in.Nodes[j.ni].Name, j.storage, window, "")
+		return r, nil
 	})
 	missing := 0
-	for _, r := range rows {
+	for _, r := range res {
 		i, _ := strconv.Atoi(r.Node)
 		j := jobs[i]
 		if r.Err != nil {
@@ -467,39 +494,19 @@ func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.Cap
 		}
 		switch j.kind {
 		case "guest":
-			g := &in.Guests[j.gi]
-			var cpu, mem []analyze.Point
-			for _, x := range r.Value {
-				if v, ok := x.Values["cpu"]; ok {
-					cpu = append(cpu, analyze.Point{Time: x.Time, Value: v})
-				}
-				if v, ok := x.Values["mem"]; ok {
-					mem = append(mem, analyze.Point{Time: x.Time, Value: v})
-				}
-			}
-			cs, okc := analyze.Summarize(cpu)
-			ms, okm := analyze.Summarize(mem)
-			if okc && okm {
-				g.HistorySamples = ms.Count
-				g.CPUAvgFraction, g.CPUP95Fraction = cs.Avg, cs.P95
-				g.MemAvgBytes, g.MemP95Bytes = ms.Avg, ms.P95
+			if r.Value.ok {
+				g := &in.Guests[j.gi]
+				g.HistorySamples = r.Value.mem.Count
+				g.CPUAvgFraction, g.CPUP95Fraction = r.Value.cpu.Avg, r.Value.cpu.P95
+				g.MemAvgBytes, g.MemP95Bytes = r.Value.mem.Avg, r.Value.mem.P95
 			}
 		case "node":
-			for _, x := range r.Value {
-				if v, ok := x.Values["memused"]; ok {
-					in.Nodes[j.ni].MemHistory = append(in.Nodes[j.ni].MemHistory, analyze.Point{Time: x.Time, Value: v})
-				}
-			}
+			in.Nodes[j.ni].MemHistory = append(in.Nodes[j.ni].MemHistory, r.Value.points...)
 		case "storage":
 			for si := range in.Nodes[j.ni].Storages {
 				s := &in.Nodes[j.ni].Storages[si]
-				if s.Storage != j.storage {
-					continue
-				}
-				for _, x := range r.Value {
-					if v, ok := x.Values["used"]; ok {
-						s.History = append(s.History, analyze.Point{Time: x.Time, Value: v})
-					}
+				if s.Storage == j.storage {
+					s.History = append(s.History, r.Value.points...)
 				}
 			}
 		}
@@ -507,6 +514,28 @@ func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.Cap
 	if missing > 0 {
 		AddUnavailable(ctx, fmt.Sprintf("%d RRD histories", missing), "not read: those guests are judged by current use, those nodes and storages get no forecast")
 	}
+}
+
+// rrdPoints lists the defined values of one field of a series, oldest
+// first (Proxmox omits undefined ones; they are NaN in the series).
+func rrdPoints(s *proxmox.RRDSeries, field string) []analyze.Point {
+	col := s.Column(field)
+	n := 0
+	for _, v := range col {
+		if !math.IsNaN(v) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]analyze.Point, 0, n)
+	for i, v := range col {
+		if !math.IsNaN(v) {
+			out = append(out, analyze.Point{Time: s.Time[i], Value: v})
+		}
+	}
+	return out
 }
 
 // capForecast is nil for no history or a flat trend (nothing to say, and

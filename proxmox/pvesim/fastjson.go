@@ -74,9 +74,13 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 
 // marshalData encodes a handler result.
 func marshalData(v any) ([]byte, error) {
-	switch v.(type) {
+	switch v := v.(type) {
 	case obj, []any:
 		return appendJSONValue(nil, v)
+	case rrdJSON:
+		// Written by rrd.go itself and byte-checked against encoding/json
+		// in rrd_test.go: a second validation pass would only cost time.
+		return v, nil
 	}
 	return json.Marshal(v)
 }
