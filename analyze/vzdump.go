@@ -423,18 +423,7 @@ func parseHumanSize(num, unit string) uint64 {
 	}
 	mult := 1.0
 	if unit != "" {
-		switch unit[0] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		case 'T':
-			mult = 1 << 40
-		case 'P':
-			mult = 1 << 50
-		}
+		mult = binaryMult(unit[0])
 	}
 	return uint64(v * mult)
 }

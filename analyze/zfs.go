@@ -100,21 +100,7 @@ func ParseZFSSize(s string) uint64 {
 	if s == "" {
 		return 0
 	}
-	mult := 1.0
-	switch s[len(s)-1] {
-	case 'K':
-		mult = 1 << 10
-	case 'M':
-		mult = 1 << 20
-	case 'G':
-		mult = 1 << 30
-	case 'T':
-		mult = 1 << 40
-	case 'P':
-		mult = 1 << 50
-	case 'E':
-		mult = 1 << 60
-	}
+	mult := binaryMult(s[len(s)-1])
 	if mult != 1 {
 		s = s[:len(s)-1]
 	}
@@ -123,6 +109,26 @@ func ParseZFSSize(s string) uint64 {
 		return 0
 	}
 	return uint64(v * mult)
+}
+
+// binaryMult is what a size's unit letter multiplies by (K, M, G, T, P,
+// E: powers of 1024); 1 for any other byte.
+func binaryMult(unit byte) float64 {
+	switch unit {
+	case 'K':
+		return 1 << 10
+	case 'M':
+		return 1 << 20
+	case 'G':
+		return 1 << 30
+	case 'T':
+		return 1 << 40
+	case 'P':
+		return 1 << 50
+	case 'E':
+		return 1 << 60
+	}
+	return 1
 }
 
 // ParseScan reads a pool's "scan" text (continuation lines joined with

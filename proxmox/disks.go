@@ -1,10 +1,8 @@
 package proxmox
 
 import (
-	"bytes"
 	"context"
 	"strconv"
-	"strings"
 )
 
 // Wearout is disks/list "wearout": remaining life in percent (100 = new), or
@@ -18,10 +16,7 @@ type Wearout struct {
 // UnmarshalJSON accepts 97, "97", "N/A", "" and null.
 func (w *Wearout) UnmarshalJSON(b []byte) error {
 	*w = Wearout{}
-	b = bytes.TrimSpace(b)
-	if s, ok := unquote(b); ok {
-		b = []byte(strings.TrimSpace(s))
-	}
+	b = looseScalar(b)
 	if f, err := strconv.ParseFloat(string(b), 64); err == nil {
 		*w = Wearout{Pct: f, Known: true}
 	}

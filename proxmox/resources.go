@@ -104,13 +104,8 @@ type resDecoder struct {
 }
 
 func (d *resDecoder) ws(i int) int {
-	for i < len(d.s) {
-		switch d.s[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
+	for i < len(d.s) && isSpace(d.s[i]) {
+		i++
 	}
 	return i
 }
@@ -420,45 +415,13 @@ func foldsToField(key string) bool {
 
 // number reads a JSON number; isInt reports no fraction or exponent.
 func (d *resDecoder) number() (string, bool, bool) {
-	s, i := d.s, d.i
-	start := i
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case digits() == 0:
+	end, isInt := scanNumber(d.s, d.i)
+	if end < 0 {
 		return "", false, false
 	}
-	isInt := true
-	if i < len(s) && s[i] == '.' {
-		i++
-		isInt = false
-		if digits() == 0 {
-			return "", false, false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		isInt = false
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return "", false, false
-		}
-	}
-	d.i = i
-	return s[start:i], isInt, true
+	tok := d.s[d.i:end]
+	d.i = end
+	return tok, isInt, true
 }
 
 func (d *resDecoder) lit(word string) bool {

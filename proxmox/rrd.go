@@ -85,13 +85,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // are numbers, plain strings or null. It reports false (leaving the row to
 // the slow path) for anything else. encoding/json has validated b already.
 func (r *RRDRow) fastDecode(b []byte) bool {
-	skip := func(i int) int {
-		for i < len(b) && isSpace(b[i]) {
-			i++
-		}
-		return i
-	}
-	i := skip(0)
+	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
@@ -99,7 +93,7 @@ func (r *RRDRow) fastDecode(b []byte) bool {
 	r.Values = make(map[string]float64, 20)
 	i++
 	for {
-		i = skip(i)
+		i = skipWS(b, i)
 		if i >= len(b) {
 			return false
 		}
@@ -117,11 +111,11 @@ func (r *RRDRow) fastDecode(b []byte) bool {
 		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
 			return false
 		}
-		i = skip(i + 2 + j)
+		i = skipWS(b, i+2+j)
 		if i >= len(b) || b[i] != ':' {
 			return false
 		}
-		i = skip(i + 1)
+		i = skipWS(b, i+1)
 		if i >= len(b) {
 			return false
 		}
@@ -166,7 +160,7 @@ func (r *RRDRow) fastDecode(b []byte) bool {
 				delete(r.Values, name)
 			}
 		}
-		i = skip(i)
+		i = skipWS(b, i)
 		if i >= len(b) {
 			return false
 		}
@@ -221,50 +215,69 @@ func rrdQuery(timeframe, cf string, decade bool) (url.Values, error) {
 	return q, nil
 }
 
+// nodeRRDRequest checks a node RRD request (nodes alone keep a decade)
+// and returns its path and query, for both the row and the column form.
+func nodeRRDRequest(node, timeframe, cf string) (string, url.Values, error) {
+	if err := checkNode(node); err != nil {
+		return "", nil, err
+	}
+	q, err := rrdQuery(timeframe, cf, true)
+	return apiPath("nodes", node, "rrddata"), q, err
+}
+
+// guestRRDRequest is nodeRRDRequest for a guest.
+func guestRRDRequest(node string, t GuestType, vmid int, timeframe, cf string) (string, url.Values, error) {
+	if err := checkGuest(node, t, vmid); err != nil {
+		return "", nil, err
+	}
+	q, err := rrdQuery(timeframe, cf, false)
+	return guestPath(node, t, vmid, "rrddata"), q, err
+}
+
+// storageRRDRequest is nodeRRDRequest for a storage.
+func storageRRDRequest(node, storage, timeframe, cf string) (string, url.Values, error) {
+	if err := checkNode(node); err != nil {
+		return "", nil, err
+	}
+	if err := checkStorage(storage); err != nil {
+		return "", nil, err
+	}
+	q, err := rrdQuery(timeframe, cf, false)
+	return apiPath("nodes", node, "storage", storage, "rrddata"), q, err
+}
+
 // NodeRRD reads GET /nodes/{node}/rrddata (needs Sys.Audit on the node).
 // cf "" means Proxmox's default (AVERAGE).
 func (c *Client) NodeRRD(ctx context.Context, node, timeframe, cf string) ([]RRDRow, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	q, err := rrdQuery(timeframe, cf, true)
+	path, q, err := nodeRRDRequest(node, timeframe, cf)
 	if err != nil {
 		return nil, err
 	}
 	var out []RRDRow
-	err = c.get(ctx, apiPath("nodes", node, "rrddata"), q, &out)
+	err = c.get(ctx, path, q, &out)
 	return out, err
 }
 
 // GuestRRD reads GET /nodes/{node}/{qemu|lxc}/{vmid}/rrddata (VM.Audit).
 func (c *Client) GuestRRD(ctx context.Context, node string, t GuestType, vmid int, timeframe, cf string) ([]RRDRow, error) {
-	if err := checkGuest(node, t, vmid); err != nil {
-		return nil, err
-	}
-	q, err := rrdQuery(timeframe, cf, false)
+	path, q, err := guestRRDRequest(node, t, vmid, timeframe, cf)
 	if err != nil {
 		return nil, err
 	}
 	var out []RRDRow
-	err = c.get(ctx, guestPath(node, t, vmid, "rrddata"), q, &out)
+	err = c.get(ctx, path, q, &out)
 	return out, err
 }
 
 // StorageRRD reads GET /nodes/{node}/storage/{storage}/rrddata: total and
 // used bytes over time (Datastore.Audit on the storage).
 func (c *Client) StorageRRD(ctx context.Context, node, storage, timeframe, cf string) ([]RRDRow, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	if err := checkStorage(storage); err != nil {
-		return nil, err
-	}
-	q, err := rrdQuery(timeframe, cf, false)
+	path, q, err := storageRRDRequest(node, storage, timeframe, cf)
 	if err != nil {
 		return nil, err
 	}
 	var out []RRDRow
-	err = c.get(ctx, apiPath("nodes", node, "storage", storage, "rrddata"), q, &out)
+	err = c.get(ctx, path, q, &out)
 	return out, err
 }
 
@@ -293,41 +306,29 @@ func (s *RRDSeries) Len() int { return len(s.Time) }
 
 // GuestRRDSeries is GuestRRD keeping only the named data sources.
 func (c *Client) GuestRRDSeries(ctx context.Context, node string, t GuestType, vmid int, timeframe, cf string, fields ...string) (*RRDSeries, error) {
-	if err := checkGuest(node, t, vmid); err != nil {
-		return nil, err
-	}
-	q, err := rrdQuery(timeframe, cf, false)
+	path, q, err := guestRRDRequest(node, t, vmid, timeframe, cf)
 	if err != nil {
 		return nil, err
 	}
-	return c.rrdSeries(ctx, guestPath(node, t, vmid, "rrddata"), q, fields)
+	return c.rrdSeries(ctx, path, q, fields)
 }
 
 // NodeRRDSeries is NodeRRD keeping only the named data sources.
 func (c *Client) NodeRRDSeries(ctx context.Context, node, timeframe, cf string, fields ...string) (*RRDSeries, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	q, err := rrdQuery(timeframe, cf, true)
+	path, q, err := nodeRRDRequest(node, timeframe, cf)
 	if err != nil {
 		return nil, err
 	}
-	return c.rrdSeries(ctx, apiPath("nodes", node, "rrddata"), q, fields)
+	return c.rrdSeries(ctx, path, q, fields)
 }
 
 // StorageRRDSeries is StorageRRD keeping only the named data sources.
 func (c *Client) StorageRRDSeries(ctx context.Context, node, storage, timeframe, cf string, fields ...string) (*RRDSeries, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	if err := checkStorage(storage); err != nil {
-		return nil, err
-	}
-	q, err := rrdQuery(timeframe, cf, false)
+	path, q, err := storageRRDRequest(node, storage, timeframe, cf)
 	if err != nil {
 		return nil, err
 	}
-	return c.rrdSeries(ctx, apiPath("nodes", node, "storage", storage, "rrddata"), q, fields)
+	return c.rrdSeries(ctx, path, q, fields)
 }
 
 func (c *Client) rrdSeries(ctx context.Context, path string, q url.Values, fields []string) (*RRDSeries, error) {
@@ -374,6 +375,10 @@ func SeriesOf(rows []RRDRow, fields ...string) *RRDSeries {
 	return s
 }
 
+// jsonText is what the hand-written decoders scan: an answer body, or the
+// string that shares its bytes (decodeResources).
+type jsonText interface{ ~string | ~[]byte }
+
 // skipWS returns the index of the first non-space byte at or after i.
 func skipWS(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
@@ -383,8 +388,8 @@ func skipWS(b []byte, i int) int {
 }
 
 // scanNumber returns the end of the JSON number token (RFC 8259 grammar)
-// starting at i, or -1.
-func scanNumber(b []byte, i int) int {
+// starting at i, or -1; isInt reports no fraction or exponent.
+func scanNumber[T jsonText](b T, i int) (end int, isInt bool) {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -392,34 +397,36 @@ func scanNumber(b []byte, i int) int {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = skipDigits(b, i)
 	default:
-		return -1
+		return -1, false
 	}
+	isInt = true
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return -1
+		isInt = false
+		d := i + 1
+		if i = skipDigits(b, d); i == d {
+			return -1, false
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		isInt = false
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
+		if i = skipDigits(b, d); i == d {
+			return -1, false
 		}
-		if i == d {
-			return -1
-		}
+	}
+	return i, isInt
+}
+
+// skipDigits returns the index of the first non-digit at or after i.
+func skipDigits[T jsonText](b T, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
 	}
 	return i
 }
@@ -553,7 +560,7 @@ func scanRRDSeries(b []byte, s *RRDSeries) bool {
 						val = bytes.TrimSpace(val) // as RRDRow; nil when empty
 						i = j + 1
 					case c == '-' || c >= '0' && c <= '9':
-						if j = scanNumber(b, i); j < 0 {
+						if j, _ = scanNumber(b, i); j < 0 {
 							return false
 						}
 						val = b[i:j]

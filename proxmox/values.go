@@ -30,10 +30,7 @@ type Int int64
 
 // UnmarshalJSON accepts 100, 100.0, "100", "" and null.
 func (i *Int) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if s, ok := unquote(b); ok {
-		b = []byte(strings.TrimSpace(s))
-	}
+	b = looseScalar(b)
 	if len(b) == 0 || string(b) == "null" {
 		*i = 0
 		return nil
@@ -55,10 +52,7 @@ type Bool bool
 
 // UnmarshalJSON accepts the Proxmox boolean forms.
 func (v *Bool) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if s, ok := unquote(b); ok {
-		b = []byte(strings.TrimSpace(s))
-	}
+	b = looseScalar(b)
 	switch strings.ToLower(string(b)) {
 	case "", "null", "0", "false", "no", "off":
 		*v = false
@@ -75,10 +69,7 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 }
 
 func parseLooseNumber(b []byte) (float64, error) {
-	b = bytes.TrimSpace(b)
-	if s, ok := unquote(b); ok {
-		b = []byte(strings.TrimSpace(s))
-	}
+	b = looseScalar(b)
 	if len(b) == 0 || string(b) == "null" {
 		return 0, nil
 	}
@@ -87,6 +78,16 @@ func parseLooseNumber(b []byte) (float64, error) {
 		return 0, fmt.Errorf("not a number: %s", b)
 	}
 	return f, nil
+}
+
+// looseScalar is a wire value without white space and, when it is a JSON
+// string, without its quotes, so "97", " 97 " and 97 read alike.
+func looseScalar(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if s, ok := unquote(b); ok {
+		b = []byte(strings.TrimSpace(s))
+	}
+	return b
 }
 
 func unquote(b []byte) (string, bool) {

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,12 +62,7 @@ func decodeArgs(raw json.RawMessage, t reflect.Type, s *Schema) (reflect.Value, 
 		}
 	}
 	// Unknown keys first, in a stable order, so the message is deterministic.
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(fields) {
 		if s.Properties.Get(k) == nil {
 			allowed := "none"
 			if len(s.Properties.Names) > 0 {

@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"runtime"
@@ -22,16 +21,8 @@ import (
 // stands still so both reads see the same answers.
 func TestCapacityHistoryMatchesRows(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 17, 41, 0, time.UTC)
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Generate: "nodes=3,guests=45,seed=3", Listen: "127.0.0.1:0",
-		Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simEnv(t, pvesim.Options{Generate: "nodes=3,guests=45,seed=3", Listen: "127.0.0.1:0",
+		Now: func() time.Time { return now }}, nil).client
 	ctx := t.Context()
 	res, err := c.Resources(ctx, "")
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -422,12 +421,7 @@ func elicitationFor(p guard.Plan) mcp.ElicitationParams {
 	for _, c := range guard.RedactCalls(p.Calls) {
 		fmt.Fprintf(&b, "  %s %s", c.Method, c.Path)
 		if len(c.Params) > 0 {
-			keys := make([]string, 0, len(c.Params))
-			for k := range c.Params {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for i, k := range keys {
+			for i, k := range sortedKeys(c.Params) {
 				if i == 0 {
 					b.WriteString(" ")
 				} else {

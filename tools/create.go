@@ -294,11 +294,7 @@ func bootDisk(cfg map[string]string) (key string, sizeGiB float64, storage strin
 	if b := cfg["boot"]; strings.HasPrefix(b, "order=") {
 		order = strings.Split(strings.TrimPrefix(b, "order="), ";")
 	}
-	keys := make([]string, 0, len(cfg))
-	for k := range cfg {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := sortedKeys(cfg)
 	order = append(order, keys...)
 	for _, k := range order {
 		v, ok := cfg[k]

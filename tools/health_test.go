@@ -738,16 +738,7 @@ func BenchmarkCapacityReport32x1000History(b *testing.B) {
 
 // TestHAStatusPVE8 reads groups instead of rules on a PVE 8 cluster.
 func TestHAStatusPVE8(t *testing.T) {
-	sim, err := pvesim.Start(t.Context(), pvesim.Options{PVEVersion: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, healthToolsets)), logs: &syncBuffer{}}
+	e := simEnv(t, pvesim.Options{PVEVersion: 8}, healthToolsets)
 	var out struct {
 		HAResult
 		envelopeOut
@@ -812,16 +803,7 @@ func TestStorageForecastFastGrowth(t *testing.T) {
 	if err := os.WriteFile(path, []byte(fast), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sim, err := pvesim.Start(t.Context(), pvesim.Options{Scenario: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, healthToolsets)), logs: &syncBuffer{}}
+	e := simEnv(t, pvesim.Options{Scenario: path}, healthToolsets)
 	var out struct {
 		StorageResult
 		envelopeOut
@@ -830,7 +812,7 @@ func TestStorageForecastFastGrowth(t *testing.T) {
 	if len(out.Storages) != 1 || out.Storages[0].Forecast == nil || out.Storages[0].Forecast.DaysToThreshold == 0 {
 		t.Fatalf("storages %+v", out.Storages)
 	}
-	rows, err := c.StorageRRD(t.Context(), "pve-node03", "local-zfs", "month", "")
+	rows, err := e.client.StorageRRD(t.Context(), "pve-node03", "local-zfs", "month", "")
 	if err != nil {
 		t.Fatal(err)
 	}

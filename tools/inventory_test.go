@@ -82,6 +82,22 @@ func newTestEnv(t testing.TB, token string) *testEnv {
 	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, []string{ToolsetInventory})), logs: logs}
 }
 
+// simEnv serves the given toolsets (nil: all) against a simulator of its
+// own, started with opts and read with the operator token.
+func simEnv(t testing.TB, opts pvesim.Options, toolsets []string) *testEnv {
+	t.Helper()
+	sim, err := pvesim.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, toolsets)), logs: &syncBuffer{}}
+}
+
 func (e *testEnv) call(t testing.TB, name, args string) (*Result, map[string]any) {
 	t.Helper()
 	res, err := e.srv.Call(context.Background(), name, json.RawMessage(args))

@@ -187,24 +187,14 @@ func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, er
 			AddAlert(ctx, storageAlerts(th, r)...)
 		}
 	}
-	names := make([]string, 0, len(byNode))
-	for n := range byNode {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(byNode) {
 		ns := byNode[n]
 		sort.Slice(ns.Storages, func(i, j int) bool { return ns.Storages[i].Storage < ns.Storages[j].Storage })
 		out.Nodes = append(out.Nodes, *ns)
 	}
 	if args.Node == "" {
 		alerted := map[string]bool{}
-		keys := make([]string, 0, len(shared))
-		for k := range shared {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(shared) {
 			s := shared[k]
 			out.SharedStorages = append(out.SharedStorages, s)
 		}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -467,12 +466,7 @@ func (st *state) permissionsMap(pr *principal, onlyPath string) map[string]map[s
 		}
 	}
 	out := map[string]map[string]int{}
-	keys := make([]string, 0, len(paths))
-	for p := range paths {
-		keys = append(keys, p)
-	}
-	sort.Strings(keys)
-	for _, p := range keys {
+	for _, p := range sortedKeys(paths) {
 		privs := st.effectivePrivs(pr, p)
 		if len(privs) == 0 {
 			continue

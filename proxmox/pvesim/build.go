@@ -430,11 +430,7 @@ func (s *Sim) buildGuest(st *state, sg scGuest, t0 time.Time) (*Guest, error) {
 	if fill == 0 {
 		fill = 0.55
 	}
-	keys := make([]string, 0, len(sg.Disks))
-	for k := range sg.Disks {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := sortedKeys(sg.Disks)
 	firstDisk := ""
 	for _, k := range keys {
 		v := sg.Disks[k]

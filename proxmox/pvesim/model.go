@@ -415,14 +415,7 @@ func (c *Conf) Has(k string) bool {
 func (c *Conf) Set(k, v string) { c.m[k] = v }
 func (c *Conf) Del(k string)    { delete(c.m, k) }
 
-func (c *Conf) Keys() []string {
-	keys := make([]string, 0, len(c.m))
-	for k := range c.m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func (c *Conf) Keys() []string { return sortedKeys(c.m) }
 
 func (c *Conf) Clone() *Conf {
 	n := newConf()

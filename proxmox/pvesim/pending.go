@@ -3,7 +3,6 @@ package pvesim
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -29,11 +28,7 @@ func (g *Guest) hasPending() bool {
 
 // pendingDeleteString is print_pending_delete: sorted keys, forced ones prefixed with '!'.
 func (g *Guest) pendingDeleteString() string {
-	keys := make([]string, 0, len(g.PendingDel))
-	for k := range g.PendingDel {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := sortedKeys(g.PendingDel)
 	for i, k := range keys {
 		if g.PendingDel[k] {
 			keys[i] = "!" + k
@@ -282,22 +277,13 @@ func (s *Sim) applyPending(w *worker, g *Guest) {
 			ch.set[k] = v
 		}
 	}
-	for _, k := range sortedBoolKeys(g.PendingDel) {
+	for _, k := range sortedKeys(g.PendingDel) {
 		ch.del = append(ch.del, k)
 	}
 	g.clearPending()
 	if err := s.applyConfig(w, g, ch); err != nil && w != nil {
 		w.Warn("unable to apply pending changes: %s", err)
 	}
-}
-
-func sortedBoolKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // guestPending is GET .../pending (PVE::GuestHelpers::config_with_pending_array): one entry per key of the
@@ -329,11 +315,7 @@ func (s *Sim) guestPending(typ string) handler {
 		for k := range g.PendingDel {
 			keys[k] = true
 		}
-		names := make([]string, 0, len(keys))
-		for k := range keys {
-			names = append(names, k)
-		}
-		sort.Strings(names)
+		names := sortedKeys(keys)
 		out := make([]any, 0, len(names))
 		for _, k := range names {
 			e := obj{}.set("key", k)

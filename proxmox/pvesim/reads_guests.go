@@ -27,7 +27,7 @@ func (s *Sim) registerGuestReads() {
 		s.route("GET", base+"/snapshot", audit, nv(), s.guestSnapshots(typ))
 	}
 	s.route("GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
-		permAny("/vms/{vmid}", "VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"), nv(), s.agentInterfaces)
+		permAny("/vms/{vmid}", "VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"), nv(), s.agentCall(s.agentInterfaces))
 	if s.ver < 9 {
 		// PVE 8 had VM.Monitor instead of the guest agent privileges.
 		for _, r := range s.routes {
@@ -355,20 +355,7 @@ func (s *Sim) guestSnapshots(typ string) handler {
 	}
 }
 
-func (s *Sim) agentInterfaces(c *reqCtx) (any, error) {
-	g, err := s.guestOnPath(c, "qemu")
-	if err != nil {
-		return nil, err
-	}
-	if !agentEnabled(g) {
-		return nil, err500("No QEMU guest agent configured")
-	}
-	if !g.IsRunning() {
-		return nil, err500("VM %d is not running", g.VMID)
-	}
-	if !g.AgentRunning {
-		return nil, err500("QEMU guest agent is not running")
-	}
+func (s *Sim) agentInterfaces(g *Guest) any {
 	ni, no, _, _ := s.guestCounters(g, s.now())
 	res := []map[string]any{{
 		"name": "lo", "hardware-address": "00:00:00:00:00:00",
@@ -388,5 +375,5 @@ func (s *Sim) agentInterfaces(c *reqCtx) (any, error) {
 		res = append(res, map[string]any{"name": nic.Name, "hardware-address": nic.MAC, "ip-addresses": ips,
 			"statistics": map[string]any{"rx-bytes": ni, "rx-packets": ni / 1200, "rx-errs": 0, "rx-dropped": 0, "tx-bytes": no, "tx-packets": no / 1200, "tx-errs": 0, "tx-dropped": 0}})
 	}
-	return map[string]any{"result": res}, nil
+	return res
 }

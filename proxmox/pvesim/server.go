@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -382,14 +381,8 @@ func (s *Sim) writeData(w http.ResponseWriter, r *http.Request, res any, total *
 	stdHeaders(h, time.Now())
 	h.Set("Connection", "Keep-Alive")
 	h.Set("Content-Type", "application/json;charset=UTF-8")
-	if len(body) > 1024 && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-		var zb bytes.Buffer
-		zw := gzipPool.Get().(*gzip.Writer)
-		zw.Reset(&zb)
-		zw.Write(body)
-		zw.Close()
-		gzipPool.Put(zw)
-		body = zb.Bytes()
+	body, zipped := gzipBody(r, body)
+	if zipped {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
 	}
@@ -397,6 +390,21 @@ func (s *Sim) writeData(w http.ResponseWriter, r *http.Request, res any, total *
 	w.WriteHeader(200)
 	w.Write(body)
 	return 200
+}
+
+// gzipBody compresses a body worth compressing when the client accepts
+// gzip, as pveproxy does; zipped tells whether it did.
+func gzipBody(r *http.Request, body []byte) (out []byte, zipped bool) {
+	if len(body) <= 1024 || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		return body, false
+	}
+	var zb bytes.Buffer
+	zw := gzipPool.Get().(*gzip.Writer)
+	zw.Reset(&zb)
+	zw.Write(body)
+	zw.Close()
+	gzipPool.Put(zw)
+	return zb.Bytes(), true
 }
 
 // rawResponder is a handler result sent as is instead of the JSON
@@ -414,14 +422,8 @@ func (s *Sim) writeRaw(w http.ResponseWriter, r *http.Request, rr rawResponder) 
 	if disp != "" {
 		h.Set("Content-Disposition", disp)
 	}
-	if len(body) > 1024 && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-		var zb bytes.Buffer
-		zw := gzipPool.Get().(*gzip.Writer)
-		zw.Reset(&zb)
-		zw.Write(body)
-		zw.Close()
-		gzipPool.Put(zw)
-		body = zb.Bytes()
+	body, zipped := gzipBody(r, body)
+	if zipped {
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -445,11 +447,7 @@ func (s *Sim) errorBody(e *apiError) []byte {
 		buf.Write(m)
 	}
 	if len(e.Errors) > 0 {
-		keys := make([]string, 0, len(e.Errors))
-		for k := range e.Errors {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(e.Errors)
 		buf.WriteString(`,"errors":{`)
 		for i, k := range keys {
 			if i > 0 {

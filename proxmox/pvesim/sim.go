@@ -196,12 +196,7 @@ func (s *Sim) Token(name string) string {
 	if t := s.st.Tokens[name]; t != nil {
 		return t.full() + "=" + t.Secret
 	}
-	ids := make([]string, 0, len(s.st.Tokens))
-	for id := range s.st.Tokens {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range sortedKeys(s.st.Tokens) {
 		if t := s.st.Tokens[id]; t.Name == name {
 			return t.full() + "=" + t.Secret
 		}

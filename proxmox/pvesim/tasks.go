@@ -531,10 +531,6 @@ func (ts *TaskStore) nodeTasks(node string) (active, archive []taskView) {
 func (ts *TaskStore) nodesWithTasks() []string {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	out := make([]string, 0, len(ts.byNode))
-	for n := range ts.byNode {
-		out = append(out, n)
-	}
-	sort.Strings(out)
+	out := sortedKeys(ts.byNode)
 	return out
 }

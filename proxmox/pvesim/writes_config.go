@@ -2,7 +2,9 @@ package pvesim
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,8 +159,7 @@ func (s *Sim) bridgeAccess(c *reqCtx, values map[string]string) error {
 	if c.User() == "root@pam" {
 		return nil
 	}
-	keys := sortedKeys(values)
-	for _, k := range keys {
+	for _, k := range sortedKeys(values) {
 		if !netKeyRe.MatchString(k) {
 			continue
 		}
@@ -178,12 +179,10 @@ func (s *Sim) bridgeAccess(c *reqCtx, values map[string]string) error {
 	return nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+// sortedKeys returns m's keys in order, never nil.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(keys)
 	return keys
 }
 
@@ -631,20 +630,8 @@ func (s *Sim) qemuConfigUpdate(c *reqCtx, sync bool) (any, error) {
 	if err := s.qemuKeyPerms(c, g.VMID, g.Pool, keys, ch.set); err != nil {
 		return nil, err
 	}
-	if err := s.newDiskPerms(c, ch.set); err != nil {
+	if err := s.prepareDevices(c, g, ch, s.qemuNet); err != nil {
 		return nil, err
-	}
-	if err := s.bridgeAccess(c, ch.set); err != nil {
-		return nil, err
-	}
-	for k, v := range ch.set {
-		if netKeyRe.MatchString(k) {
-			nv, err := s.qemuNet(g.VMID, k, v, int64(len(g.Conf.Keys())))
-			if err != nil {
-				return nil, errParam1(k, err.Error())
-			}
-			ch.set[k] = nv
-		}
 	}
 	revert, force := splitList(c.Str("revert")), c.Bool("force")
 	if sync {
@@ -666,6 +653,28 @@ func (s *Sim) qemuConfigUpdate(c *reqCtx, sync bool) (any, error) {
 			return s.updateConfig(w, g, ch, revert, force)
 		})
 	}), nil
+}
+
+// prepareDevices checks the rights a config change needs for new disks and
+// bridges, then completes its network devices (e.g. a generated MAC) with
+// net, as both guest types do before writing.
+func (s *Sim) prepareDevices(c *reqCtx, g *Guest, ch configChange, net func(vmid int, key, v string, salt int64) (string, error)) error {
+	if err := s.newDiskPerms(c, ch.set); err != nil {
+		return err
+	}
+	if err := s.bridgeAccess(c, ch.set); err != nil {
+		return err
+	}
+	for k, v := range ch.set {
+		if netKeyRe.MatchString(k) {
+			nv, err := net(g.VMID, k, v, int64(len(g.Conf.Keys())))
+			if err != nil {
+				return errParam1(k, err.Error())
+			}
+			ch.set[k] = nv
+		}
+	}
+	return nil
 }
 
 // newDiskPerms checks Datastore.AllocateSpace for every "STORAGE:SIZE" disk, and read access to ISO
@@ -828,20 +837,8 @@ func (s *Sim) hLxcConfigPut(c *reqCtx) (any, error) {
 	if err := s.lxcKeyPerms(c, g.VMID, g.Pool, keys, ch.set, g.Conf.Get("unprivileged") == "1"); err != nil {
 		return nil, err
 	}
-	if err := s.newDiskPerms(c, ch.set); err != nil {
+	if err := s.prepareDevices(c, g, ch, s.lxcNet); err != nil {
 		return nil, err
-	}
-	if err := s.bridgeAccess(c, ch.set); err != nil {
-		return nil, err
-	}
-	for k, v := range ch.set {
-		if netKeyRe.MatchString(k) {
-			nv, err := s.lxcNet(g.VMID, k, v, int64(len(g.Conf.Keys())))
-			if err != nil {
-				return nil, errParam1(k, err.Error())
-			}
-			ch.set[k] = nv
-		}
 	}
 	if err := s.updateConfig(nil, g, ch, splitList(c.Str("revert")), false); err != nil {
 		return nil, err500("%s", err.Error())
