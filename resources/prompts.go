@@ -1,6 +1,8 @@
 // Package resources holds pvemcp's MCP prompts: ready-made questions a user
 // picks in the client (slash commands in Claude Desktop and Claude Code) that
-// tell the assistant which tools answer them. It does not know the MCP SDK;
+// tell the assistant which tools answer them; and its MCP resources and
+// resource templates: live views a client attaches as context, each answered
+// by a read tool (resources.go). It does not know the MCP SDK;
 // tools/mcpadapter.go registers them.
 package resources
 

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -117,7 +118,60 @@ func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.
 	for _, p := range resources.Prompts() {
 		ms.AddPrompt(mcpPrompt(p), promptHandler(p))
 	}
+	s.addResources(ms)
 	return ms
+}
+
+// addResources registers the resources and templates whose tool is served
+// (a toolset left out takes its resources with it).
+func (s *Server) addResources(ms *server.MCPServer) {
+	for _, r := range resources.Resources() {
+		if s.byName[r.Tool] != nil {
+			ms.AddResource(mcp.Resource{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: resources.MIMEType},
+				s.resourceHandler(r))
+		}
+	}
+	for _, r := range resources.Templates() {
+		if s.byName[r.Tool] != nil {
+			mt := mcp.NewResourceTemplate(r.URI, r.Name, mcp.WithTemplateTitle(r.Title),
+				mcp.WithTemplateDescription(r.Description), mcp.WithTemplateMIMEType(resources.MIMEType))
+			ms.AddResourceTemplate(mt, server.ResourceTemplateHandlerFunc(s.resourceHandler(r)))
+		}
+	}
+}
+
+// resourceHandler reads r by calling its tool through Call, so a resource's
+// text is byte for byte the tool's result, read live. A tool error or an
+// invalid URI parameter is a JSON-RPC error (a read has no isError).
+func (s *Server) resourceHandler(r resources.Resource) server.ResourceHandlerFunc {
+	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		params := map[string]string{}
+		for k, v := range req.Params.Arguments {
+			// mcp-go puts a template's matched variables here as []string.
+			switch v := v.(type) {
+			case string:
+				params[k] = v
+			case []string:
+				params[k] = strings.Join(v, ",")
+			}
+		}
+		args, err := r.Args(params)
+		if err != nil {
+			return nil, err
+		}
+		caller := CallerFrom(ctx)
+		if sess := server.ClientSessionFromContext(ctx); sess != nil && caller.SessionID == "" {
+			caller.SessionID = sess.SessionID()
+		}
+		res, err := s.Call(WithCaller(ctx, caller), r.Tool, args)
+		if err != nil {
+			return nil, err
+		}
+		if res.IsError {
+			return nil, errors.New(res.Text)
+		}
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: resources.MIMEType, Text: res.Text}}, nil
+	}
 }
 
 func mcpPrompt(p resources.Prompt) mcp.Prompt {
