@@ -34,7 +34,7 @@ build: ## build bin/pvemcp (version stamped from git)
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
 
-test: fmt-check vet gotest fuzz e2e ## everything CI runs: gofmt, vet, go test -race, short fuzz runs, real-client e2e
+test: fmt-check vet staticcheck gotest fuzz e2e ## everything CI runs: gofmt, vet, staticcheck, go test -race, short fuzz runs, real-client e2e
 	@echo "make test: all checks passed"
 
 fmt-check: ## fail if any Go file is not gofmt-clean

@@ -66,10 +66,6 @@ type FillForecast struct {
 	R2              float64 `json:"r2,omitempty" description:"fit quality 0..1; below 0.5 the trend is weak (e.g. backups pruned in cycles)"`
 }
 
-type nodeStorages struct {
-	list []proxmox.NodeStorage
-}
-
 func storageStatus(ctx context.Context, args StorageArgs) (StorageResult, error) {
 	c, err := Client(ctx)
 	if err != nil {

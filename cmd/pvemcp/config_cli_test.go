@@ -24,11 +24,11 @@ func TestConfigFlagsAndFailoverInSources(t *testing.T) {
 	t.Setenv(config.EnvEndpoint, "https://127.0.0.1:2") // overridden by --endpoint
 	t.Setenv(config.EnvToken, e.token)
 	t.Setenv(config.EnvCAFile, filepath.Join(filepath.Dir(e.config), "ca.pem"))
-	code, out, errs := runCLI(t, "", "--config", filepath.Join(t.TempDir(), "none.yaml"), "call", "list_guests", "{}")
+	code, _, errs := runCLI(t, "", "--config", filepath.Join(t.TempDir(), "none.yaml"), "call", "list_guests", "{}")
 	if code != 1 || !strings.Contains(errs, "none.yaml") {
 		t.Errorf("a missing --config file: %d %s", code, errs)
 	}
-	code, out, errs = runCLI(t, "", "--endpoint", refused+","+good, "call", "list_guests", `{"limit":1}`)
+	code, out, errs := runCLI(t, "", "--endpoint", refused+","+good, "call", "list_guests", `{"limit":1}`)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

@@ -184,8 +184,7 @@ func vmidFor(pattern string) string {
 }
 
 func anyUPID(t *testing.T, s *Sim) string {
-	var tasks []map[string]any
-	tasks = decode[[]map[string]any](t, call(t, s, "admin", "GET", "/nodes/pve-node01/tasks", url.Values{"limit": {"1"}}))
+	tasks := decode[[]map[string]any](t, call(t, s, "admin", "GET", "/nodes/pve-node01/tasks", url.Values{"limit": {"1"}}))
 	if len(tasks) == 0 {
 		t.Fatal("demo has no tasks on pve-node01")
 	}

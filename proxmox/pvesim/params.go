@@ -89,7 +89,7 @@ func formatCheck(format, v string) string {
 	case "pve-vmid-list":
 		for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
 			if n, err := strconv.Atoi(s); err != nil || n < 100 {
-				return fmt.Sprintf("invalid format - value does not look like a valid VM ID list")
+				return "invalid format - value does not look like a valid VM ID list"
 			}
 		}
 	case "pve-configid":

@@ -277,9 +277,7 @@ func (s *Sim) applyPending(w *worker, g *Guest) {
 			ch.set[k] = v
 		}
 	}
-	for _, k := range sortedKeys(g.PendingDel) {
-		ch.del = append(ch.del, k)
-	}
+	ch.del = append(ch.del, sortedKeys(g.PendingDel)...)
 	g.clearPending()
 	if err := s.applyConfig(w, g, ch); err != nil && w != nil {
 		w.Warn("unable to apply pending changes: %s", err)

@@ -326,9 +326,7 @@ func (w *worker) Log(format string, args ...any) {
 		line = fmt.Sprintf(format, args...)
 	}
 	w.ts.mu.Lock()
-	for _, l := range strings.Split(line, "\n") {
-		w.t.log = append(w.t.log, l)
-	}
+	w.t.log = append(w.t.log, strings.Split(line, "\n")...)
 	w.ts.mu.Unlock()
 }
 
