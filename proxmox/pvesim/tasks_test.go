@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Helpers shared by the task and write tests (sim2's files).
+// Helpers shared by the task and write tests.
 
 // wsim is a running demo simulator with an HTTP client.
 type wsim struct {
