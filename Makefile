@@ -25,7 +25,7 @@ GOFILES    = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './.
 # Puts Node.js 22 first on PATH, installing it and the e2e packages on first use.
 WITH_NODE  = node_bin=$$(bash e2e/install.sh | tail -n 1); export PATH="$$node_bin:$$PATH";
 
-.PHONY: help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck demo sim bench snapshots clean distclean
+.PHONY: apidata help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck demo sim bench snapshots clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -117,3 +117,9 @@ clean: ## remove build output
 
 distclean: clean ## also remove the installed Node.js and npm packages (.cache/)
 	rm -rf .cache e2e/node_modules
+
+apidata: ## refresh the official API schema test data: make apidata FROM=path/to/apidata.json
+	@test -n "$(FROM)" || { echo "usage: make apidata FROM=path/to/apidata.json"; exit 2; }
+	@python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$(FROM)" 2>/dev/null || jq empty "$(FROM)"
+	gzip -9 -n -c "$(FROM)" > proxmox/pvesim/testdata/apidata.json.gz
+	@echo "sha256 of the JSON: $$(sha256sum "$(FROM)" | cut -d' ' -f1) (update proxmox/pvesim/testdata/README.md)"

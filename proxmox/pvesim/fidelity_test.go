@@ -1,8 +1,10 @@
 package pvesim
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,8 +16,9 @@ import (
 )
 
 // The fidelity test checks the simulator against the official API schema
-// (apidata.json from pve-docs), which stays in the shared folder next to
-// the repository: ../shared/pve-api/apidata.json from the repo root.
+// (apidata.json from pve-docs), kept compressed in testdata/apidata.json.gz;
+// testdata/README.md gives its provenance and license, and `make apidata
+// FROM=path/to/apidata.json` refreshes it.
 
 type schemaNode struct {
 	Path     string                `json:"path"`
@@ -32,15 +35,18 @@ type schemaInfo struct {
 
 func loadSchema(t *testing.T) map[string]map[string]schemaInfo {
 	t.Helper()
-	wd, err := os.Getwd()
+	f, err := os.Open(filepath.Join("testdata", "apidata.json.gz"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("official API schema missing (testdata/apidata.json.gz): %v", err)
 	}
-	root := filepath.Join(wd, "..", "..") // proxmox/pvesim -> repo root
-	p := filepath.Join(root, "..", "shared", "pve-api", "apidata.json")
-	b, err := os.ReadFile(p)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
 	if err != nil {
-		t.Fatalf("official API schema missing (need ../shared/pve-api/apidata.json next to the repo): %v", err)
+		t.Fatalf("apidata.json.gz: %v", err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("apidata.json.gz: %v", err)
 	}
 	var tree []schemaNode
 	if err := json.Unmarshal(b, &tree); err != nil {
