@@ -42,6 +42,8 @@ const (
 	EnvReadOnly    = "PVEMCP_READ_ONLY"
 	EnvApproval    = "PVEMCP_APPROVAL"
 	EnvAuditLog    = "PVEMCP_AUDIT_LOG"
+	// EnvToolsets names the toolsets served from the start (comma-separated).
+	EnvToolsets = "PVEMCP_TOOLSETS"
 	// EnvCredentialsDir is set by systemd for a unit with LoadCredential=.
 	EnvCredentialsDir = "CREDENTIALS_DIRECTORY"
 )
@@ -121,6 +123,9 @@ type Config struct {
 	AuditLog string
 	// ReadOnly registers no write tool.
 	ReadOnly bool
+	// Toolsets served from the start (nil = the default toolsets); serve
+	// checks the names.
+	Toolsets []string
 	// Path is the config file that was read ("" when none).
 	Path string
 

@@ -66,6 +66,7 @@ protected:
 approval: nonce
 audit_log: /var/log/pvemcp/audit.jsonl
 read_only: true
+toolsets: [default, diagnostics]
 `
 
 func twoClusterFile(t *testing.T) string {
@@ -94,7 +95,7 @@ func TestFileClustersAndPolicy(t *testing.T) {
 	}
 	if cfg.Thresholds != (Thresholds{RAMPct: 80, StoragePct: 95}) || cfg.Approval != guard.ApprovalNonce ||
 		cfg.AuditLog != "/var/log/pvemcp/audit.jsonl" || !cfg.ReadOnly ||
-		len(cfg.Protected.VMIDs) != 2 || cfg.Protected.Tags[0] != "critical" {
+		len(cfg.Protected.VMIDs) != 2 || cfg.Protected.Tags[0] != "critical" || strings.Join(cfg.Toolsets, ",") != "default,diagnostics" {
 		t.Errorf("policy: %+v", cfg)
 	}
 	if c, err := cfg.ClusterByName("lab"); err != nil || c != lab {
@@ -128,6 +129,7 @@ func TestPrecedence(t *testing.T) {
 	env := map[string]string{
 		EnvEndpoint: "https://env1:8006,https://env2:8006", EnvToken: "env@pve!tok=env-secret",
 		EnvFingerprint: fp2, EnvRAMPct: "70", EnvApproval: "elicit", EnvReadOnly: "false", EnvAuditLog: "/var/lib/pvemcp/a.jsonl",
+		EnvToolsets: "inventory, snapshots",
 	}
 	cfg, err = LoadAll(Options{Path: path, Getenv: envOf(env), Keyring: kr})
 	if err != nil {
@@ -139,7 +141,7 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("env over file: %+v", c)
 	}
 	if cfg.Thresholds.RAMPct != 70 || cfg.Thresholds.StoragePct != 95 || cfg.Approval != guard.ApprovalElicit ||
-		cfg.ReadOnly || cfg.AuditLog != "/var/lib/pvemcp/a.jsonl" {
+		cfg.ReadOnly || cfg.AuditLog != "/var/lib/pvemcp/a.jsonl" || strings.Join(cfg.Toolsets, ",") != "inventory,snapshots" {
 		t.Errorf("env policy: %+v", cfg)
 	}
 	if cfg.Clusters[1].Endpoints[0] != "https://lab1.example:8006" {

@@ -28,9 +28,10 @@ type File struct {
 		VMIDs []int    `yaml:"vmids"`
 		Tags  []string `yaml:"tags"`
 	} `yaml:"protected"`
-	Approval string `yaml:"approval"`
-	AuditLog string `yaml:"audit_log"`
-	ReadOnly bool   `yaml:"read_only"`
+	Approval string   `yaml:"approval"`
+	AuditLog string   `yaml:"audit_log"`
+	ReadOnly bool     `yaml:"read_only"`
+	Toolsets []string `yaml:"toolsets"`
 }
 
 // FileCluster is one entry of clusters:.

@@ -195,6 +195,14 @@ func Read(opts Options) (*Config, error) {
 		}
 		cfg.ReadOnly = b
 	}
+	if v := get(EnvToolsets); v != "" {
+		cfg.Toolsets = nil
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				cfg.Toolsets = append(cfg.Toolsets, n)
+			}
+		}
+	}
 	if v := get(EnvApproval); v != "" {
 		m, err := guard.ParseApprovalMode(v)
 		if err != nil {
@@ -395,6 +403,7 @@ func applyFile(cfg *Config, f *File, path string, lines []int) ([]*Cluster, erro
 	}
 	cfg.AuditLog = f.AuditLog
 	cfg.ReadOnly = f.ReadOnly
+	cfg.Toolsets = f.Toolsets
 	cfg.defaultName = f.DefaultCluster
 
 	var out []*Cluster

@@ -15,6 +15,7 @@
 export const toolArgs = {
   get_guest: { vmid: 100 }, // dc01-win2022 on pve-node01
   get_metrics: { node: 'pve-node03' }, // it needs one of node, vmid or storage
+  enable_toolset: { toolset: 'inventory' }, // on from the start: changes no tool list
   guest_power: { vmid: 203, action: 'start' }, // dev-sandbox, a stopped container
   migrate_guest: { vmid: 201, target: 'pve-node02' }, // pihole-primary; pve-node02 has room
   update_guest_resources: { vmid: 105, cores: 4 }, // monitoring-stack

@@ -25,6 +25,9 @@ type Prompt struct {
 	Title       string
 	Description string
 	Args        []Arg
+	// Tools are the tools the prompt asks for; it is offered only when
+	// all of them are served.
+	Tools []string
 	// Render returns the user message for the given arguments; it rejects
 	// invalid ones with a message naming the argument.
 	Render func(args map[string]string) (string, error)
@@ -40,6 +43,7 @@ func Prompts() []Prompt {
 			Name:        "cluster_health",
 			Title:       "Cluster health check",
 			Description: "How is the cluster doing: nodes, alerts, storage, ZFS, HA and last week's backups.",
+			Tools:       []string{"cluster_overview", "zfs_health", "ha_status", "storage_status", "backup_status"},
 			Render: func(map[string]string) (string, error) {
 				return "Give me a health check of my Proxmox VE cluster. Start with cluster_overview, then check " +
 					"zfs_health, ha_status, storage_status and backup_status (last 7 days). Summarise as a short " +
@@ -51,6 +55,7 @@ func Prompts() []Prompt {
 			Title:       "Report on one guest",
 			Description: "Everything about one VM or container: state, config, HA, snapshots, IPs and its recent load.",
 			Args:        []Arg{{Name: "vmid", Description: "VM or container ID, e.g. 100", Required: true}},
+			Tools:       []string{"get_guest", "get_metrics"},
 			Render: func(a map[string]string) (string, error) {
 				id, err := vmidArg(a)
 				if err != nil {
@@ -66,6 +71,7 @@ func Prompts() []Prompt {
 			Title:       "Running VMs on a node",
 			Description: "The running VMs of one node (or the whole cluster) with CPU, memory, disk and uptime.",
 			Args:        []Arg{{Name: "node", Description: "node name, e.g. pve-node01 (empty: all nodes)"}},
+			Tools:       []string{"list_guests"},
 			Render: func(a map[string]string) (string, error) {
 				node := strings.TrimSpace(a["node"])
 				where := "across the cluster"
@@ -86,6 +92,7 @@ func Prompts() []Prompt {
 			Name:        "capacity_review",
 			Title:       "Capacity review",
 			Description: "vCPU and RAM commitment per node, storage forecasts and validated rebalancing moves.",
+			Tools:       []string{"capacity_report"},
 			Render: func(map[string]string) (string, error) {
 				return "Analyse my cluster's capacity and suggest rebalancing: call capacity_report, and explain " +
 					"each suggested migration with the headroom it leaves on the target." + common, nil

@@ -124,25 +124,36 @@ func TestToolInvariants(t *testing.T) {
 }
 
 // catalogSizes measures the catalog as a client receives it: the result of
-// a tools/list request to the MCP server with every tool (writes included),
-// and the part of it a model reads (names, titles, descriptions, input
-// schemas), both as compact JSON.
-func catalogSizes() (whole, facing, n int, err error) {
-	ms := tools.NewServer(&tools.Env{}, tools.All()).MCPServer("test")
-	resp := ms.HandleMessage(context.Background(), json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+// a tools/list request to an MCP server serving srv, and the part of it a
+// model reads (names, titles, descriptions, input schemas), both as compact
+// JSON.
+func catalogSizes(srv *tools.Server) (whole, facing, n int, err error) {
+	whole, facing, n, _, err = catalogSizesByTool(srv)
+	return whole, facing, n, err
+}
+
+// catalogSizesByTool is catalogSizes with each tool's model-facing bytes.
+func catalogSizesByTool(srv *tools.Server) (whole, facing, n int, byTool map[string]int, err error) {
+	ms := srv.MCPServer("test")
+	ctx := context.Background()
+	init := ms.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
+	if _, err := json.Marshal(init); err != nil {
+		return 0, 0, 0, nil, err
+	}
+	resp := ms.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 	b, err := json.Marshal(resp)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, nil, err
 	}
 	var msg struct {
 		Result json.RawMessage `json:"result"`
 		Error  json.RawMessage `json:"error"`
 	}
 	if err := json.Unmarshal(b, &msg); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, nil, err
 	}
 	if msg.Result == nil {
-		return 0, 0, 0, fmt.Errorf("tools/list failed: %s", msg.Error)
+		return 0, 0, 0, nil, fmt.Errorf("tools/list failed: %s", msg.Error)
 	}
 	var list struct {
 		Tools []struct {
@@ -154,59 +165,84 @@ func catalogSizes() (whole, facing, n int, err error) {
 		NextCursor string `json:"nextCursor"`
 	}
 	if err := json.Unmarshal(msg.Result, &list); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, nil, err
 	}
 	if list.NextCursor != "" {
-		return 0, 0, 0, fmt.Errorf("tools/list is paginated; measure every page")
+		return 0, 0, 0, nil, fmt.Errorf("tools/list is paginated; measure every page")
 	}
+	byTool = map[string]int{}
 	for _, t := range list.Tools {
 		fb, err := json.Marshal(t)
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, nil, err
 		}
 		facing += len(fb)
+		byTool[t.Name] = len(fb)
 	}
-	return len(msg.Result), facing, len(list.Tools), nil
+	return len(msg.Result), facing, len(list.Tools), byTool, nil
 }
 
-// DESIGN §10: the whole tools/list catalog stays under 48 KB and the part a
-// model reads (names, titles, descriptions, input schemas) under 16 KB
-// (about 4,000 tokens).
-const (
-	catalogBudget = 48 * 1024
-	facingBudget  = 16 * 1024
-)
+// defaultServer serves what `pvemcp serve` serves without --toolsets, with
+// writes enabled: the default toolsets at first, every tool on request.
+func defaultServer() *tools.Server {
+	return tools.NewServer(&tools.Env{}, tools.Select(false, nil)).StartWith(tools.DefaultToolsets)
+}
+
+// DESIGN §10: the part of the default catalog a model reads (names, titles,
+// descriptions, input schemas) stays under 16 KB (about 4,000 tokens),
+// whatever the number of tools in the other toolsets. Output schemas are
+// for clients and carry every type; they have no byte budget.
+const facingBudget = 16 * 1024
 
 func TestCatalogSize(t *testing.T) {
-	whole, facing, n, err := catalogSizes()
+	whole, facing, n, byTool, err := catalogSizesByTool(defaultServer())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != len(tools.All()) {
-		t.Fatalf("tools/list returned %d tools, %d registered", n, len(tools.All()))
+	perSet := map[string]int{}
+	for _, tl := range tools.All() {
+		perSet[tl.Toolset] += byTool[tl.Name]
 	}
-	t.Logf("tools/list: %d tools, %d bytes (budget %d); model-facing part %d bytes (budget %d)", n, whole, catalogBudget, facing, facingBudget)
-	if whole > catalogBudget {
-		t.Errorf("tools/list catalog is %d bytes, budget %d (DESIGN §10): output schemas are most of it; see compactOutput in tools/schema.go", whole, catalogBudget)
+	for _, name := range tools.ToolsetNames() {
+		if perSet[name] > 0 {
+			t.Logf("default catalog, model-facing bytes of toolset %s: %d", name, perSet[name])
+		}
 	}
+	if want := len(defaultServer().StartTools()); n != want {
+		t.Fatalf("tools/list returned %d tools, the default toolsets have %d", n, want)
+	}
+	fwhole, ffacing, fn, err := catalogSizes(tools.NewServer(&tools.Env{}, tools.Select(false, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn != len(tools.All()) {
+		t.Fatalf("full tools/list returned %d tools, %d registered", fn, len(tools.All()))
+	}
+	t.Logf("default catalog: %d tools, tools/list %d bytes, model-facing part %d bytes (budget %d)", n, whole, facing, facingBudget)
+	t.Logf("full catalog (every toolset): %d tools, tools/list %d bytes, model-facing part %d bytes", fn, fwhole, ffacing)
 	if facing > facingBudget {
-		t.Errorf("model-facing catalog is %d bytes, budget %d (DESIGN §10): shorten descriptions", facing, facingBudget)
+		t.Errorf("default model-facing catalog is %d bytes, budget %d (DESIGN §10): shorten descriptions or move a toolset out of DefaultToolsets", facing, facingBudget)
 	}
 }
 
-// BenchmarkCatalogSize reports the catalog sizes: the whole tools/list
-// (budget 48 KB, output schemas included) and its model-facing part
-// (budget 16 KB).
+// BenchmarkCatalogSize reports the catalog sizes: the default catalog's
+// whole tools/list and its model-facing part (budget 16 KB), and the same
+// for every toolset.
 func BenchmarkCatalogSize(b *testing.B) {
-	var whole, facing int
+	var whole, facing, fwhole, ffacing int
 	var err error
 	for i := 0; i < b.N; i++ {
-		if whole, facing, _, err = catalogSizes(); err != nil {
+		if whole, facing, _, err = catalogSizes(defaultServer()); err != nil {
+			b.Fatal(err)
+		}
+		if fwhole, ffacing, _, err = catalogSizes(tools.NewServer(&tools.Env{}, tools.Select(false, nil))); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(whole), "tools-list-bytes")
-	b.ReportMetric(float64(facing), "model-facing-bytes")
+	b.ReportMetric(float64(whole), "default-tools-list-bytes")
+	b.ReportMetric(float64(facing), "default-model-facing-bytes")
+	b.ReportMetric(float64(fwhole), "full-tools-list-bytes")
+	b.ReportMetric(float64(ffacing), "full-model-facing-bytes")
 }
 
 const (

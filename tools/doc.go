@@ -79,6 +79,13 @@
 // like envelope fields. Every Proxmox call is recorded automatically into
 // "sources" by package proxmox.
 //
+// Toolset is one of the Toolset* constants (tool.go; each has a one-line
+// description in toolsetCatalog). DefaultToolsets, one list, says which are
+// served from the start; the others are turned on at run time with
+// enable_toolset (toolsets.go), so a new tool in a default toolset costs
+// every conversation its name, title, description and input schema: the
+// default catalog's model-facing part must stay under 16 KB (schemas test).
+//
 // Write tools set Hints{ReadOnly: false, ...} explicitly; they return a plan
 // and never act (see confirm.go and package guard). --read-only drops them,
 // derived from the read-only hint.

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -10,13 +11,32 @@ import (
 // README in sync.
 func Markdown(ts []*Tool) string {
 	var b strings.Builder
-	b.WriteString("| tool | toolset | kind | what it answers |\n|---|---|---|---|\n")
-	for _, t := range ts {
-		kind := "read"
-		if t.Write() {
-			kind = "write"
+	for _, ts0 := range toolsetCatalog {
+		var in []*Tool
+		for _, t := range ts {
+			if t.Toolset == ts0.Name {
+				in = append(in, t)
+			}
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", t.Name, t.Toolset, kind, firstSentence(t.Description))
+		if len(in) == 0 {
+			continue
+		}
+		when := "on request (`enable_toolset`, `--toolsets`)"
+		switch {
+		case ts0.Name == ToolsetDiscovery:
+			when = "always served"
+		case slices.Contains(DefaultToolsets, ts0.Name):
+			when = "on by default"
+		}
+		fmt.Fprintf(&b, "**%s** — %s; %s.\n\n| tool | kind | what it answers |\n|---|---|---|\n", ts0.Name, ts0.Description, when)
+		for _, t := range in {
+			kind := "read"
+			if t.Write() {
+				kind = "write"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", t.Name, kind, firstSentence(t.Description))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

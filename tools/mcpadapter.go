@@ -19,17 +19,44 @@ import (
 // This file is the only place tools meet the MCP SDK (mcp-go): switching SDKs
 // touches this file and cmd/pvemcp only.
 
-// Instructions is the server's instructions text sent at initialization. It
-// also carries what the compact output schemas leave out (see compactOutput):
-// the envelope's item shapes and the reading of an untyped property.
-var Instructions = instructionsText + "\n" + envelopeShapes()
+// Instructions is the server's instructions text for a server with every
+// tool; InstructionsFor trims it to the tools a server serves.
+var Instructions = InstructionsFor(All())
 
-const instructionsText = `pvemcp reads and operates one Proxmox VE cluster through its REST API only.
+const instructionsHead = `pvemcp reads and operates one Proxmox VE cluster through its REST API only.
 Every result is live (no cache) and carries its provenance: "sources" lists the API calls (method, path, status, ms) and "fetched_at" the time of the read.
 Figures the API does not expose are listed under "unavailable"; never estimate them. Per-node failures are listed under "errors" while the rest of the result stays valid: tell the user which part is missing.
-Threshold crossings are under "alerts". Sizes are in the unit named in the field (e.g. mem_used_gib), CPU as percent (cpu_pct).
-Start with cluster_overview for "how is my cluster doing", list_guests for VMs and containers (filters, paging with next_cursor), get_guest for one guest's details.
-Write tools (when enabled) only return a plan; nothing changes until confirm_plan is called with the plan's id and nonce after the user approved it.`
+Threshold crossings are under "alerts". Sizes are in the unit named in the field (e.g. mem_used_gib), CPU as percent (cpu_pct).`
+
+// InstructionsFor returns the instructions text for a server serving ts at
+// start: lines about tools it does not serve are left out.
+func InstructionsFor(ts []*Tool) string {
+	has := map[string]bool{}
+	for _, t := range ts {
+		has[t.Name] = true
+	}
+	lines := []string{instructionsHead}
+	var start []string
+	for _, s := range []struct{ tool, use string }{
+		{"cluster_overview", `cluster_overview for "how is my cluster doing"`},
+		{"list_guests", "list_guests for VMs and containers (filters, paging with next_cursor)"},
+		{"get_guest", "get_guest for one guest's details"},
+	} {
+		if has[s.tool] {
+			start = append(start, s.use)
+		}
+	}
+	if len(start) > 0 {
+		lines = append(lines, "Start with "+strings.Join(start, ", ")+".")
+	}
+	if has[confirmPlanName] {
+		lines = append(lines, "Write tools only return a plan; nothing changes until confirm_plan is called with the plan's id and nonce after the user approved it.")
+	}
+	if has["enable_toolset"] {
+		lines = append(lines, "More tools are grouped in toolsets that are off at first (e.g. diagnostics, snapshots): when no listed tool answers, call list_toolsets, then enable_toolset.")
+	}
+	return strings.Join(lines, "\n") + "\n" + envelopeShapes()
+}
 
 // envelopeShapes describes the envelope's lists once, from their Go types,
 // e.g. "errors: [{node?, kind?, message}]" (? = may be absent), and how to
@@ -69,7 +96,7 @@ func envelopeShapes() string {
 		}
 		b.WriteString("}]")
 	}
-	b.WriteString(". In output schemas a property without a type is a string.")
+	b.WriteString(".")
 	return b.String()
 }
 
@@ -93,13 +120,19 @@ func MCPTool(t *Tool) mcp.Tool {
 	}
 }
 
-// MCPServer builds an mcp-go server exposing s's tools.
+// MCPServer builds an mcp-go server exposing s's tools. With StartWith only
+// the start toolsets are listed at first; a tool filter shows each session
+// the toolsets it enabled (toolsets.go).
 func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.MCPServer {
+	start := s.StartTools()
 	base := []server.ServerOption{
-		server.WithToolCapabilities(false),
-		server.WithInstructions(Instructions),
+		server.WithToolCapabilities(s.dyn != nil),
+		server.WithInstructions(InstructionsFor(start)),
 		server.WithTitle("pvemcp — Proxmox VE"),
 		server.WithRecovery(),
+	}
+	if s.dyn != nil {
+		base = append(base, server.WithToolFilter(s.toolFilter), server.WithHooks(s.sessionHooks()))
 	}
 	ms := server.NewMCPServer("pvemcp", version, append(base, opts...)...)
 	entries := make([]server.ServerTool, 0, len(s.tools))
@@ -115,24 +148,97 @@ func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.
 		entries = append(entries, server.ServerTool{Tool: mt, Handler: h})
 	}
 	ms.AddTools(entries...)
-	for _, p := range resources.Prompts() {
-		ms.AddPrompt(mcpPrompt(p), promptHandler(p))
+	served := map[string]bool{}
+	for _, t := range start {
+		served[t.Name] = true
 	}
-	s.addResources(ms)
+	for _, p := range resources.Prompts() {
+		if servesAll(served, p.Tools) {
+			ms.AddPrompt(mcpPrompt(p), promptHandler(p))
+		}
+	}
+	s.addResources(ms, served)
 	return ms
 }
 
+func servesAll(served map[string]bool, names []string) bool {
+	for _, n := range names {
+		if !served[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// toolFilter shows a tools/list the tools enabled for its session (the
+// start set in the stateless era). mcp-go also runs the filter on each
+// tools/call with the one tool called: any tool of s may be called (a
+// stateless client calls what enable_toolset described), so a single tool
+// always passes.
+func (s *Server) toolFilter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
+	if len(list) == 1 {
+		return list
+	}
+	session := ""
+	if sess := server.ClientSessionFromContext(ctx); sess != nil {
+		session = sess.SessionID()
+	}
+	show := s.visibleNames(ctx, session, server.IsModernRequest(ctx))
+	out := make([]mcp.Tool, 0, len(show))
+	for _, t := range list {
+		if show[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sessionHooks drop a closed session's enabled toolsets.
+func (s *Server) sessionHooks() *server.Hooks {
+	h := &server.Hooks{}
+	h.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) {
+		s.forget(sess.SessionID())
+	})
+	return h
+}
+
+// enableToolsetMCP marks stateless calls of enable_toolset and, when the
+// call enabled a toolset for a 2025-era session, tells that session its
+// tool list changed.
+func enableToolsetMCP(ms *server.MCPServer, next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		stateless := server.IsModernRequest(ctx)
+		if stateless {
+			ctx = withStateless(ctx)
+		}
+		res, err := next(ctx, req)
+		if err != nil || res == nil || res.IsError || stateless {
+			return res, err
+		}
+		var out struct {
+			AlreadyEnabled bool `json:"already_enabled"`
+			Listed         bool `json:"listed"`
+		}
+		if json.Unmarshal(res.RawStructuredContent, &out) == nil && out.Listed && !out.AlreadyEnabled {
+			_ = ms.SendNotificationToClient(ctx, string(mcp.MethodNotificationToolsListChanged), nil)
+		}
+		return res, nil
+	}
+}
+
+func init() { mcpWrappers["enable_toolset"] = enableToolsetMCP }
+
 // addResources registers the resources and templates whose tool is served
-// (a toolset left out takes its resources with it).
-func (s *Server) addResources(ms *server.MCPServer) {
+// from the start (a toolset left out takes its resources with it).
+func (s *Server) addResources(ms *server.MCPServer, served map[string]bool) {
 	for _, r := range resources.Resources() {
-		if s.byName[r.Tool] != nil {
+		if served[r.Tool] {
 			ms.AddResource(mcp.Resource{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: resources.MIMEType},
 				s.resourceHandler(r))
 		}
 	}
 	for _, r := range resources.Templates() {
-		if s.byName[r.Tool] != nil {
+		if served[r.Tool] {
 			mt := mcp.NewResourceTemplate(r.URI, r.Name, mcp.WithTemplateTitle(r.Title),
 				mcp.WithTemplateDescription(r.Description), mcp.WithTemplateMIMEType(resources.MIMEType))
 			ms.AddResourceTemplate(mt, server.ResourceTemplateHandlerFunc(s.resourceHandler(r)))

@@ -5,19 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/pvemcp/pvemcp/proxmox"
 )
 
-// Every tool's real results match its output schema as served, and also a
-// strict reading of it: the types compactOutput leaves out restored (an
-// untyped property is a string, "properties" means an object, "items" an
-// array) and every object closed, so a result field the schema does not
-// name, or a value of another type, fails here.
+// Every registered tool's real results match its output schema as served,
+// and also a strict reading of it: every object closed, so a result field
+// the schema does not name fails here. The served schema itself must spell
+// out every type (completeTypes): nothing is left for the client to guess.
 func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")
@@ -64,6 +60,8 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 	} {
 		run(c.tool, c.args)
 	}
+	run("list_toolsets", `{}`)
+	run("enable_toolset", `{"toolset":"inventory"}`)
 	tasks := run("list_tasks", `{"limit":200,"since_hours":720}`)
 	list, _ := tasks["tasks"].([]any)
 	if len(list) == 0 {
@@ -105,25 +103,10 @@ func validateStrict(t *testing.T, tool *Tool, args string, structured json.RawMe
 	if err := json.Unmarshal(tool.OutputSchema, &doc); err != nil {
 		t.Fatal(err)
 	}
-	// The envelope lists are served as plain arrays (the server
-	// instructions give their item shapes): check those shapes too.
-	props := doc.(map[string]any)["properties"].(map[string]any)
-	for name, typ := range map[string]reflect.Type{
-		"alerts": reflect.TypeFor[Alert](), "errors": reflect.TypeFor[ErrorEntry](),
-		"unavailable": reflect.TypeFor[Unavailable](), "sources": reflect.TypeFor[proxmox.Call](),
-	} {
-		items, err := reflectSchema(typ, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(items)
-		var item any
-		if err := json.Unmarshal(b, &item); err != nil {
-			t.Fatal(err)
-		}
-		props[name] = map[string]any{"type": "array", "items": item}
+	for _, p := range completeTypes(doc, "") {
+		t.Errorf("%s: output schema has no type at %s", tool.Name, p)
 	}
-	doc = strictSchema(doc, false)
+	doc = closeObjects(doc)
 	b, _ := json.Marshal(doc)
 	sdoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
@@ -146,44 +129,68 @@ func validateStrict(t *testing.T, tool *Tool, args string, structured json.RawMe
 	}
 }
 
-// strictSchema restores the types compactOutput leaves out and closes every
-// object with named properties.
-func strictSchema(v any, property bool) any {
+// completeTypes returns the paths of schema nodes without a type: every
+// node must have one, be a $ref, or be {} (a value of any type, e.g. a
+// task's raw API answer).
+func completeTypes(v any, path string) []string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	_, typed := m["type"]
+	_, ref := m["$ref"]
+	anyValue := len(m) == 0 || (len(m) == 1 && m["description"] != nil)
+	if !typed && !ref && !anyValue {
+		out = append(out, path+"/")
+	}
+	if props, ok := m["properties"].(map[string]any); ok {
+		if m["type"] != "object" {
+			out = append(out, path+"/properties (type "+fmt.Sprint(m["type"])+")")
+		}
+		for k, p := range props {
+			out = append(out, completeTypes(p, path+"/"+k)...)
+		}
+	}
+	if items, ok := m["items"]; ok {
+		if m["type"] != "array" {
+			out = append(out, path+"/items (type "+fmt.Sprint(m["type"])+")")
+		}
+		out = append(out, completeTypes(items, path+"/[]")...)
+	}
+	if ap, ok := m["additionalProperties"].(map[string]any); ok {
+		out = append(out, completeTypes(ap, path+"/*")...)
+	}
+	if defs, ok := m["$defs"].(map[string]any); ok {
+		for k, d := range defs {
+			out = append(out, completeTypes(d, "$defs/"+k)...)
+		}
+	}
+	return out
+}
+
+// closeObjects closes every object with named properties.
+func closeObjects(v any) any {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return v
 	}
 	if props, ok := m["properties"].(map[string]any); ok {
 		for k, p := range props {
-			props[k] = strictSchema(p, true)
+			props[k] = closeObjects(p)
 		}
 		if _, set := m["additionalProperties"]; !set {
 			m["additionalProperties"] = false
 		}
 	} else if ap, ok := m["additionalProperties"].(map[string]any); ok {
-		m["additionalProperties"] = strictSchema(ap, false)
+		m["additionalProperties"] = closeObjects(ap)
 	}
 	if items, ok := m["items"]; ok {
-		m["items"] = strictSchema(items, false)
+		m["items"] = closeObjects(items)
 	}
 	if defs, ok := m["$defs"].(map[string]any); ok {
 		for k, d := range defs {
-			defs[k] = strictSchema(d, false)
-		}
-	}
-	_, typed := m["type"]
-	_, ref := m["$ref"]
-	if !typed && !ref {
-		_, props := m["properties"]
-		_, ap := m["additionalProperties"]
-		_, items := m["items"]
-		switch {
-		case props || ap:
-			m["type"] = "object"
-		case items:
-			m["type"] = "array"
-		case property:
-			m["type"] = "string"
+			defs[k] = closeObjects(d)
 		}
 	}
 	return m

@@ -477,46 +477,16 @@ func writeSchemaJSON(b *bytes.Buffer, v any) error {
 	return nil
 }
 
-// compactOutput returns a smaller copy of a result schema that accepts the
-// same results. Output schemas are most of tools/list (DESIGN §10 caps it at
-// 48 KB) and each must be self-contained, so whatever repeats in every tool
-// is paid once per tool. The compact form keeps every property name of the
-// tool's data, every non-string type, formats, descriptions and the
-// top-level required list, and leaves out:
-//   - below the root, "type":"object" next to "properties" and
-//     "type":"array" next to "items" (the keyword already says it);
-//   - "type":"string" on properties: a property without a type is a
-//     string (the server instructions say so; array items keep theirs, so
-//     "items":{} still means any value);
-//   - the item shapes of the envelope arrays (alerts, errors, unavailable,
-//     sources): identical in every tool, the server instructions spell them
-//     out once;
-//   - repeats: a struct that occurs more than once in one schema is written
-//     once under $defs and referenced with $ref (local to the tool).
-//
-// The root keeps "type":"object", which MCP requires.
+// compactOutput returns a smaller copy of a result schema that accepts
+// exactly the same results: a struct that occurs more than once in one
+// schema is written once under $defs and referenced with $ref (local to the
+// tool). Every type stays spelled out (clients validate and render results
+// with the output schema; only the model-facing part of tools/list has a
+// byte budget, DESIGN §10).
 func compactOutput(root *Schema) *Schema {
 	c := copySchema(root)
-	if c.Properties != nil {
-		for i, n := range c.Properties.Names {
-			if isEnvelopeList(n) {
-				c.Properties.Schemas[i] = &Schema{Type: "array"}
-			}
-		}
-	}
-	dropImpliedTypes(c, true)
 	shareRepeats(c)
 	return c
-}
-
-// isEnvelopeList reports the envelope's list fields, whose item shapes the
-// server instructions describe.
-func isEnvelopeList(name string) bool {
-	switch name {
-	case "alerts", "errors", "unavailable", "sources":
-		return true
-	}
-	return false
 }
 
 // copySchema deep-copies s (compaction edits the copy, the tool keeps the
@@ -569,31 +539,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	keys := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
 	slices.Sort(keys)
 	return keys
-}
-
-// empty reports a schema that accepts anything ({}).
-func empty(s *Schema) bool {
-	return s.Type == "" && s.Ref == "" && s.Properties == nil && s.Items == nil && s.AdditionalProperties == nil && s.Enum == nil
-}
-
-func dropImpliedTypes(s *Schema, root bool) {
-	children(s, func(sub *Schema, _ func(*Schema)) { dropImpliedTypes(sub, false) })
-	if s.Properties != nil {
-		for _, p := range s.Properties.Schemas {
-			if p.Type == "string" {
-				p.Type = "" // format, enum and pattern still apply
-			}
-		}
-	}
-	if root {
-		return
-	}
-	switch {
-	case s.Type == "object" && (s.Properties != nil || s.AdditionalProperties != nil):
-		s.Type = ""
-	case s.Type == "array" && s.Items != nil && !empty(s.Items):
-		s.Type = ""
-	}
 }
 
 // shareRepeats moves structs that occur more than once into root.Defs,

@@ -124,6 +124,8 @@ type Server struct {
 	env    *Env
 	tools  []*Tool
 	byName map[string]*Tool
+	// dyn, when set, serves only the start toolsets at first (toolsets.go).
+	dyn *dynamic
 }
 
 // NewServer prepares the given tools (usually Select(readOnly, toolsets)).
@@ -165,7 +167,7 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	}
 	rec := proxmox.NewRecorder()
 	notes := &Notes{}
-	ctx = WithEnv(proxmox.WithRecorder(withNotes(ctx, notes), rec), env)
+	ctx = withServer(WithEnv(proxmox.WithRecorder(withNotes(ctx, notes), rec), env), s)
 	fetched := s.env.now().UTC()
 	start := time.Now()
 

@@ -23,18 +23,61 @@ type Hints struct {
 // idempotent, closed world (only the configured Proxmox cluster).
 var ReadHints = Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}
 
-// Toolsets group tools for registration and documentation.
+// Toolsets group tools for registration, documentation and serving: a
+// client sees the default toolsets at first and turns the others on at run
+// time (toolsets.go).
 const (
-	ToolsetInventory = "inventory"
-	ToolsetMetrics   = "metrics"
-	ToolsetStorage   = "storage"
-	ToolsetHA        = "ha"
-	ToolsetBackup    = "backup"
-	ToolsetTasks     = "tasks"
-	ToolsetCapacity  = "capacity"
-	ToolsetAccess    = "access"
-	ToolsetWrite     = "write"
+	ToolsetInventory   = "inventory"
+	ToolsetMetrics     = "metrics"
+	ToolsetStorage     = "storage"
+	ToolsetHA          = "ha"
+	ToolsetBackup      = "backup"
+	ToolsetTasks       = "tasks"
+	ToolsetCapacity    = "capacity"
+	ToolsetAccess      = "access"
+	ToolsetWrite       = "write"
+	ToolsetSnapshots   = "snapshots"
+	ToolsetLifecycle   = "lifecycle"
+	ToolsetAgent       = "agent"
+	ToolsetDiagnostics = "diagnostics"
+	// ToolsetDiscovery holds list_toolsets and enable_toolset; it is
+	// always served (toolsets.go).
+	ToolsetDiscovery = "discovery"
 )
+
+// ToolsetInfo names a toolset and says in one line what it answers.
+type ToolsetInfo struct {
+	Name        string
+	Description string
+}
+
+// toolsetCatalog lists every toolset in catalog order with its one-line
+// description (list_toolsets, serve --help, pvemcp tools, the README).
+var toolsetCatalog = []ToolsetInfo{
+	{ToolsetInventory, "cluster overview, guests and one guest's details"},
+	{ToolsetMetrics, "CPU, memory, disk and network history of nodes, guests and storage"},
+	{ToolsetStorage, "storage usage, contents and ZFS pool health"},
+	{ToolsetHA, "high-availability resources, groups and quorum"},
+	{ToolsetBackup, "backup jobs and results, backups on storage, backup and restore"},
+	{ToolsetTasks, "recent tasks and one task's log"},
+	{ToolsetCapacity, "vCPU and RAM commitment, storage forecasts, rebalancing"},
+	{ToolsetAccess, "what pvemcp's API token may do"},
+	{ToolsetWrite, "power, migrate, create and resize guests; confirm_plan"},
+	{ToolsetSnapshots, "guest snapshots: list and take"},
+	{ToolsetLifecycle, "clone, convert to template, delete guests"},
+	{ToolsetAgent, "QEMU guest agent: OS info, run a command"},
+	{ToolsetDiagnostics, "node logs and health, replication, Ceph, firewall"},
+	{ToolsetDiscovery, "list the toolsets and turn one on"},
+}
+
+// DefaultToolsets are the toolsets served from the start when none are
+// named (--toolsets, config): they answer most questions and keep the
+// model-facing catalog small. The write toolset is left out by --read-only.
+// Every other toolset is one enable_toolset call away.
+var DefaultToolsets = []string{
+	ToolsetInventory, ToolsetMetrics, ToolsetStorage, ToolsetHA, ToolsetBackup,
+	ToolsetTasks, ToolsetCapacity, ToolsetAccess, ToolsetWrite,
+}
 
 // Meta describes a tool. Hints is a pointer so that forgetting it is caught
 // at registration instead of silently meaning "all false".
@@ -168,15 +211,13 @@ func All() []*Tool {
 	return out
 }
 
-var toolsetOrder = []string{ToolsetInventory, ToolsetMetrics, ToolsetStorage, ToolsetHA, ToolsetBackup, ToolsetTasks, ToolsetCapacity, ToolsetAccess, ToolsetWrite}
-
 func toolsetRank(s string) int {
-	for i, n := range toolsetOrder {
-		if n == s {
+	for i, ts := range toolsetCatalog {
+		if ts.Name == s {
 			return i
 		}
 	}
-	return len(toolsetOrder)
+	return len(toolsetCatalog)
 }
 
 // Toolsets lists the toolsets that have at least one tool, in catalog order.

@@ -44,6 +44,9 @@ func serveHTTP(ctx context.Context, ms *server.MCPServer, o httpOptions, log zer
 		server.WithStateful(true),
 		server.WithSessionIdleTTL(time.Hour),
 		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+			if ts, _ := headerToolsets(r); ts != nil {
+				ctx = tools.WithRequestToolsets(ctx, ts)
+			}
 			return tools.WithCaller(ctx, tools.Caller{Principal: principal(o.token)})
 		}),
 	)
@@ -80,7 +83,8 @@ func serveHTTP(ctx context.Context, ms *server.MCPServer, o httpOptions, log zer
 }
 
 // mcpGuard rejects foreign browser origins (403; mcp-go does not check
-// Origin) and, when a token is configured, requests without it (401).
+// Origin), when a token is configured, requests without it (401), and an
+// X-MCP-Toolsets header naming an unknown toolset (400).
 func mcpGuard(next http.Handler, token string, allow []string, log zerolog.Logger) http.Handler {
 	want := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -96,6 +100,10 @@ func mcpGuard(next http.Handler, token string, allow []string, log zerolog.Logge
 				http.Error(w, "Unauthorized: send Authorization: Bearer <PVEMCP_HTTP_TOKEN>", http.StatusUnauthorized)
 				return
 			}
+		}
+		if _, err := headerToolsets(r); err != nil {
+			http.Error(w, "Bad Request: "+err.Error(), http.StatusBadRequest)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

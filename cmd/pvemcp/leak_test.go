@@ -45,6 +45,8 @@ var leakArgs = map[string][]string{
 	"backup_status":          {`{}`, `{"node":"pve-node03","logs":true}`},
 	"capacity_report":        {`{"evacuate_node":"pve-node01"}`},
 	"check_permissions":      {`{}`, `{"path":"/vms/100"}`},
+	"list_toolsets":          {`{}`},
+	"enable_toolset":         {`{"toolset":"diagnostics"}`, `{"toolset":"inventory"}`},
 	"cluster_overview":       {`{}`, `{"node":"no-such-node"}`},
 	"create_container":       {`{"node":"pve-node01","ostemplate":"debian","password":"Guest-Pass-1"}`, `{"node":"pve-node01","ostemplate":"no-such-template"}`},
 	"create_vm":              {`{"node":"pve-node02","name":"leak-test","cores":2,"memory_mib":2048,"disk_gib":10}`, `{"node":"pve-node02","vmid":100}`},

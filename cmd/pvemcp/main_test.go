@@ -83,6 +83,35 @@ func TestVersionAndTools(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, `unknown toolset "nope"`) {
 		t.Errorf("bad toolset: %d %s", code, errs)
 	}
+	// --toolsets write with --read-only serves nothing: refused, naming why.
+	code, _, errs = runCLI(t, "", "serve", "--demo", "--read-only", "--toolsets", "write")
+	if code != 1 || !strings.Contains(errs, "--toolsets write serves no tool: --read-only removes their write tools") {
+		t.Errorf("--toolsets write --read-only: %d %s", code, errs)
+	}
+	t.Setenv(config.EnvToolsets, "inventory,nope")
+	code, _, errs = runCLI(t, "", "serve", "--demo")
+	if code != 1 || !strings.Contains(errs, `toolsets (PVEMCP_TOOLSETS or config file): unknown toolset "nope"`) {
+		t.Errorf("PVEMCP_TOOLSETS with a bad name: %d %s", code, errs)
+	}
+	t.Setenv(config.EnvToolsets, "")
+	code, out, _ = runCLI(t, "", "serve", "--help")
+	for _, ts := range tools.ToolsetCatalog() {
+		if code != 0 || !strings.Contains(out, "  "+ts.Name) || !strings.Contains(out, ts.Description) {
+			t.Errorf("serve --help lacks toolset %s: %d\n%s", ts.Name, code, out)
+		}
+	}
+	code, out, _ = runCLI(t, "", "tools")
+	if code != 0 || !strings.Contains(out, "inventory (default): "+tools.ToolsetDescription("inventory")) || !strings.Contains(out, "discovery (always)") {
+		t.Errorf("tools: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "", "tools", "--toolsets", "inventory")
+	if code != 0 || !strings.Contains(out, "list_guests") || !strings.Contains(out, "enable_toolset") || strings.Contains(out, "get_metrics") || strings.Contains(out, "confirm_plan") {
+		t.Errorf("tools --toolsets inventory: %d\n%s", code, out)
+	}
+	code, _, errs = runCLI(t, "", "tools", "--toolsets", "nope")
+	if code != 1 || !strings.Contains(errs, `unknown toolset "nope"`) {
+		t.Errorf("tools --toolsets nope: %d %s", code, errs)
+	}
 	code, _, errs = runCLI(t, "", "--log-level", "loud", "version")
 	if code != 1 || !strings.Contains(errs, "--log-level") {
 		t.Errorf("bad log level: %d %s", code, errs)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -12,14 +13,25 @@ import (
 
 func newToolsCmd(a *app) *cobra.Command {
 	var demo, markdown, asJSON, readOnly bool
+	var toolsets []string
 	cmd := &cobra.Command{
 		Use:   "tools",
-		Short: "List the MCP tools (names, titles, read or write)",
-		Args:  cobra.NoArgs,
+		Short: "List the MCP tools by toolset (names, titles, read or write)",
+		Long: "List every tool, grouped by toolset, or with --toolsets only the tools `serve --toolsets` serves\n" +
+			"from the start (names, default or all; the discovery tools always come along).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Listing needs no cluster; --demo is accepted for symmetry.
 			_ = demo
 			ts := tools.Select(readOnly, nil)
+			if cmd.Flags().Changed("toolsets") {
+				var err error
+				if ts, _, err = servedTools("--toolsets", toolsets, readOnly, true); err != nil {
+					return err
+				}
+				start, _ := tools.ResolveToolsets(toolsets)
+				ts = tools.Visible(ts, start)
+			}
 			switch {
 			case markdown:
 				_, err := fmt.Fprint(a.stdout, tools.Markdown(ts))
@@ -37,13 +49,31 @@ func newToolsCmd(a *app) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TOOL\tTOOLSET\tKIND\tTITLE")
-			for _, t := range ts {
-				kind := "read"
-				if t.Write() {
-					kind = "write (plan + confirm)"
+			for _, set := range tools.ToolsetCatalog() {
+				var in []*tools.Tool
+				for _, t := range ts {
+					if t.Toolset == set.Name {
+						in = append(in, t)
+					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Toolset, kind, t.Title)
+				if len(in) == 0 {
+					continue
+				}
+				when := "on request"
+				switch {
+				case set.Name == tools.ToolsetDiscovery:
+					when = "always"
+				case slices.Contains(tools.DefaultToolsets, set.Name):
+					when = "default"
+				}
+				fmt.Fprintf(tw, "%s (%s): %s\n", set.Name, when, set.Description)
+				for _, t := range in {
+					kind := "read"
+					if t.Write() {
+						kind = "write (plan + confirm)"
+					}
+					fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Name, kind, t.Title)
+				}
 			}
 			return tw.Flush()
 		},
@@ -52,5 +82,6 @@ func newToolsCmd(a *app) *cobra.Command {
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the README tool list (Markdown)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the tools/list descriptions as JSON")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "list only the tools served with --read-only")
+	cmd.Flags().StringSliceVar(&toolsets, "toolsets", nil, "list only the tools served from the start with these toolsets (default, all, or names)")
 	return cmd
 }
