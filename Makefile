@@ -25,7 +25,7 @@ GOFILES    = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './.
 # Puts Node.js 22 first on PATH, installing it and the e2e packages on first use.
 WITH_NODE  = node_bin=$$(bash e2e/install.sh | tail -n 1); export PATH="$$node_bin:$$PATH";
 
-.PHONY: apidata help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck demo sim bench snapshots clean distclean
+.PHONY: apidata help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck demo sim bench snapshots dashboards clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -111,6 +111,11 @@ bench: build ## Go benchmarks (short) and whole-process figures
 
 snapshots: ## regenerate the tools/list golden snapshots after an intended change
 	UPDATE_SNAPSHOTS=1 $(GO) test ./schemas/... ./...
+
+DASHBOARDS_DIR ?= dashboards
+dashboards: ## render the MCP Apps views in headless Chromium from the demo; PNGs (light, dark, narrow) to DASHBOARDS_DIR
+	DASHBOARDS_DIR="$(abspath $(DASHBOARDS_DIR))" $(GO) test -count=1 -run 'TestViewsInBrowser' ./resources/viewtest/
+	@ls -1 "$(DASHBOARDS_DIR)"/*.png
 
 clean: ## remove build output
 	rm -rf bin

@@ -2,8 +2,9 @@
 // picks in the client (slash commands in Claude Desktop and Claude Code) that
 // tell the assistant which tools answer them; and its MCP resources and
 // resource templates: live views a client attaches as context, each answered
-// by a read tool (resources.go). It does not know the MCP SDK;
-// tools/mcpadapter.go registers them.
+// by a read tool (resources.go); and its MCP Apps views: HTML documents a
+// host renders next to a tool's answer (views.go, views/). It does not know
+// the MCP SDK; tools/mcpadapter.go and tools/mcpapps.go register them.
 package resources
 
 import (

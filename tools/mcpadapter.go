@@ -16,8 +16,9 @@ import (
 	"github.com/pvemcp/pvemcp/resources"
 )
 
-// This file is the only place tools meet the MCP SDK (mcp-go): switching SDKs
-// touches this file and cmd/pvemcp only.
+// This file is the only place tools meet the MCP SDK (mcp-go), with
+// mcpapps.go for the MCP Apps views: switching SDKs touches these files and
+// cmd/pvemcp only.
 
 // Instructions is the server's instructions text for a server with every
 // tool; InstructionsFor trims it to the tools a server serves.
@@ -131,9 +132,14 @@ func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.
 		server.WithTitle("pvemcp — Proxmox VE"),
 		server.WithRecovery(),
 	}
+	// mcp-go keeps one set of hooks: toolsets and MCP Apps share it.
+	hooks := &server.Hooks{}
 	if s.dyn != nil {
-		base = append(base, server.WithToolFilter(s.toolFilter), server.WithHooks(s.sessionHooks()))
+		hooks = s.sessionHooks()
+		base = append(base, server.WithToolFilter(s.toolFilter))
 	}
+	base = append(base, s.appsOptions(hooks)...) // MCP Apps views: mcpapps.go
+	base = append(base, server.WithHooks(hooks))
 	ms := server.NewMCPServer("pvemcp", version, append(base, opts...)...)
 	entries := make([]server.ServerTool, 0, len(s.tools))
 	for _, t := range s.tools {
@@ -158,6 +164,7 @@ func (s *Server) MCPServer(version string, opts ...server.ServerOption) *server.
 		}
 	}
 	s.addResources(ms, served)
+	s.addViews(ms)
 	return ms
 }
 
