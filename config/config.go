@@ -44,6 +44,10 @@ const (
 	EnvAuditLog    = "PVEMCP_AUDIT_LOG"
 	// EnvToolsets names the toolsets served from the start (comma-separated).
 	EnvToolsets = "PVEMCP_TOOLSETS"
+	// EnvUnsafeCleartextHTTP=true lets http:// endpoints send the API token
+	// in cleartext: for a test rig behind its own proxy, never for a real
+	// cluster (Proxmox VE serves its API over HTTPS only).
+	EnvUnsafeCleartextHTTP = "PVEMCP_UNSAFE_CLEARTEXT_HTTP"
 	// EnvCredentialsDir is set by systemd for a unit with LoadCredential=.
 	EnvCredentialsDir = "CREDENTIALS_DIRECTORY"
 )
@@ -68,6 +72,8 @@ type Cluster struct {
 	Fingerprint string
 	Insecure    bool
 	Timeout     time.Duration
+	// UnsafeCleartextHTTP allows http:// endpoints (EnvUnsafeCleartextHTTP).
+	UnsafeCleartextHTTP bool
 
 	// TokenID is "user@realm!tokenid" when known without the secret.
 	TokenID string
@@ -82,7 +88,8 @@ type Cluster struct {
 // Options converts the settings for proxmox.New.
 func (c Cluster) Options() proxmox.Options {
 	return proxmox.Options{Name: c.Name, Endpoints: c.Endpoints, Token: c.Token, CAFile: c.CAFile,
-		Fingerprint: c.Fingerprint, Insecure: c.Insecure, Timeout: c.Timeout, UserAgent: "pvemcp"}
+		Fingerprint: c.Fingerprint, Insecure: c.Insecure, Timeout: c.Timeout, UserAgent: "pvemcp",
+		UnsafeCleartextHTTP: c.UnsafeCleartextHTTP}
 }
 
 // TLSMode describes how the cluster's certificates are checked.
@@ -252,7 +259,8 @@ func validateCluster(c *Cluster) error {
 		return errors.New("set fingerprint, ca_file, or insecure: true (Proxmox certificates are usually self-signed)")
 	}
 	if c.TokenID != "" && !tokenIDOK(c.TokenID) {
-		return fmt.Errorf("token_id %q must look like user@realm!tokenid", c.TokenID)
+		// Not quoted: a whole token pasted here would carry its secret.
+		return errors.New("token_id must look like user@realm!tokenid (no '=' and no secret)")
 	}
 	return nil
 }

@@ -234,10 +234,10 @@ func TestStrictYAMLNamesFileAndLine(t *testing.T) {
 		"several":         {"clusters:\n  - {name: a, endpoints: [x], insecure: true}\n  - {name: b, endpoints: [y], insecure: true}\n", "set default_cluster"},
 		"two sources":     {"clusters:\n  - {name: a, endpoints: [x], insecure: true, token_file: f, token_credential: c}\n", "not both"},
 		"credential path": {"clusters:\n  - {name: a, endpoints: [x], insecure: true, token_credential: ../x}\n", "not a path"},
-		"approval":        {"approval: always\n", "approval must be elicit or nonce"},
+		"approval":        {"approval: always\n", "approval must be elicit, nonce or require_human"},
 		"vmid":            {"protected:\n  vmids: [5]\n", "not a valid VMID"},
 		"two documents":   {"read_only: true\n---\nread_only: false\n", ":2: only one YAML document"},
-		"bad token id":    {"clusters:\n  - {name: a, endpoints: [x], insecure: true, token_id: root}\n", "token_id \"root\""},
+		"bad token id":    {"clusters:\n  - {name: a, endpoints: [x], insecure: true, token_id: root}\n", "token_id must look like user@realm!tokenid"},
 	} {
 		path := writeFile(t, "config.yaml", tc.yaml)
 		_, err := Read(Options{Path: path, Getenv: envOf(nil)})

@@ -25,8 +25,9 @@ type File struct {
 		CPUPct     float64 `yaml:"cpu_pct"`
 	} `yaml:"thresholds"`
 	Protected struct {
-		VMIDs []int    `yaml:"vmids"`
-		Tags  []string `yaml:"tags"`
+		VMIDs       []int    `yaml:"vmids"`
+		Tags        []string `yaml:"tags"`
+		ProxmoxFlag bool     `yaml:"proxmox_flag"`
 	} `yaml:"protected"`
 	Approval string   `yaml:"approval"`
 	AuditLog string   `yaml:"audit_log"`

@@ -72,7 +72,7 @@ func RegisterFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.o.CAFile, "ca-file", "", "PEM file of the cluster CA (overrides "+EnvCAFile+")")
 	fs.StringVar(&f.o.Fingerprint, "fingerprint", "", "SHA-256 pin of the node certificate (overrides "+EnvFingerprint+")")
 	fs.BoolVar(&f.ins, "insecure", false, "do not verify the Proxmox certificate (overrides "+EnvInsecure+"; not recommended)")
-	fs.StringVar(&f.o.Approval, "approval", "", "how confirm_plan gets approval: elicit or nonce (overrides "+EnvApproval+")")
+	fs.StringVar(&f.o.Approval, "approval", "", "how confirm_plan gets approval: elicit, nonce or require_human (overrides "+EnvApproval+")")
 	fs.StringVar(&f.o.AuditLog, "audit-log", "", "audit log file (overrides "+EnvAuditLog+")")
 	return f
 }
@@ -174,6 +174,14 @@ func Read(opts Options) (*Config, error) {
 		env.secret = SecretRef{Kind: SecretEnv, Name: EnvToken}
 	}
 	cfg.HTTPToken = get(EnvHTTPToken)
+	var unsafeHTTP bool
+	if v := get(EnvUnsafeCleartextHTTP); v != "" {
+		b, err := parseBool(EnvUnsafeCleartextHTTP, v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		unsafeHTTP = b
+	}
 	envName := get(EnvClusterName)
 	for _, t := range []struct {
 		env string
@@ -298,6 +306,11 @@ func Read(opts Options) (*Config, error) {
 		return nil, fmt.Errorf("%s defines several clusters: set default_cluster (or --cluster, %s)", cfg.Path, EnvClusterName)
 	}
 	cfg.Cluster = def
+	if unsafeHTTP {
+		for _, cl := range cfg.Clusters {
+			cl.UnsafeCleartextHTTP = true
+		}
+	}
 	return cfg, nil
 }
 
@@ -393,7 +406,7 @@ func applyFile(cfg *Config, f *File, path string, lines []int) ([]*Cluster, erro
 			errs = append(errs, fmt.Errorf("%s: protected.vmids: %d is not a valid VMID (100..999999999)", path, id))
 		}
 	}
-	cfg.Protected = guard.Protection{VMIDs: f.Protected.VMIDs, Tags: f.Protected.Tags}
+	cfg.Protected = guard.Protection{VMIDs: f.Protected.VMIDs, Tags: f.Protected.Tags, ProxmoxFlag: f.Protected.ProxmoxFlag}
 	if f.Approval != "" {
 		m, err := guard.ParseApprovalMode(f.Approval)
 		if err != nil {

@@ -218,7 +218,7 @@ func CombineToken(tokenID, v string) (string, error) {
 			return "", err
 		}
 		if tokenID != "" && id != tokenID {
-			return "", fmt.Errorf("the stored token is for %s but token_id is %s", id, tokenID)
+			return "", fmt.Errorf("the stored token is for %s, not for the configured token_id", id)
 		}
 		return v, nil
 	}

@@ -2,6 +2,10 @@
 // cluster, over stdio and streamable HTTP, in both protocol eras: it lists the
 // tools and calls every one of them.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { MODERN_VERSION, connect, startHttpServer, startSim, textOf } from './lib.mjs';
@@ -227,9 +231,11 @@ describe('read-only mode', () => {
 });
 
 describe('HTTP bearer token', () => {
-  test('with --http-token, requests without the token get 401 and the client with it works', async () => {
-    const token = 'e2e-' + Math.random().toString(36).slice(2);
-    const server = await startHttpServer(['--http-token', token]);
+  test('with --http-token-file, requests without the token get 401 and the client with it works', async () => {
+    const token = 'e2e-' + randomBytes(16).toString('hex');
+    const file = join(mkdtempSync(join(tmpdir(), 'pvemcp-e2e-')), 'token');
+    writeFileSync(file, token + '\n', { mode: 0o600 });
+    const server = await startHttpServer(['--http-token-file', file]);
     let session;
     try {
       const res = await fetch(server.url, {

@@ -36,11 +36,19 @@ type Plan struct {
 	CreatedAt     time.Time      `json:"created_at"`
 	ExpiresAt     time.Time      `json:"expires_at"`
 	Caller        string         `json:"caller"`
+	// Principal is who is accountable for the plan (the authenticated
+	// principal; "" when there is none, then Caller counts); the
+	// pending-plan cap counts per principal.
+	Principal string `json:"principal,omitempty"`
 	// Cluster is the configured name of the cluster the plan was made
 	// against ("" with a single unnamed cluster); the calls go there and
 	// nowhere else. It is part of the hash.
 	Cluster string `json:"cluster,omitempty"`
-	Hash    string `json:"plan_hash"`
+	// Approval is how the plan must be approved (ByElicitation or
+	// ByNonce), fixed when it is made: a confirmation by any other way is
+	// refused, whatever the confirming request can do. "" means ByNonce.
+	Approval string `json:"approval,omitempty"`
+	Hash     string `json:"plan_hash"`
 }
 
 // canonicalHash is the SHA-256 of what the human approves: the tool, the
@@ -48,11 +56,12 @@ type Plan struct {
 // equal plans hash equally.
 func canonicalHash(p Plan) string {
 	b, err := json.Marshal(struct {
-		Tool    string `json:"tool"`
-		Cluster string `json:"cluster"`
-		Caller  string `json:"caller"`
-		Calls   []Call `json:"calls"`
-	}{p.Tool, p.Cluster, p.Caller, p.Calls})
+		Tool     string `json:"tool"`
+		Cluster  string `json:"cluster"`
+		Caller   string `json:"caller"`
+		Approval string `json:"approval,omitempty"`
+		Calls    []Call `json:"calls"`
+	}{p.Tool, p.Cluster, p.Caller, p.Approval, p.Calls})
 	if err != nil {
 		// Only strings inside: Marshal cannot fail.
 		panic(err)

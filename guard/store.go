@@ -21,7 +21,10 @@ const (
 	maxNonceFailures = 5
 	// maxPending bounds memory: plans are small, but a loop must not grow
 	// the store without limit.
-	maxPending = 1000
+	maxPending = 10000
+	// maxPendingPerPrincipal is the share of one principal, so that one
+	// busy or hostile caller cannot lock everyone else out.
+	maxPendingPerPrincipal = 100
 	// tombstoneTTL is how long the store remembers a finished plan, to tell
 	// "already used" apart from "never existed"; maxTombstones bounds that
 	// memory (a forgotten plan is still refused, just as unknown).
@@ -43,6 +46,7 @@ var (
 	ErrDeclined           = errors.New("declined by the user")
 	ErrElicitation        = errors.New("confirmation not answered")
 	ErrAudit              = errors.New("audit log not writable")
+	ErrHumanRequired      = errors.New("approval by the user required")
 )
 
 // RefusedError says why a plan was not executed. Nothing was sent to
@@ -89,10 +93,12 @@ type Store struct {
 	now     func() time.Time
 	audit   *AuditLog
 	pruned  time.Time
+	limiter refusalLimiter
 }
 
 type entry struct {
 	plan     Plan
+	owner    string   // the principal the pending-plan cap counts against
 	tag      [32]byte // sha256(nonce | hash): the nonce itself is not kept
 	recheck  Recheck
 	elicit   string // request state of an elicitation in flight, if any
@@ -152,6 +158,8 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 		return Proposal{}, errors.New("plan has no calls")
 	case p.Caller == "":
 		return Proposal{}, errors.New("plan has no caller")
+	case p.Approval != "" && p.Approval != ByElicitation && p.Approval != ByNonce:
+		return Proposal{}, fmt.Errorf("plan has an unknown approval way %q", p.Approval)
 	}
 	for _, c := range p.Calls {
 		if c.Method == "" || c.Path == "" {
@@ -167,16 +175,23 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 	nonce := randomHex(16) // 128 bits
 
 	s.mu.Lock()
-	s.pruneLocked(now)
+	unanswered := s.pruneLocked(now)
+	if n := s.pendingOfLocked(p.owner()); n >= maxPendingPerPrincipal {
+		s.mu.Unlock()
+		s.recordUnanswered(unanswered)
+		return Proposal{}, fmt.Errorf("you have %d pending plans, the most one caller may hold; confirm some or let them expire (%s) first", n, s.ttl)
+	}
 	if len(s.pending) >= maxPending {
 		s.mu.Unlock()
-		return Proposal{}, errors.New("too many pending plans; confirm or let some expire first")
+		s.recordUnanswered(unanswered)
+		return Proposal{}, errors.New("too many pending plans on this server; confirm or let some expire first")
 	}
-	s.pending[p.ID] = &entry{plan: p, tag: nonceTag(nonce, p.Hash), recheck: recheck}
+	s.pending[p.ID] = &entry{plan: p, owner: p.owner(), tag: nonceTag(nonce, p.Hash), recheck: recheck}
 	s.mu.Unlock()
+	s.recordUnanswered(unanswered)
 
 	if err := s.audit.Record(Event{Time: now, Event: EventPlan, Caller: p.Caller, Tool: p.Tool, Cluster: p.Cluster,
-		PlanID: p.ID, PlanHash: p.Hash, Summary: p.Summary, Calls: p.Calls}); err != nil {
+		PlanID: p.ID, PlanHash: p.Hash, Summary: p.Summary, Calls: p.Calls, Approval: p.approval()}); err != nil {
 		s.mu.Lock()
 		delete(s.pending, p.ID)
 		s.mu.Unlock()
@@ -188,15 +203,21 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 	}, nil
 }
 
-func (s *Store) pruneLocked(now time.Time) {
+// pruneLocked drops expired plans and old tombstones; it returns the
+// expired plans whose user was asked and never answered, for the audit.
+func (s *Store) pruneLocked(now time.Time) []Plan {
 	if now.Sub(s.pruned) < pruneEvery && len(s.pending) < maxPending && len(s.done) < maxTombstones {
-		return
+		return nil
 	}
 	s.pruned = now
+	var unanswered []Plan
 	for id, e := range s.pending {
 		if now.After(e.plan.ExpiresAt) {
 			delete(s.pending, id)
 			s.done[id] = tombstone{what: "expired", at: e.plan.ExpiresAt}
+			if e.elicit != "" {
+				unanswered = append(unanswered, e.plan)
+			}
 		}
 	}
 	overflow := len(s.done) >= maxTombstones
@@ -204,6 +225,15 @@ func (s *Store) pruneLocked(now time.Time) {
 		if now.Sub(t.at) > tombstoneTTL || (overflow && len(s.done) > maxTombstones/2) {
 			delete(s.done, id)
 		}
+	}
+	return unanswered
+}
+
+// recordUnanswered audits plans that expired while the user was asked.
+func (s *Store) recordUnanswered(plans []Plan) {
+	for _, p := range plans {
+		_ = s.audit.Record(Event{Time: s.now().UTC(), Event: EventUnanswered, Caller: p.Caller, Tool: p.Tool,
+			Cluster: p.Cluster, PlanID: p.ID, PlanHash: p.Hash, Reason: "the user did not answer before the plan expired"})
 	}
 }
 
@@ -260,6 +290,18 @@ func planOf(e *entry) *Plan {
 
 func (s *Store) refusal(now time.Time, planID, caller string, p *Plan, err error) error {
 	ev := Event{Time: now, Event: EventRefusal, Caller: caller, PlanID: planID, Reason: err.Error()}
+	// A refusal that ended a plan is always recorded; the cheap ones a
+	// caller can repeat in a loop (unknown plan, wrong nonce) are rate
+	// limited per caller, and the number left out goes with the next line.
+	if !errors.Is(err, ErrDeclined) && !errors.Is(err, ErrPreconditionFailed) {
+		s.mu.Lock()
+		ok, dropped := s.limiter.allow(caller, now)
+		s.mu.Unlock()
+		if !ok {
+			return err
+		}
+		ev.Suppressed = dropped
+	}
 	if p != nil {
 		ev.Tool, ev.PlanHash, ev.Cluster = p.Tool, p.Hash, p.Cluster
 	}
@@ -296,9 +338,13 @@ func (s *Store) BeginElicitation(c Confirmation) (Plan, string, error) {
 		return Plan{}, "", s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
 	}
 	e.elicit = "elicit-" + randomHex(16)
-	state := e.elicit
+	state, p := e.elicit, e.plan
 	s.mu.Unlock()
-	return e.plan, state, nil
+	if err := s.audit.Record(Event{Time: now, Event: EventElicitation, Caller: c.Caller, Tool: p.Tool, Cluster: p.Cluster,
+		PlanID: p.ID, PlanHash: p.Hash}); err != nil {
+		return Plan{}, "", refused(ErrAudit, "%v", err)
+	}
+	return p, state, nil
 }
 
 // Confirmation identifies a plan to execute.
@@ -316,9 +362,16 @@ type Confirmation struct {
 
 func (c Confirmation) mode() string {
 	if c.ElicitState != "" {
-		return "elicitation"
+		return ByElicitation
 	}
-	return "nonce"
+	return ByNonce
+}
+
+func (p Plan) approval() string {
+	if p.Approval == "" {
+		return ByNonce
+	}
+	return p.Approval
 }
 
 // take verifies a confirmation and removes the plan atomically, so of many
@@ -330,6 +383,11 @@ func (s *Store) take(now time.Time, c Confirmation, what string) (*entry, error)
 	e, err := s.verifyLocked(now, c)
 	if err != nil {
 		return e, err
+	}
+	if e.plan.approval() == ByElicitation && c.ElicitState == "" {
+		// Not a nonce failure: the plan stays confirmable by the person.
+		return e, refused(ErrHumanRequired, "plan %s must be approved by the user through the client's approval prompt (elicitation); "+
+			"the nonce alone does not confirm it. Confirm it from a client that supports elicitation, or plan again", c.PlanID)
 	}
 	if e.elicit != "" || c.ElicitState != "" {
 		if subtle.ConstantTimeCompare([]byte(e.elicit), []byte(c.ElicitState)) != 1 {
@@ -405,4 +463,24 @@ func (s *Store) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.pending)
+}
+
+// owner is whom a plan counts against: its principal, or its caller when
+// it has none.
+func (p Plan) owner() string {
+	if p.Principal != "" {
+		return p.Principal
+	}
+	return p.Caller
+}
+
+// pendingOfLocked counts the pending plans of one owner.
+func (s *Store) pendingOfLocked(owner string) int {
+	n := 0
+	for _, e := range s.pending {
+		if e.owner == owner {
+			n++
+		}
+	}
+	return n
 }

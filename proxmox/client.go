@@ -51,6 +51,10 @@ type Options struct {
 	FanOutLimit int
 	// UserAgent is sent with every request.
 	UserAgent string
+	// UnsafeCleartextHTTP allows http:// endpoints, which send the API
+	// token in cleartext (a fingerprint pin does not help: there is no
+	// TLS). Only for a test rig; Proxmox VE serves HTTPS only.
+	UnsafeCleartextHTTP bool
 }
 
 // Client talks to one Proxmox VE cluster. It is safe for concurrent use and
@@ -66,23 +70,55 @@ type Client struct {
 	fanOut    int
 	userAgent string
 	flights   flightGroup
+	// resFlights shares decoded /cluster/resources lists in flight.
+	resFlights resourceFlights
 }
 
 var tokenIDRE = regexp.MustCompile(`^[^\s@!=]+@[^\s@!=]+![A-Za-z][A-Za-z0-9.\-_]+$`)
 
-// ParseToken splits "user@realm!tokenid=secret" into its id and secret. The
-// error never contains the secret.
+// ParseToken splits "user@realm!tokenid=secret" into its id and secret. A
+// token id never holds "=", so the first "=" ends it. No error quotes any
+// part of the value: a malformed value may be a secret pasted in the wrong
+// place (a whole env file, a token with an "=" inside), so errors only
+// describe its shape.
 func ParseToken(token string) (id, secret string, err error) {
 	token = strings.TrimSpace(token)
-	i := strings.LastIndex(token, "=")
+	if strings.ContainsAny(token, "\r\n") {
+		return "", "", errors.New("API token spans several lines (a pasted env file?); give only user@realm!tokenid=secret on one line")
+	}
+	if strings.HasPrefix(token, "PROXMOX_VE_API_TOKEN=") || strings.HasPrefix(token, "export ") {
+		return "", "", errors.New("API token starts with a variable assignment; give only its value user@realm!tokenid=secret")
+	}
+	i := strings.Index(token, "=")
 	if i <= 0 || i == len(token)-1 {
 		return "", "", errors.New("API token must look like user@realm!tokenid=secret")
 	}
 	id, secret = token[:i], token[i+1:]
 	if !tokenIDRE.MatchString(id) {
-		return "", "", fmt.Errorf("API token id %q must look like user@realm!tokenid", id)
+		return "", "", fmt.Errorf("API token id (the part before the first '=') must look like user@realm!tokenid: %s", tokenIDProblem(id))
+	}
+	if strings.ContainsAny(secret, " \t") {
+		return "", "", errors.New("API token secret (the part after the first '=') contains white space")
 	}
 	return id, secret, nil
+}
+
+// tokenIDProblem names what is wrong with a token id without quoting it.
+func tokenIDProblem(id string) string {
+	at, bang := strings.Index(id, "@"), strings.Index(id, "!")
+	switch {
+	case strings.ContainsAny(id, " \t"):
+		return "it contains white space"
+	case at <= 0:
+		return "the user part before '@' is missing"
+	case bang < 0:
+		return "the '!tokenid' part is missing"
+	case bang < at:
+		return "'!' comes before '@'"
+	case strings.Count(id, "@") > 1 || strings.Count(id, "!") > 1:
+		return "it has more than one '@' or '!'"
+	}
+	return "the realm or token name is empty or the token name does not start with a letter"
 }
 
 // NormalizeFingerprint returns a SHA-256 fingerprint as uppercase colon hex,
@@ -161,6 +197,9 @@ func New(opts Options) (*Client, error) {
 		u, err := NormalizeEndpoint(ep)
 		if err != nil {
 			return nil, err
+		}
+		if u.Scheme == "http" && !opts.UnsafeCleartextHTTP {
+			return nil, fmt.Errorf("endpoint http://%s would send the API token in cleartext: Proxmox VE serves its API over HTTPS only, use https://%s", u.Host, u.Host)
 		}
 		c.endpoints = append(c.endpoints, u)
 	}

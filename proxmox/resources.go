@@ -3,7 +3,9 @@ package proxmox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -65,17 +67,40 @@ func (c *Client) Resources(ctx context.Context, typ string) ([]Resource, error) 
 		}
 		q = url.Values{"type": {typ}}
 	}
-	pq, a, err := c.read(ctx, "/cluster/resources", q)
+	pq := withQuery("/cluster/resources", q)
+	fetch := func() (answer, []Resource, error) {
+		a := c.sharedGet(ctx, pq)
+		if a.err != nil {
+			return a, nil, a.err
+		}
+		rs, err := decodeResourceList(a.body, pq)
+		return a, rs, err
+	}
+	a, rs, err, shared := c.resFlights.do(ctx, pq, fetch)
+	if shared && ctx.Err() == nil {
+		// The leader's cancellation must not fail a follower still wanted.
+		var e *Error
+		if errors.As(err, &e) && e.Kind == KindCanceled {
+			a, rs, err = fetch()
+		}
+	}
+	RecorderFrom(ctx).Add(callOf("GET", pq, a))
 	if err != nil {
 		return nil, err
 	}
-	if out, ok := decodeResources(a.body); ok {
+	// Each caller gets its own copy of the list (callers sort and filter
+	// in place); the strings stay shared.
+	return slices.Clone(rs), nil
+}
+
+func decodeResourceList(body []byte, pq string) ([]Resource, error) {
+	if out, ok := decodeResources(body); ok {
 		return out, nil
 	}
 	// Anything the fast decoder does not take (another value form, invalid
 	// JSON) goes through encoding/json, which also words the errors.
 	var out []Resource
-	if err := decodeAnswer(a.body, &out, "GET", pq); err != nil {
+	if err := decodeAnswer(body, &out, "GET", pq); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -44,6 +44,8 @@ type Env struct {
 	// ClusterArg is the cluster this call named explicitly ("" when it did
 	// not); confirm_plan refuses a plan made for another cluster.
 	ClusterArg string
+	// Limit bounds concurrent tool calls (nil: no limit).
+	Limit *CallLimit
 }
 
 // multiCluster reports whether tools take a cluster argument.
@@ -96,6 +98,11 @@ func (e *Env) client(ctx context.Context) (*proxmox.Client, error) {
 type Caller struct {
 	SessionID string
 	Principal string
+	// ReadOnly principals may use the read tools only.
+	ReadOnly bool
+	// Anonymous: Principal names every unauthenticated caller (loopback
+	// without a token), not one client; caps then count per caller.
+	Anonymous bool
 }
 
 type callerKey struct{}
@@ -165,6 +172,11 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	if err != nil {
 		return errorResult(fmt.Sprintf("invalid arguments for %s: %s", name, err.Error())), nil
 	}
+	release, err := env.Limit.acquire(ctx)
+	if err != nil {
+		return errorResult(name + " failed: " + err.Error()), nil
+	}
+	defer release()
 	rec := proxmox.NewRecorder()
 	notes := &Notes{}
 	ctx = withServer(WithEnv(proxmox.WithRecorder(withNotes(ctx, notes), rec), env), s)

@@ -14,29 +14,27 @@ const EnvAuditLog = "PVEMCP_AUDIT_LOG"
 
 // wireGate gives the write tools their approval gate: a plan store with an
 // audit log, the approval mode and the protected guests of the config.
-// Without an audit log the gate still works and says so in the log.
+// Writes fail closed: when the audit log cannot be opened every plan is
+// refused (naming why), while the read tools work as usual.
 func wireGate(rt *runtime, log zerolog.Logger) {
 	path := rt.cfg.AuditLog
 	if path == "" {
 		path = os.Getenv(EnvAuditLog)
 	}
+	var audit *guard.AuditLog
+	var err error
 	if path == "" {
-		p, err := guard.DefaultAuditPath()
-		if err != nil {
-			log.Warn().Err(err).Msg("no audit log path; plans are not audited")
-		}
-		path = p
+		path, err = guard.DefaultAuditPath()
 	}
-	var opts []guard.Option
-	if path != "" {
-		audit, err := guard.OpenAuditLog(path)
-		if err != nil {
-			log.Warn().Err(err).Msg("audit log unavailable; plans are not audited")
-		} else {
-			opts = append(opts, guard.WithAudit(audit))
-			prev := rt.cleanup
-			rt.cleanup = func() { prev(); _ = audit.Close() }
-		}
+	if err == nil {
+		audit, err = guard.OpenAuditLog(path)
 	}
-	rt.env.Gate = tools.NewGate(guard.NewStore(opts...), rt.cfg.Approval, rt.cfg.Protected)
+	if err != nil {
+		log.Error().Err(err).Msg("audit log unavailable: write tools refuse every plan until it can be written (set --audit-log or " + EnvAuditLog + ")")
+		audit = guard.UnavailableAuditLog(err)
+	} else {
+		prev := rt.cleanup
+		rt.cleanup = func() { prev(); _ = audit.Close() }
+	}
+	rt.env.Gate = tools.NewGate(guard.NewStore(guard.WithAudit(audit)), rt.cfg.Approval, rt.cfg.Protected)
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,11 +21,47 @@ import (
 )
 
 type httpOptions struct {
-	addr         string
-	token        string
+	addr  string
+	token string
+	// tokensFile names a file of named clients with hashed tokens and
+	// roles (instead of one shared token).
+	tokensFile string
+	// oauth, when set, accepts JWT access tokens of an identity provider.
+	oauth        *oauthOptions
 	allowOrigins []string
+	// tlsCert and tlsKey serve HTTPS instead of plain HTTP.
+	tlsCert, tlsKey string
+	// Limits (0 = the defaults).
+	maxBody     int64
+	maxSessions int
+	maxStreams  int
+	bodyTimeout time.Duration
 	// ready, when set, receives the bound address (tests listen on :0).
 	ready func(addr string)
+}
+
+// authFor picks how requests are authenticated: an identity provider's
+// JWTs, a tokens file, one token, or nothing on loopback.
+func authFor(o httpOptions, loopback bool) (authenticator, error) {
+	n := 0
+	for _, set := range []bool{o.token != "", o.tokensFile != "", o.oauth != nil} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return nil, errors.New("choose one of --http-token (or PVEMCP_HTTP_TOKEN), --http-tokens-file and --oauth-issuer")
+	case o.oauth != nil:
+		return newOAuthAuth(*o.oauth)
+	case o.tokensFile != "":
+		return loadTokensFile(o.tokensFile)
+	case o.token != "":
+		return newStaticTokenAuth(o.token)
+	case !loopback:
+		return nil, fmt.Errorf("--http %s listens beyond loopback: set PVEMCP_HTTP_TOKEN (or PVEMCP_HTTP_TOKEN_FILE), --http-tokens-file or --oauth-issuer so clients must authenticate", o.addr)
+	}
+	return loopbackAuth{}, nil
 }
 
 // serveHTTP serves MCP over streamable HTTP at /mcp (both protocol eras:
@@ -36,32 +72,70 @@ func serveHTTP(ctx context.Context, ms *server.MCPServer, o httpOptions, log zer
 	if err != nil {
 		return fmt.Errorf("--http %q: want HOST:PORT, e.g. 127.0.0.1:8080", o.addr)
 	}
-	loopback := isLoopback(host)
-	if !loopback && o.token == "" {
-		return fmt.Errorf("--http %s listens beyond loopback: set --http-token or PVEMCP_HTTP_TOKEN so clients must authenticate", o.addr)
+	auth, err := authFor(o, isLoopback(host))
+	if err != nil {
+		return err
 	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("--http-tls-cert and --http-tls-key go together")
+	}
+	var tlsConf *tls.Config
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("--http-tls-cert/--http-tls-key: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	limits := &httpLimits{maxBody: o.maxBody, maxStreams: int64(o.maxStreams), bodyTimeout: o.bodyTimeout}
+	if limits.bodyTimeout <= 0 {
+		limits.bodyTimeout = bodyReadTimeout
+	}
+	if limits.maxBody <= 0 {
+		limits.maxBody = defaultMaxBody
+	}
+	if limits.maxStreams <= 0 {
+		limits.maxStreams = defaultMaxStreams
+	}
+	if o.maxSessions <= 0 {
+		o.maxSessions = defaultMaxSessions
+	}
+	limits.sessions = newBoundedSessions(o.maxSessions, sessionIdleTTL)
 	streamable := server.NewStreamableHTTPServer(ms,
-		server.WithStateful(true),
-		server.WithSessionIdleTTL(time.Hour),
+		server.WithSessionIdManager(limits.sessions),
+		server.WithSessionIdleTTL(sessionIdleTTL),
 		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
 			if ts, _ := headerToolsets(r); ts != nil {
 				ctx = tools.WithRequestToolsets(ctx, ts)
 			}
-			return tools.WithCaller(ctx, tools.Caller{Principal: principal(o.token)})
+			who, _ := r.Context().Value(principalKey{}).(httpPrincipal)
+			return tools.WithCaller(ctx, tools.Caller{Principal: who.Name, ReadOnly: who.ReadOnly, Anonymous: who.Anonymous})
 		}),
 	)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", mcpGuard(streamable, o.token, o.allowOrigins, log))
+	mux.Handle("/mcp", mcpGuard(limits.wrap(streamable), auth, o.allowOrigins, log))
+	if oa, ok := auth.(*oauthAuth); ok {
+		mux.Handle(oauthMetadataPath, oa.metadataHandler())
+		mux.Handle(oauthMetadataPath+"/mcp", oa.metadataHandler())
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// No overall read or write timeout: event streams last. Headers, bodies
+	// (httpLimits) and idle keep-alive connections are bounded instead.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, TLSConfig: tlsConf}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("--http: %w", err)
 	}
-	log.Info().Str("url", "http://"+ln.Addr().String()+"/mcp").Bool("auth", o.token != "").Msg("serving MCP over streamable HTTP")
+	scheme := "http"
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+		scheme = "https"
+	}
+	log.Info().Str("url", scheme+"://"+ln.Addr().String()+"/mcp").Str("auth", authName(auth)).Msg("serving MCP over streamable HTTP")
 	if o.ready != nil {
 		o.ready(ln.Addr().String())
 	}
@@ -82,30 +156,47 @@ func serveHTTP(ctx context.Context, ms *server.MCPServer, o httpOptions, log zer
 	return nil
 }
 
+func authName(a authenticator) string {
+	switch a.(type) {
+	case loopbackAuth:
+		return "none (loopback)"
+	case *staticTokenAuth:
+		return "bearer token"
+	case *tokensAuth:
+		return "tokens file"
+	case *oauthAuth:
+		return "OAuth JWT"
+	}
+	return "unknown"
+}
+
+type principalKey struct{}
+
 // mcpGuard rejects foreign browser origins (403; mcp-go does not check
-// Origin), when a token is configured, requests without it (401), and an
+// Origin), unauthenticated requests (401, before the body is read), and an
 // X-MCP-Toolsets header naming an unknown toolset (400).
-func mcpGuard(next http.Handler, token string, allow []string, log zerolog.Logger) http.Handler {
-	want := []byte(token)
+func mcpGuard(next http.Handler, auth authenticator, allow []string, log zerolog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !originAllowed(r, allow) {
 			log.Warn().Str("origin", r.Header.Get("Origin")).Msg("refused foreign origin")
 			http.Error(w, "Forbidden: origin not allowed", http.StatusForbidden)
 			return
 		}
-		if token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="pvemcp"`)
-				http.Error(w, "Unauthorized: send Authorization: Bearer <PVEMCP_HTTP_TOKEN>", http.StatusUnauthorized)
-				return
+		who, err := auth.authenticate(r)
+		if err != nil {
+			if c := auth.challenge(); c != "" {
+				w.Header().Set("WWW-Authenticate", c)
 			}
+			// Close rather than drain a large unauthenticated body.
+			w.Header().Set("Connection", "close")
+			http.Error(w, "Unauthorized: "+err.Error(), http.StatusUnauthorized)
+			return
 		}
 		if _, err := headerToolsets(r); err != nil {
 			http.Error(w, "Bad Request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
 	})
 }
 

@@ -81,7 +81,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, disabled (logs go to stderr)")
 	a.cfgFlags = config.RegisterFlags(root.PersistentFlags())
 	root.AddCommand(newServeCmd(a), newCallCmd(a), newToolsCmd(a), newVersionCmd(a), newSimCmd(),
-		newDoctorCmd(a), newAuthCmd(a))
+		newDoctorCmd(a), newAuthCmd(a), newHTTPTokenCmd(a))
 	return root
 }
 

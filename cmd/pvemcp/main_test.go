@@ -257,10 +257,10 @@ func startHTTP(t *testing.T, ms *server.MCPServer, o httpOptions) string {
 
 func TestHTTPBothEras(t *testing.T) {
 	sim := startSim(t)
-	base := startHTTP(t, demoMCPServer(t, sim), httpOptions{token: "s3cret-token"})
+	base := startHTTP(t, demoMCPServer(t, sim), httpOptions{token: "s3cret-token-0123456789"})
 	for _, version := range []string{"2025-11-25", mcp.ProtocolVersion20260728} {
 		t.Run(version, func(t *testing.T) {
-			tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer s3cret-token"}))
+			tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer s3cret-token-0123456789"}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +301,7 @@ func TestHTTPBothEras(t *testing.T) {
 func TestHTTPGuards(t *testing.T) {
 	sim := startSim(t)
 	ms := demoMCPServer(t, sim)
-	base := startHTTP(t, ms, httpOptions{token: "tok"})
+	base := startHTTP(t, ms, httpOptions{token: "tok-0123456789abcdef"})
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
 	post := func(headers map[string]string) int {
 		req, _ := http.NewRequest("POST", base+"/mcp", strings.NewReader(body))
@@ -323,13 +323,13 @@ func TestHTTPGuards(t *testing.T) {
 	if got := post(map[string]string{"Authorization": "Bearer wrong"}); got != 401 {
 		t.Errorf("wrong token: %d, want 401", got)
 	}
-	if got := post(map[string]string{"Authorization": "Bearer tok", "Origin": "https://evil.example"}); got != 403 {
+	if got := post(map[string]string{"Authorization": "Bearer tok-0123456789abcdef", "Origin": "https://evil.example"}); got != 403 {
 		t.Errorf("foreign origin: %d, want 403", got)
 	}
-	if got := post(map[string]string{"Authorization": "Bearer tok", "Origin": "http://localhost:6274"}); got != 200 {
+	if got := post(map[string]string{"Authorization": "Bearer tok-0123456789abcdef", "Origin": "http://localhost:6274"}); got != 200 {
 		t.Errorf("loopback origin: %d, want 200", got)
 	}
-	if got := post(map[string]string{"Authorization": "Bearer tok"}); got != 200 {
+	if got := post(map[string]string{"Authorization": "Bearer tok-0123456789abcdef"}); got != 200 {
 		t.Errorf("good request: %d, want 200", got)
 	}
 	resp, err := http.Get(base + "/healthz")

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"os"
 	"slices"
 	"strings"
 
@@ -14,13 +16,18 @@ import (
 )
 
 type serveFlags struct {
-	demo         bool
-	httpAddr     string
-	httpToken    string
-	allowOrigins []string
-	readOnly     bool
-	toolsets     []string
-	dynamic      bool
+	demo          bool
+	httpAddr      string
+	httpToken     string
+	httpTokenFile string
+	tokensFile    string
+	tlsCert       string
+	tlsKey        string
+	oauth         oauthOptions
+	allowOrigins  []string
+	readOnly      bool
+	toolsets      []string
+	dynamic       bool
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -39,7 +46,14 @@ func newServeCmd(a *app) *cobra.Command {
 	fl := cmd.Flags()
 	fl.BoolVar(&f.demo, "demo", false, "serve the embedded simulator's demo cluster (no Proxmox needed)")
 	fl.StringVar(&f.httpAddr, "http", "", "serve streamable HTTP on ADDR (e.g. 127.0.0.1:8080) instead of stdio")
-	fl.StringVar(&f.httpToken, "http-token", "", "bearer token HTTP clients must send (default $PVEMCP_HTTP_TOKEN; required beyond loopback)")
+	fl.StringVar(&f.httpToken, "http-token", "", "bearer token HTTP clients must send; visible in the process list, prefer $PVEMCP_HTTP_TOKEN, $PVEMCP_HTTP_TOKEN_FILE or --http-token-file (at least 16 characters)")
+	fl.StringVar(&f.httpTokenFile, "http-token-file", "", "file holding the bearer token HTTP clients must send (at least 16 characters)")
+	fl.StringVar(&f.tokensFile, "http-tokens-file", "", "YAML file of named HTTP clients: name, role (read-only|read-write) and the SHA-256 of each token (mode 0600; see pvemcp http-token)")
+	fl.StringVar(&f.tlsCert, "http-tls-cert", "", "serve HTTPS with this certificate (PEM; with --http-tls-key)")
+	fl.StringVar(&f.tlsKey, "http-tls-key", "", "private key of --http-tls-cert (PEM)")
+	fl.StringVar(&f.oauth.issuer, "oauth-issuer", "", "accept JWT access tokens from this OAuth 2.1 issuer (https URL); clients discover it at /.well-known/oauth-protected-resource")
+	fl.StringVar(&f.oauth.audience, "oauth-audience", "", "audience the access tokens must name: this server's URL, e.g. https://mcp.example.com/mcp (with --oauth-issuer)")
+	fl.StringVar(&f.oauth.jwksURL, "oauth-jwks-url", "", "the issuer's JWKS URL (default: from its /.well-known/openid-configuration or oauth-authorization-server metadata)")
 	fl.StringSliceVar(&f.allowOrigins, "http-allow-origin", nil, "extra browser Origin allowed over HTTP (e.g. https://app.example.com)")
 	fl.BoolVar(&f.readOnly, "read-only", false, "register no write tool")
 	fl.StringSliceVar(&f.toolsets, "toolsets", nil, "toolsets served from the start: default, all, or names from the list below (default $PVEMCP_TOOLSETS or the config file's toolsets)")
@@ -113,20 +127,58 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	rt.env.Limit = tools.NewCallLimit(tools.DefaultCallLimit, tools.DefaultCallWait)
 	srv := tools.NewServer(rt.env, ts)
 	if f.dynamic {
 		srv.StartWith(start)
 	}
 	ms := srv.MCPServer(buildVersion())
 	if f.httpAddr != "" {
-		tok := f.httpToken
-		if tok == "" {
-			tok = rt.cfg.HTTPToken
+		tok, err := httpToken(f, rt.cfg.HTTPToken, a)
+		if err != nil {
+			return err
 		}
-		return serveHTTP(ctx, ms, httpOptions{addr: f.httpAddr, token: tok, allowOrigins: f.allowOrigins}, a.log)
+		o := httpOptions{addr: f.httpAddr, token: tok, tokensFile: f.tokensFile, allowOrigins: f.allowOrigins,
+			tlsCert: f.tlsCert, tlsKey: f.tlsKey}
+		if f.oauth.issuer != "" || f.oauth.audience != "" || f.oauth.jwksURL != "" {
+			o.oauth = &f.oauth
+		}
+		return serveHTTP(ctx, ms, o, a.log)
 	}
 	a.log.Debug().Int("tools", len(srv.StartTools())).Strs("toolsets", start).Bool("read_only", f.readOnly).Msg("serving MCP over stdio")
 	std := server.NewStdioServer(ms)
 	std.SetErrorLogger(log.New(a.stderr, "mcp: ", log.LstdFlags))
 	return std.Listen(ctx, a.stdin, a.stdout)
+}
+
+// httpToken is the shared bearer token: from --http-token-file, the
+// environment (PVEMCP_HTTP_TOKEN or PVEMCP_HTTP_TOKEN_FILE), or, with a
+// warning, the --http-token flag, whose value any local user can read in
+// the process list.
+func httpToken(f *serveFlags, fromEnv string, a *app) (string, error) {
+	n := 0
+	for _, v := range []string{f.httpToken, f.httpTokenFile, fromEnv} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return "", errors.New("set the HTTP token once: --http-token-file, PVEMCP_HTTP_TOKEN(_FILE) or --http-token")
+	}
+	switch {
+	case f.httpTokenFile != "":
+		b, err := os.ReadFile(f.httpTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--http-token-file: %w", err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", errors.New("--http-token-file: the file is empty")
+		}
+		return tok, nil
+	case f.httpToken != "":
+		a.log.Warn().Msg("--http-token puts the token in the process list where any local user can read it; use PVEMCP_HTTP_TOKEN, PVEMCP_HTTP_TOKEN_FILE or --http-token-file")
+		return f.httpToken, nil
+	}
+	return fromEnv, nil
 }

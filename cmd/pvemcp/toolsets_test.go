@@ -31,10 +31,10 @@ func TestHTTPEnabledToolsetsPerSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := tools.NewServer(&tools.Env{Client: c}, ts).StartWith(start).MCPServer("test")
-	base := startHTTP(t, ms, httpOptions{token: "s3cret-token"})
+	base := startHTTP(t, ms, httpOptions{token: "s3cret-token-for-toolsets"})
 	ctx := context.Background()
 	session := func() (*client.Client, chan string) {
-		tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer s3cret-token"}))
+		tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer s3cret-token-for-toolsets"}))
 		if err != nil {
 			t.Fatal(err)
 		}
