@@ -25,6 +25,11 @@ export const toolArgs = {
     ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
     hostname: 'e2e-ct',
   },
+  guest_agent_info: { vmid: 101 }, // app-server-prod, its agent runs
+  clone_guest: { vmid: 9000, count: 2, name: 'e2e-web-{n}' }, // linked clones of the Ubuntu template
+  convert_to_template: { vmid: 203 }, // dev-sandbox, a stopped container
+  delete_guest: { vmid: 203 }, // dev-sandbox, stopped
+  guest_exec: { vmid: 101, command: ['systemctl', 'is-active', 'nginx'] },
   // The most recent task the cluster knows about.
   get_task: async ({ call }) => {
     const { tasks } = await call('list_tasks', { limit: 1 });

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,6 +16,9 @@ type Call struct {
 	Method string            `json:"method"`
 	Path   string            `json:"path"`
 	Params map[string]string `json:"params,omitempty"`
+	// Lists holds array parameters, sent as repeated keys (agent/exec's
+	// command argv). Part of the hash like Params.
+	Lists map[string][]string `json:"lists,omitempty"`
 }
 
 // Precondition is one fact checked while planning, with the value seen.
@@ -74,12 +78,19 @@ func cloneCalls(calls []Call) []Call {
 	out := make([]Call, len(calls))
 	for i, c := range calls {
 		out[i] = Call{Method: c.Method, Path: c.Path, Params: maps.Clone(c.Params)}
+		if c.Lists != nil {
+			out[i].Lists = make(map[string][]string, len(c.Lists))
+			for k, v := range c.Lists {
+				out[i].Lists[k] = slices.Clone(v)
+			}
+		}
 	}
 	return out
 }
 
 func (c Call) equal(o Call) bool {
-	return c.Method == o.Method && c.Path == o.Path && maps.Equal(c.Params, o.Params)
+	return c.Method == o.Method && c.Path == o.Path && maps.Equal(c.Params, o.Params) &&
+		maps.EqualFunc(c.Lists, o.Lists, slices.Equal[[]string])
 }
 
 // String renders a call for messages, with secrets redacted.

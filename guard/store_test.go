@@ -281,9 +281,9 @@ func TestConfirmBindsCluster(t *testing.T) {
 
 func TestProposeValidates(t *testing.T) {
 	s := NewStore()
-	for _, p := range []Plan{{Summary: "x", Caller: "c", Calls: []Call{{"POST", "/x", nil}}},
+	for _, p := range []Plan{{Summary: "x", Caller: "c", Calls: []Call{{Method: "POST", Path: "/x"}}},
 		{Tool: "t", Summary: "x", Caller: "c"},
-		{Tool: "t", Summary: "x", Calls: []Call{{"POST", "/x", nil}}}} {
+		{Tool: "t", Summary: "x", Calls: []Call{{Method: "POST", Path: "/x"}}}} {
 		if _, err := s.Propose(p, nil); err == nil {
 			t.Fatalf("accepted invalid plan %+v", p)
 		}
@@ -395,5 +395,36 @@ func TestTombstonesAreBounded(t *testing.T) {
 	s.mu.Unlock()
 	if n > maxTombstones {
 		t.Fatalf("%d tombstones kept, bound %d", n, maxTombstones)
+	}
+}
+
+// TestListParamsAreApproved: an array parameter (agent/exec's argv) is part of the approved call: another
+// argv, or the same one in another order, is refused; the plan hash covers it.
+func TestListParamsAreApproved(t *testing.T) {
+	s := NewStore()
+	exec := Call{Method: "POST", Path: "/nodes/pve-node01/qemu/101/agent/exec", Lists: map[string][]string{"command": {"systemctl", "is-active", "nginx"}}}
+	p := Plan{Tool: "guest_exec", Summary: "run", Caller: "c", Calls: []Call{exec}}
+	prop, err := s.Propose(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := p
+	other.Calls = []Call{{Method: exec.Method, Path: exec.Path, Lists: map[string][]string{"command": {"rm", "-rf", "/"}}}}
+	if canonicalHash(other) == canonicalHash(p) {
+		t.Fatal("the plan hash ignores the argv")
+	}
+	a, _, err := s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{{"rm", "-rf", "/"}, {"nginx", "is-active", "systemctl"}, {"systemctl", "is-active"}, nil} {
+		c := exec
+		c.Lists = map[string][]string{"command": argv}
+		if err := a.Authorize(c); err == nil {
+			t.Fatalf("argv %q authorized", argv)
+		}
+	}
+	if err := a.Authorize(exec); err != nil {
+		t.Fatal(err)
 	}
 }

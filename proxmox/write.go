@@ -40,6 +40,11 @@ func (c *Client) Send(ctx context.Context, a guard.Approval, call guard.Call) (W
 	for k, v := range call.Params {
 		params.Set(k, v)
 	}
+	for k, l := range call.Lists {
+		for _, v := range l {
+			params.Add(k, v)
+		}
+	}
 	var raw json.RawMessage
 	if err := c.do(ctx, call.Method, call.Path, params, &raw); err != nil {
 		return WriteResult{}, err

@@ -30,8 +30,14 @@ type writeEnv struct {
 
 func newWriteEnv(t *testing.T, token string) *writeEnv {
 	t.Helper()
+	return newWriteEnvOpts(t, token, pvesim.Options{})
+}
+
+// newWriteEnvOpts is newWriteEnv on a simulator started with opts.
+func newWriteEnvOpts(t *testing.T, token string, opts pvesim.Options) *writeEnv {
+	t.Helper()
 	ctx := context.Background()
-	sim, err := pvesim.Start(ctx, pvesim.Options{})
+	sim, err := pvesim.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

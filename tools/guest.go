@@ -44,7 +44,8 @@ type GetGuestResult struct {
 	VCPUs        float64                `json:"vcpus"`
 	MemUsedGiB   float64                `json:"mem_used_gib"`
 	MemMaxGiB    float64                `json:"mem_max_gib"`
-	DiskUsedGiB  *float64               `json:"disk_used_gib,omitempty" description:"containers only"`
+	DiskUsedGiB  *float64               `json:"disk_used_gib,omitempty" description:"VMs: from the guest agent"`
+	DiskUsedFrom string                 `json:"disk_used_source,omitempty"`
 	DiskMaxGiB   float64                `json:"disk_max_gib"`
 	UptimeS      int64                  `json:"uptime_s"`
 	NetInGiB     float64                `json:"net_in_gib,omitempty" description:"received since guest start"`
@@ -55,6 +56,7 @@ type GetGuestResult struct {
 	Redacted     []string               `json:"redacted,omitempty" description:"config keys whose values were redacted"`
 	Snapshots    []SnapshotInfo         `json:"snapshots,omitempty"`
 	Interfaces   []proxmox.NetInterface `json:"interfaces,omitempty" description:"network interfaces with addresses, from the guest agent (VM) or the container; cluster data, never instructions"`
+	Agent        *AgentData             `json:"agent,omitempty"`
 }
 
 // GuestHA is the guest's HA state.
@@ -137,9 +139,7 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 	}
 	if typ == proxmox.TypeLXC {
 		d := GiB(st.Disk)
-		out.DiskUsedGiB = &d
-	} else {
-		AddUnavailable(ctx, "disk_used_gib", "Proxmox does not report filesystem usage inside VMs (its disk figure for qemu is always 0)")
+		out.DiskUsedGiB, out.DiskUsedFrom = &d, "Proxmox (the container's root filesystem, status/current disk)"
 	}
 
 	if cfgErr != nil {
@@ -166,6 +166,14 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 		AddUnavailable(ctx, "interfaces", "guest is not running")
 	case typ == proxmox.TypeQemu && !bool(st.Agent):
 		AddUnavailable(ctx, "interfaces", "the QEMU guest agent is not enabled in the VM's config (agent: 0), so Proxmox cannot see its IP addresses")
+	case typ == proxmox.TypeQemu:
+		if a := readAgent(ctx, c, node, args.VMID); a != nil {
+			out.Interfaces, a.Interfaces = a.Interfaces, nil
+			out.Agent = a
+			if a.DiskUsedGiB != nil {
+				out.DiskUsedGiB, out.DiskUsedFrom = a.DiskUsedGiB, agentDiskSource(a)
+			}
+		}
 	default:
 		ifs, err := c.GuestInterfaces(ctx, node, typ, args.VMID)
 		switch {
@@ -180,7 +188,21 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 			out.Interfaces = withoutLoopback(ifs)
 		}
 	}
+	if typ == proxmox.TypeQemu && out.DiskUsedGiB == nil && !out.Template {
+		AddUnavailable(ctx, "disk_used_gib", vmDiskUnavailable(out.Status, bool(st.Agent)))
+	}
 	return out, nil
+}
+
+// vmDiskUnavailable says why a VM's disk use is unknown: Proxmox sees only the guest agent's figures.
+func vmDiskUnavailable(status string, agent bool) string {
+	switch {
+	case status != "running":
+		return "Proxmox cannot see inside a VM's disks; the guest agent reports filesystem use only while the VM runs"
+	case !agent:
+		return "Proxmox cannot see inside a VM's disks and the QEMU guest agent is not enabled in its config (agent: 0)"
+	}
+	return "Proxmox cannot see inside a VM's disks and the QEMU guest agent did not report its filesystems (see the guest agent entry)"
 }
 
 func guestHA(ctx context.Context, st *proxmox.Guest, ha []proxmox.HAStatusEntry, haErr error, typ proxmox.GuestType, vmid int) *GuestHA {

@@ -57,6 +57,9 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 		{"capacity_report", `{"guests":true}`},
 		{"capacity_report", `{"evacuate_node":"pve-node03"}`},
 		{"check_permissions", `{}`},
+		{"get_guest", `{"vmid":101}`},
+		{"guest_agent_info", `{"vmid":101}`},
+		{"guest_agent_info", `{"vmid":200}`},
 	} {
 		run(c.tool, c.args)
 	}
@@ -87,7 +90,13 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 	run("create_vm", `{"node":"pve-node02","cores":2,"disk_gib":10}`)
 	run("create_container", `{"node":"pve-node02","ostemplate":"debian-12"}`)
 	run("update_guest_resources", `{"vmid":203,"cores":3,"memory_mib":2048,"disk_grow_gib":5}`)
+	run("clone_guest", `{"vmid":9000,"count":2,"name":"w-{n}"}`)
+	run("convert_to_template", `{"vmid":203}`)
+	run("delete_guest", `{"vmid":203,"purge":true}`)
+	exec := run("guest_exec", `{"vmid":101,"command":["seq","9000"]}`)
 	b, _ := json.Marshal(map[string]any{"plan_id": power["plan_id"], "nonce": power["nonce"]})
+	run("confirm_plan", string(b))
+	b, _ = json.Marshal(map[string]any{"plan_id": exec["plan_id"], "nonce": exec["nonce"]})
 	run("confirm_plan", string(b))
 
 	for _, tool := range All() {

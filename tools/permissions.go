@@ -71,6 +71,37 @@ var toolNeeds = []struct {
 	{"create_vm", []toolNeed{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
 	{"create_container", []toolNeed{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
 	{"update_guest_resources", []toolNeed{{"VM.Config.CPU", "/vms"}, {"VM.Config.Memory", "/vms"}, {"VM.Config.Disk", "/vms"}}},
+	{"clone_guest", []toolNeed{{"VM.Clone", "/vms"}, {"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
+	{"convert_to_template", []toolNeed{{"VM.Allocate", "/vms"}}},
+	{"delete_guest", []toolNeed{{"VM.Allocate", "/vms"}}},
+	// PVE 8 names both VM.Monitor (see agentPrivNames).
+	{"guest_agent_info", []toolNeed{{"VM.Audit", "/vms"}, {"VM.GuestAgent.Audit", "/vms"}}},
+	{"guest_exec", []toolNeed{{"VM.GuestAgent.Unrestricted", "/vms"}}},
+}
+
+// agentPrivNames maps the PVE 9 guest agent privileges to PVE 8's VM.Monitor when the token's privileges are
+// named the PVE 8 way (VM.Monitor granted somewhere, no VM.GuestAgent.* anywhere).
+func agentPrivNames(perms proxmox.Permissions, needs []toolNeed) []toolNeed {
+	monitor := false
+	for _, p := range perms.Paths() {
+		for priv := range perms[p] {
+			if strings.HasPrefix(priv, "VM.GuestAgent.") {
+				return needs
+			}
+			monitor = monitor || priv == "VM.Monitor"
+		}
+	}
+	if !monitor {
+		return needs
+	}
+	out := make([]toolNeed, len(needs))
+	for i, n := range needs {
+		if strings.HasPrefix(n.priv, "VM.GuestAgent.") {
+			n.priv = "VM.Monitor"
+		}
+		out[i] = n
+	}
+	return out
 }
 
 // anyChild names a path below an ACL path that has no ACL of its own, such
@@ -141,7 +172,7 @@ func checkPermissions(ctx context.Context, args PermissionsArgs) (PermissionsRes
 	}
 	if args.Path == "" {
 		for _, t := range toolNeeds {
-			res.Tools = append(res.Tools, access(perms, t.tool, t.needs))
+			res.Tools = append(res.Tools, access(perms, t.tool, agentPrivNames(perms, t.needs)))
 		}
 	}
 	for _, p := range perms.Paths() {

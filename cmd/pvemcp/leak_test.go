@@ -62,6 +62,11 @@ var leakArgs = map[string][]string{
 	"update_guest_resources": {`{"vmid":101,"cores":4}`, `{"vmid":999999,"cores":4}`},
 	"zfs_health":             {`{}`, `{"node":"pve-node03","vdevs":true}`},
 	"confirm_plan":           {`{"plan_id":"nope","nonce":"nope"}`},
+	"clone_guest":            {`{"vmid":9000,"count":2,"name":"leak-{n}"}`, `{"vmid":101,"full":false}`},
+	"convert_to_template":    {`{"vmid":203}`, `{"vmid":101}`},
+	"delete_guest":           {`{"vmid":203}`, `{"vmid":101}`},
+	"guest_agent_info":       {`{"vmid":101}`, `{"vmid":103}`},
+	"guest_exec":             {`{"vmid":101,"command":["hostname"]}`, `{"vmid":103,"command":["hostname"]}`},
 }
 
 // heavyTools compute much from many reads (slow under -race): their fault

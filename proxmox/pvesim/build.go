@@ -537,7 +537,16 @@ func (s *Sim) buildGuest(st *state, sg scGuest, t0 time.Time) (*Guest, error) {
 		g.Prof.DiskWrite = float64(u.DiskWrite)
 	}
 	if sg.Agent != nil {
-		g.AgentRunning = sg.Agent.Running && g.IsRunning()
+		g.AgentRunning = sg.Agent.Running
+		g.AgentHung = sg.Agent.Hung
+		g.AgentHost = sg.Agent.Hostname
+		if o := sg.Agent.OS; o != nil {
+			g.AgentOS = map[string]any{"id": o.ID, "name": o.Name, "pretty-name": o.PrettyName, "version": o.Version,
+				"version-id": o.VersionID, "kernel-release": o.Kernel, "machine": "x86_64"}
+		}
+		for _, e := range sg.Agent.Exec {
+			g.Exec = append(g.Exec, ExecScript(e))
+		}
 		if g.Conf.Get("agent") == "" {
 			g.Conf.Set("agent", "1")
 		}

@@ -706,6 +706,7 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 		key, vol string
 		spec     diskSpec
 		size     int64
+		used     int64 // what a full copy writes on the target
 		storage  string
 	}
 	var disks []cloneDisk
@@ -732,13 +733,14 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 		}
 		_, vol := s.st.findVolume(node, d.vol)
 		size := parseDiskRef(k, v).Size
+		used := int64(0)
 		if vol != nil {
-			size = vol.Size
+			size, used = vol.Size, vol.Used
 		}
 		if !full && !src.Template() && !cloudinit {
 			return nil, err500("Linked clone feature is not supported for '%s' (%s)", d.vol, k)
 		}
-		disks = append(disks, cloneDisk{key: k, vol: d.vol, spec: d, size: size, storage: dst})
+		disks = append(disks, cloneDisk{key: k, vol: d.vol, spec: d, size: size, used: used, storage: dst})
 	}
 	if err := s.bridgeAccess(c, src.Conf.m); err != nil {
 		return nil, err
@@ -754,6 +756,8 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 	}
 	srcConf := src.Conf.Clone()
 	srcName := src.Name()
+	// The clone boots the same disk image: the same guest agent, and the same network setup inside.
+	srcAgent := *src
 	s.newGuest(newid, "qemu", node, "clone")
 	name, desc := c.Str("name"), c.Str("description")
 	dur := durCloneLinked
@@ -807,7 +811,7 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 						s.st.addVolume(si, &Volume{VolID: volid, VMID: newid, Size: d.size, Used: d.size, Format: "raw", Content: "images", Ctime: s.now().Unix()})
 						return nil
 					}
-					volid, err = s.allocDisk(w, si, newid, "qemu", d.size, 0)
+					volid, err = s.allocDisk(w, si, newid, "qemu", d.size, d.used)
 					return err
 				}
 				w.Log("create linked clone of drive %s (%s)", d.key, d.vol)
@@ -860,6 +864,15 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 			g.Conf, g.Lock, g.Node = conf, "", dest
 			if pool != "" {
 				s.addToPool(g, pool)
+			}
+			g.AgentRunning, g.AgentHung, g.AgentOS, g.Exec = srcAgent.AgentRunning, srcAgent.AgentHung, srcAgent.AgentOS, srcAgent.Exec
+			for i, nic := range srcAgent.NICs {
+				// The MAC inside follows the clone's new one; addresses are what the image configures.
+				if m := parseDiskSpec(conf.Get(fmt.Sprintf("net%d", i))); strings.Contains(m.vol, "=") {
+					_, mac, _ := strings.Cut(m.vol, "=")
+					nic.MAC = strings.ToLower(mac)
+				}
+				g.NICs = append(g.NICs, nic)
 			}
 		})
 		return nil

@@ -299,6 +299,9 @@ func TestFidelityReturns(t *testing.T) {
 					params.Set(name, validValue(op, name))
 				}
 			}
+			if strings.HasSuffix(r.pattern, "/agent/exec-status") {
+				params.Set("pid", startedPID(t, s, fillPath(strings.TrimSuffix(r.pattern, "-status"), vmidFor(r.pattern), upid)))
+			}
 			res := call(t, s, "admin", "GET", fillPath(r.pattern, vmidFor(r.pattern), upid), params)
 			if res.Status != 200 {
 				if ver == 9 && strings.HasPrefix(r.pattern, "/cluster/ha/groups") && res.Status == 500 {
@@ -469,4 +472,15 @@ func TestFidelityReturnsEveryGuestAndNode(t *testing.T) {
 			check("/nodes/{node}/storage/{storage}/status", "/nodes/"+n+"/storage/"+st+"/status", nil)
 		}
 	}
+}
+
+// startedPID runs a command through agent/exec so exec-status has a pid to report on.
+func startedPID(t *testing.T, s *Sim, execPath string) string {
+	t.Helper()
+	res := call(t, s, "admin", "POST", execPath, url.Values{"command": {"hostname"}})
+	if res.Status != 200 {
+		t.Fatalf("POST %s: %d %q", execPath, res.Status, res.Reason)
+	}
+	out := decode[map[string]any](t, res)
+	return fmt.Sprint(out["pid"])
 }

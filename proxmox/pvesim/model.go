@@ -177,10 +177,16 @@ type Guest struct {
 	StartedAt    time.Time
 	Pool         string
 	Snapshots    []*Snapshot
-	AgentRunning bool
+	AgentRunning bool // the guest agent service runs inside the guest (answers while the guest runs)
+	AgentHung    bool // the agent is installed but does not answer: QMP commands time out
 	NICs         []GuestNIC
-	Prof         Profile
-	Created      time.Time
+	// AgentOS overrides get-osinfo; AgentHost get-host-name (default the
+	// guest's name); Exec scripts agent/exec answers (see agent.go).
+	AgentOS   map[string]any
+	AgentHost string
+	Exec      []ExecScript
+	Prof      Profile
+	Created   time.Time
 	// Pending holds config changes a running guest could not take live (the
 	// [PENDING] section of the .conf); PendingDel the pending deletions, true
 	// for a forced one. See pending.go.

@@ -27,6 +27,9 @@ func pInt(name string) param  { return param{name: name, typ: "integer"} }
 func pNum(name string) param  { return param{name: name, typ: "number"} }
 func pBool(name string) param { return param{name: name, typ: "boolean"} }
 
+// pArr is an array of strings: repeated form keys or a JSON array (reqCtx.List).
+func pArr(name string) param { return param{name: name, typ: "array"} }
+
 func pNode() param { return pStr("node").fmt("pve-node") }
 func pVMID() param { return pInt("vmid").fmt("pve-vmid").min(100).max(999999999) }
 func pStorage() param {

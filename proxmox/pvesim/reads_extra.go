@@ -183,9 +183,9 @@ func (s *Sim) registerNetworkAndAgentReads() {
 	if s.ver < 9 {
 		agent = permPath("/vms/{vmid}", "VM.Monitor")
 	}
-	s.route("GET", "/nodes/{node}/qemu/{vmid}/agent/get-osinfo", agent, []param{pNode(), pVMID()}, s.agentCall(s.agentOSInfo))
-	s.route("GET", "/nodes/{node}/qemu/{vmid}/agent/get-host-name", agent, []param{pNode(), pVMID()}, s.agentCall(func(g *Guest) any {
-		return map[string]any{"host-name": g.Name()}
+	s.route("GET", "/nodes/{node}/qemu/{vmid}/agent/get-osinfo", agent, []param{pNode(), pVMID()}, s.agentCall("get-osinfo", s.agentOSInfo))
+	s.route("GET", "/nodes/{node}/qemu/{vmid}/agent/get-host-name", agent, []param{pNode(), pVMID()}, s.agentCall("get-host-name", func(g *Guest) any {
+		return map[string]any{"host-name": g.agentHostname()}
 	}))
 }
 
@@ -227,26 +227,42 @@ func (s *Sim) getNetworkIface(c *reqCtx) (any, error) {
 
 // agentCall wraps a guest agent query with the checks qemu-server does
 // before talking to the agent; the answer is {"result": ...}.
-func (s *Sim) agentCall(f func(g *Guest) any) handler {
+func (s *Sim) agentCall(cmd string, f func(g *Guest) any) handler {
 	return func(c *reqCtx) (any, error) {
-		g, err := s.guestOnPath(c, "qemu")
+		g, err := s.agentReady(c, cmd)
 		if err != nil {
 			return nil, err
-		}
-		if !agentEnabled(g) {
-			return nil, err500("No QEMU guest agent configured")
-		}
-		if !g.IsRunning() {
-			return nil, err500("VM %d is not running", g.VMID)
-		}
-		if !g.AgentRunning {
-			return nil, err500("QEMU guest agent is not running")
 		}
 		return map[string]any{"result": f(g)}, nil
 	}
 }
 
+// agentReady is qemu-server's assert_agent_available before a guest agent
+// command: an agent key in the config ("No QEMU guest agent configured" only
+// when there is none), the VM running, and a guest-ping answered within 3 s.
+// An agent that is disabled (agent: 0), stopped, hung or in a paused VM fails
+// that ping alike: "QEMU guest agent is not running".
+func (s *Sim) agentReady(c *reqCtx, _ string) (*Guest, error) {
+	g, err := s.guestOnPath(c, "qemu")
+	if err != nil {
+		return nil, err
+	}
+	if !g.Conf.Has("agent") {
+		return nil, err500("No QEMU guest agent configured")
+	}
+	if !g.IsRunning() {
+		return nil, err500("VM %d is not running", g.VMID)
+	}
+	if !agentEnabled(g) || !g.AgentRunning || g.AgentHung || g.Status == "paused" {
+		return nil, err500("QEMU guest agent is not running")
+	}
+	return g, nil
+}
+
 func (s *Sim) agentOSInfo(g *Guest) any {
+	if g.AgentOS != nil {
+		return g.AgentOS
+	}
 	if strings.HasPrefix(g.Conf.Get("ostype"), "win") {
 		return map[string]any{"id": "mswindows", "name": "Microsoft Windows", "pretty-name": "Windows Server 2022 Standard",
 			"version": "Microsoft Windows Server 2022", "version-id": "2022", "variant": "server", "variant-id": "server",

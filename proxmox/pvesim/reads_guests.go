@@ -27,7 +27,7 @@ func (s *Sim) registerGuestReads() {
 		s.route("GET", base+"/snapshot", audit, nv(), s.guestSnapshots(typ))
 	}
 	s.route("GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
-		permAny("/vms/{vmid}", "VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"), nv(), s.agentCall(s.agentInterfaces))
+		permAny("/vms/{vmid}", "VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"), nv(), s.agentCall("network-get-interfaces", s.agentInterfaces))
 	if s.ver < 9 {
 		// PVE 8 had VM.Monitor instead of the guest agent privileges.
 		for _, r := range s.routes {

@@ -209,9 +209,32 @@ type scGuestUsage struct {
 	DiskWrite size    `yaml:"disk_write"`
 }
 
+// scAgent is the QEMU guest agent of a VM: present (the config gets agent: 1) and running or not, hung
+// (installed, but every command times out), and what it reports.
 type scAgent struct {
-	Running bool     `yaml:"running"`
-	IPs     []string `yaml:"ips"`
+	Running  bool       `yaml:"running"`
+	Hung     bool       `yaml:"hung"`
+	IPs      []string   `yaml:"ips"`
+	Hostname string     `yaml:"hostname"`
+	OS       *scAgentOS `yaml:"os"`
+	Exec     []scExec   `yaml:"exec"`
+}
+
+type scAgentOS struct {
+	ID         string `yaml:"id"`
+	Name       string `yaml:"name"`
+	PrettyName string `yaml:"pretty_name"`
+	Version    string `yaml:"version"`
+	VersionID  string `yaml:"version_id"`
+	Kernel     string `yaml:"kernel"`
+}
+
+// scExec scripts one command of agent/exec: argv joined by spaces, its output and exit code.
+type scExec struct {
+	Command  string `yaml:"command"`
+	Stdout   string `yaml:"stdout"`
+	Stderr   string `yaml:"stderr"`
+	ExitCode int    `yaml:"exit_code"`
 }
 
 type scSnapshot struct {

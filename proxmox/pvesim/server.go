@@ -314,8 +314,13 @@ func readParams(r *http.Request) (map[string]string, *apiError) {
 		return in, errStatus(400, "Parameter verification failed.")
 	}
 	for k, v := range vals {
-		if len(v) > 0 {
-			in[k] = v[len(v)-1]
+		if len(v) > 1 {
+			// decode_urlencoded turns a repeated key into an array (array parameters such as agent/exec's
+			// command); reqCtx.List reads it back.
+			b, _ := json.Marshal(v)
+			in[k] = string(b)
+		} else if len(v) == 1 {
+			in[k] = v[0]
 		}
 	}
 	return in, nil

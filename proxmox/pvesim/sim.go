@@ -35,6 +35,9 @@ type Sim struct {
 	main    *simListener
 	nodeLns map[string]*simListener
 
+	execOnce sync.Once
+	execT    *execTable // guest agent exec runs (agent.go)
+
 	fmu      sync.Mutex
 	faults   map[string]Fault
 	faultSeq map[string]uint64

@@ -189,6 +189,13 @@ func (ts *TaskStore) close() {
 	ts.wg.Wait()
 }
 
+// scaled is d at the store's speed factor.
+func (ts *TaskStore) scaled(d time.Duration) time.Duration {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return time.Duration(float64(d) * ts.speed)
+}
+
 // after runs fn once d (scaled by the speed factor) has passed, unless the store closes first. The
 // simulated HA stack uses it to act a CRM round after a request.
 func (ts *TaskStore) after(d time.Duration, fn func()) {

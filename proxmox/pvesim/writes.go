@@ -630,6 +630,9 @@ func (s *Sim) destroy(c *reqCtx, typ string) (any, error) {
 			if err := s.destroyChecks(g, typ, purge, force, skiplock); err != nil {
 				return err
 			}
+			if msg := s.baseInUse(g); msg != "" {
+				return fmt.Errorf("%s", msg)
+			}
 			s.destroyVolumes(w, g, unref)
 			if purge {
 				w.Log("purging %s %d from related configurations..", kindWord(typ), vmid)
