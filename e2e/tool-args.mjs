@@ -30,6 +30,17 @@ export const toolArgs = {
   convert_to_template: { vmid: 203 }, // dev-sandbox, a stopped container
   delete_guest: { vmid: 203 }, // dev-sandbox, stopped
   guest_exec: { vmid: 101, command: ['systemctl', 'is-active', 'nginx'] },
+  snapshot_guest: { vmid: 203, action: 'create', name: 'e2e-snap' }, // dev-sandbox, stopped, on ZFS
+  backup_guest: { vmids: [105], storage: 'nfs-backup' }, // monitoring-stack; nfs-backup has room
+  // A backup of app-server-prod from the demo's nightly jobs.
+  restore_backup: async ({ call }) => {
+    const { backups } = await call('list_backups', { vmid: 101 });
+    return { volid: backups[0].volid, unique: true };
+  },
+  delete_backup: async ({ call }) => {
+    const { backups } = await call('list_backups', { vmid: 101 });
+    return { volid: backups[backups.length - 1].volid };
+  },
   // The most recent task the cluster knows about.
   get_task: async ({ call }) => {
     const { tasks } = await call('list_tasks', { limit: 1 });

@@ -79,6 +79,7 @@ type Snapshot struct {
 	Parent      string `json:"parent"`
 	SnapTime    Int    `json:"snaptime"` // Unix seconds
 	VMState     Bool   `json:"vmstate"`  // RAM included (qemu only)
+	Running     Bool   `json:"running"`  // only on the "current" entry
 }
 
 // Snapshots lists a guest's snapshots, oldest first as Proxmox returns them.

@@ -177,11 +177,9 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 	}
 	// Runs are matched against every job; a job filter then keeps its own.
 	var allJobs, ajobs []analyze.BackupJob
-	for _, j := range jobs {
-		aj := analyze.BackupJob{ID: j.ID, Schedule: j.Schedule, Storage: j.Storage, Mode: j.Mode, Enabled: j.IsEnabled(),
-			VMIDs: j.VMIDs(), All: bool(j.All), Exclude: proxmox.ParseVMIDList(j.Exclude), Pool: j.Pool, Node: j.Node, NextRunEpoch: int64(j.NextRun)}
+	for _, aj := range analyzeJobs(jobs) {
 		allJobs = append(allJobs, aj)
-		if args.Job == "" || j.ID == args.Job {
+		if args.Job == "" || aj.ID == args.Job {
 			ajobs = append(ajobs, aj)
 		}
 	}
@@ -415,6 +413,16 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		AddUnavailable(ctx, "runs on other nodes", "only "+args.Node+" was read (node argument)")
 	}
 	return out, nil
+}
+
+// analyzeJobs turns Proxmox's job list into analyze's form.
+func analyzeJobs(jobs []proxmox.BackupJob) []analyze.BackupJob {
+	out := make([]analyze.BackupJob, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, analyze.BackupJob{ID: j.ID, Schedule: j.Schedule, Storage: j.Storage, Mode: j.Mode, Enabled: j.IsEnabled(),
+			VMIDs: j.VMIDs(), All: bool(j.All), Exclude: proxmox.ParseVMIDList(j.Exclude), Pool: j.Pool, Node: j.Node, NextRunEpoch: int64(j.NextRun)})
+	}
+	return out
 }
 
 // logsToRead picks the runs whose logs are read: all, or every run that did

@@ -300,7 +300,13 @@ type ConfirmResult struct {
 	Outcome     string       `json:"outcome"`     // ok, failed, running, cancelled, unknown
 	Message     string       `json:"message"`
 	Steps       []StepResult `json:"steps"`
+	// Backups: what a backup_guest plan produced, per guest.
+	Backups []BackupOutcome `json:"backups,omitempty"`
 }
+
+// confirmHooks add a tool's own findings to its executed plan's result
+// (e.g. backup_guest reads the archives from the vzdump logs).
+var confirmHooks = map[string]func(ctx context.Context, c *proxmox.Client, res *ConfirmResult){}
 
 // ResultCluster labels the result with the plan's cluster, where the calls
 // went, whatever cluster the confirming call was routed to.
@@ -416,6 +422,9 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 		}
 	} else {
 		execute(withClusterClient(ctx, c), c, g, approval, plan, mc, &res)
+		if hook := confirmHooks[plan.Tool]; hook != nil {
+			hook(ctx, c, &res)
+		}
 	}
 	outcome := guard.Outcome{Plan: plan, Outcome: res.Outcome, Reason: res.Message}
 	for _, s := range res.Steps {

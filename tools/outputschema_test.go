@@ -60,6 +60,7 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 		{"get_guest", `{"vmid":101}`},
 		{"guest_agent_info", `{"vmid":101}`},
 		{"guest_agent_info", `{"vmid":200}`},
+		{"list_snapshots", `{}`},
 	} {
 		run(c.tool, c.args)
 	}
@@ -98,6 +99,16 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 	run("confirm_plan", string(b))
 	b, _ = json.Marshal(map[string]any{"plan_id": exec["plan_id"], "nonce": exec["nonce"]})
 	run("confirm_plan", string(b))
+	backups := run("list_backups", `{"vmid":101}`)
+	vol := backups["backups"].([]any)[0].(map[string]any)["volid"].(string)
+	run("snapshot_guest", `{"vmid":102,"action":"rollback","name":"pre-vacuum-tuning"}`)
+	run("restore_backup", `{"volid":"`+vol+`","unique":true}`)
+	run("delete_backup", `{"volid":"`+vol+`"}`)
+	bk := run("backup_guest", `{"vmids":[201],"storage":"backup-pool"}`)
+	b, _ = json.Marshal(map[string]any{"plan_id": bk["plan_id"], "nonce": bk["nonce"]})
+	if done := run("confirm_plan", string(b)); len(done["backups"].([]any)) != 1 {
+		t.Fatalf("backup_guest outcome: %v", done)
+	}
 
 	for _, tool := range All() {
 		if !seen[tool.Name] {

@@ -67,6 +67,12 @@ var leakArgs = map[string][]string{
 	"delete_guest":           {`{"vmid":203}`, `{"vmid":101}`},
 	"guest_agent_info":       {`{"vmid":101}`, `{"vmid":103}`},
 	"guest_exec":             {`{"vmid":101,"command":["hostname"]}`, `{"vmid":103,"command":["hostname"]}`},
+	"list_snapshots":         {`{}`, `{"vmid":999999}`},
+	"snapshot_guest":         {`{"vmid":203,"action":"create","name":"leak"}`, `{"vmid":102,"action":"rollback","name":"before-pg16"}`},
+	"list_backups":           {`{}`, `{"storage":"no-such-storage"}`},
+	"backup_guest":           {`{"vmids":[201],"storage":"local"}`, `{"vmids":[102],"storage":"local"}`},
+	"restore_backup":         {`{"volid":"backup-pool:backup/vzdump-qemu-101-2020_01_01-00_00_00.vma.zst"}`, `{"volid":"nfs-backup:backup/x","vmid":101,"force":true}`},
+	"delete_backup":          {`{"volid":"backup-pool:backup/vzdump-qemu-101-2020_01_01-00_00_00.vma.zst"}`},
 }
 
 // heavyTools compute much from many reads (slow under -race): their fault

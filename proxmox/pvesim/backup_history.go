@@ -102,7 +102,9 @@ func (st *state) jobGuests(j *BackupJob) map[string][]*Guest {
 	return out
 }
 
-type backupOutcome struct{ err, warn string }
+// backupOutcome forces a guest's result; detail is a line the failing
+// command printed before vzdump's ERROR line.
+type backupOutcome struct{ err, warn, detail string }
 
 // addBackupHistory records the past runs of every enabled job as finished
 // vzdump tasks (one per node and run, as the scheduler starts them) with
@@ -275,10 +277,7 @@ func (s *Sim) vzdumpGuest(j *BackupJob, g *Guest, si *StorageInst, start time.Ti
 	}
 	lines = append(lines, "INFO: backup mode: "+mode)
 	stamp := cur.UTC().Format("2006_01_02-15_04_05")
-	ext := "vma.zst"
-	if g.Type == "lxc" {
-		ext = "tar.zst"
-	}
+	ext := archiveExt(g.Type, j.Compress)
 	name := fmt.Sprintf("vzdump-%s-%d-%s.%s", kind, g.VMID, stamp, ext)
 	dir := "/mnt/pve/" + j.Storage + "/dump/"
 	if si != nil && si.Cfg.Path != "" {
@@ -287,6 +286,9 @@ func (s *Sim) vzdumpGuest(j *BackupJob, g *Guest, si *StorageInst, start time.Ti
 	lines = append(lines, fmt.Sprintf("INFO: creating vzdump archive '%s%s'", dir, name))
 	if oc.err != "" {
 		cur = cur.Add(37 * time.Second)
+		if oc.detail != "" {
+			lines = append(lines, "INFO: "+oc.detail)
+		}
 		lines = append(lines,
 			fmt.Sprintf("ERROR: Backup of VM %d failed - %s", g.VMID, oc.err),
 			"INFO: Failed at "+ts(cur))
@@ -306,8 +308,11 @@ func (s *Sim) vzdumpGuest(j *BackupJob, g *Guest, si *StorageInst, start time.Ti
 			humanDur(at.Sub(cur)), humanMiB(rate), humanMiB(rate*0.45)))
 	}
 	cur = cur.Add(time.Duration(secs) * time.Second)
-	// zstd archives of the allocated data
-	archSize := int64(float64(used) * 0.45)
+	// compressed archives of the allocated data
+	archSize := int64(float64(used) * compressRatio(j.Compress))
+	if j.ratioFactor > 0 {
+		archSize = int64(float64(archSize) * j.ratioFactor)
+	}
 	lines = append(lines,
 		fmt.Sprintf("INFO: archive file size: %s", humanGiB(float64(archSize))),
 		fmt.Sprintf("INFO: Finished Backup of VM %d (%s)", g.VMID, clock(time.Duration(secs+3)*time.Second)),
@@ -317,7 +322,7 @@ func (s *Sim) vzdumpGuest(j *BackupJob, g *Guest, si *StorageInst, start time.Ti
 		return cur, lines, nil
 	}
 	vol := &Volume{VolID: si.Cfg.ID + ":backup/" + name, VMID: g.VMID, Size: archSize, Used: archSize, Format: ext, Content: "backup",
-		Ctime: start.Unix(), Notes: g.Name()}
+		Ctime: start.Unix(), Notes: g.Name(), Archived: g.Conf.Clone()}
 	return cur, lines, vol
 }
 

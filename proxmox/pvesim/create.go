@@ -134,7 +134,7 @@ func (s *Sim) hQemuCreate(c *reqCtx) (any, error) {
 	vmid, node := c.Int("vmid"), c.Node
 	pool := c.Str("pool")
 	if c.Has("archive") {
-		return nil, err500("unable to restore VM %d - restoring backups is not simulated", vmid)
+		return s.hQemuRestore(c)
 	}
 	if err := s.poolExists(pool); err != nil {
 		return nil, err
@@ -380,7 +380,7 @@ func (s *Sim) hLxcCreate(c *reqCtx) (any, error) {
 	vmid, node := c.Int("vmid"), c.Node
 	pool := c.Str("pool")
 	if c.Bool("restore") {
-		return nil, err500("unable to restore CT %d - restoring backups is not simulated", vmid)
+		return s.hLxcRestore(c)
 	}
 	storage := c.Str("storage")
 	if storage == "" {

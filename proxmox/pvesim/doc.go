@@ -27,6 +27,9 @@
 // (pending.go); taking a node offline (Fault.Offline) makes HA fence it and
 // recover its HA services onto another allowed node, with failback when the
 // node returns (ha_recovery.go). Both run at the task speed (instant at 0).
+// Snapshots keep the config they were taken with, roll back to it (ZFS only
+// to the newest) and hold space as the guest writes (snapshots.go); vzdump
+// runs leave archives that restores read back (vzdump.go, restore.go).
 //
 // Internals, for the files of this package: every route is registered with
 // Sim.route (router.go) from a function appended to routeSetups in an

@@ -143,11 +143,14 @@ func (s *Sim) instUsedAt(si *StorageInst, t time.Time) int64 {
 	if base < 0 {
 		base = 0
 	}
-	used := int64(base)
+	used := int64(base) + s.snapshotSpace(si, t)
 	for _, v := range si.Volumes {
 		if v.Ctime <= t.Unix() {
 			used += v.Used
 		}
+	}
+	if used < 0 {
+		used = 0
 	}
 	if si.Total > 0 && used > si.Total {
 		used = si.Total

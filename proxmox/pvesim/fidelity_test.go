@@ -158,6 +158,7 @@ func TestFidelityRoutesAndParams(t *testing.T) {
 var pathValues = map[string]string{
 	"node": "pve-node01", "storage": "local-zfs", "name": "rpool", "sid": "vm:100", "id": "backup-01",
 	"group": "ha-group1", "rule": "ha-group-ha-group1", "poolid": "prod", "iface": "vmbr0", "timeframe": "hour", "disk": "/dev/sda", "snapname": "pre-kb5034439",
+	"volume": "local-zfs:vm-100-disk-0",
 }
 
 func fillPath(pattern string, vmid string, upid string) string {
@@ -170,6 +171,11 @@ func fillPath(pattern string, vmid string, upid string) string {
 				sg = vmid
 			case "upid":
 				sg = upid
+			case "snapname":
+				sg = pathValues[name]
+				if vmid == "200" {
+					sg = "pre-nginx-upgrade"
+				}
 			default:
 				sg = pathValues[name]
 				if sg == "" {
@@ -301,6 +307,9 @@ func TestFidelityReturns(t *testing.T) {
 			}
 			if strings.HasSuffix(r.pattern, "/agent/exec-status") {
 				params.Set("pid", startedPID(t, s, fillPath(strings.TrimSuffix(r.pattern, "-status"), vmidFor(r.pattern), upid)))
+			}
+			if r.pattern == "/nodes/{node}/vzdump/extractconfig" {
+				params.Set("volume", demoBackupVolume(t, s, "pve-node01"))
 			}
 			res := call(t, s, "admin", "GET", fillPath(r.pattern, vmidFor(r.pattern), upid), params)
 			if res.Status != 200 {

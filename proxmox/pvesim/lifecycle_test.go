@@ -11,7 +11,7 @@ import (
 
 func TestTemplateAndContainerClone(t *testing.T) {
 	w := newWSim(t)
-	w.expectErr(w.call("operator", "POST", "/nodes/pve-node01/qemu/101/template", nil), 500, "you can't convert a VM to template if VM is running")
+	w.expectErr(w.call("operator", "POST", "/nodes/pve-node01/qemu/103/template", nil), 500, "you can't convert a VM to template if VM is running")
 	w.expectErr(w.call("operator", "POST", "/nodes/pve-node02/qemu/9000/template", nil), 500, "you can't convert a template to a template")
 	w.expectErr(w.call("auditor", "POST", "/nodes/pve-node02/lxc/203/template", nil), 403, "Permission check failed (/vms/203, VM.Allocate)")
 

@@ -151,6 +151,9 @@ type StorageInst struct {
 	GrowPerDay float64 // bytes/day of BaseUsed
 	Inactive   bool
 	Volumes    []*Volume
+	// snapBase is what the scenario's snapshots held at T0 (inside target);
+	// see snapshotSpace.
+	snapBase int64
 }
 
 // Volume is one volume on a storage.
@@ -164,6 +167,8 @@ type Volume struct {
 	Ctime     int64
 	Notes     string
 	Protected bool
+	// Archived is the guest config a backup archive holds (restore reads it).
+	Archived *Conf
 }
 
 // Guest is a VM or container.
@@ -192,6 +197,10 @@ type Guest struct {
 	// for a forced one. See pending.go.
 	Pending    *Conf
 	PendingDel map[string]bool
+	// SnapParent is the snapshot the current state derives from, once a
+	// snapshot write set it (see snapshots.go); before, the newest snapshot.
+	SnapParent    string
+	snapParentSet bool
 }
 
 // GuestNIC is what the guest agent reports for one interface.
@@ -209,6 +218,8 @@ type Snapshot struct {
 	Time        int64
 	Parent      string
 	VMState     bool
+	// Conf is the guest config when the snapshot was taken (nil: as now).
+	Conf *Conf
 }
 
 // Profile drives a guest's usage (see dynamics.go).
@@ -530,6 +541,8 @@ type BackupJob struct {
 	Prune            map[string]string
 	Comment          string
 	RepeatMissed     bool
+	// ratioFactor scales the archive size of a run now (0: 1); see vzdump.go.
+	ratioFactor float64
 }
 
 // ---- lookups and mutations (callers hold Sim.mu) ----

@@ -281,7 +281,7 @@ func (s *Sim) guestConfig(typ string) handler {
 		if sn := c.Str("snapshot"); sn != "" {
 			for _, snap := range g.Snapshots {
 				if snap.Name == sn {
-					out := typedConf(typ, g.Conf)
+					out := typedConf(typ, g.snapConf(snap))
 					out["snaptime"] = snap.Time
 					if snap.Description != "" {
 						out["description"] = snap.Description
@@ -303,8 +303,8 @@ func (s *Sim) guestConfig(typ string) handler {
 		if g.Lock != "" {
 			out["lock"] = g.Lock
 		}
-		if len(g.Snapshots) > 0 {
-			out["parent"] = g.Snapshots[len(g.Snapshots)-1].Name
+		if p := g.snapParent(); p != "" {
+			out["parent"] = p
 		}
 		for _, k := range []string{"cipassword", "password"} {
 			if _, ok := out[k]; ok {
@@ -344,11 +344,9 @@ func (s *Sim) guestSnapshots(typ string) handler {
 			out = append(out, e)
 		}
 		cur := map[string]any{"name": "current", "description": "You are here!", "digest": g.Digest()}
-		if typ == "qemu" {
-			cur["running"] = b2i(g.IsRunning())
-		}
-		if len(g.Snapshots) > 0 {
-			cur["parent"] = g.Snapshots[len(g.Snapshots)-1].Name
+		cur["running"] = b2i(g.IsRunning())
+		if p := g.snapParent(); p != "" {
+			cur["parent"] = p
 		}
 		out = append(out, cur)
 		return out, nil
