@@ -41,6 +41,9 @@ export const toolArgs = {
     const { backups } = await call('list_backups', { vmid: 101 });
     return { volid: backups[backups.length - 1].volid };
   },
+  node_logs: { node: 'pve-node03', hours: 300, grep: 'rpool|S64HNE0R803002' }, // the degraded pool's read errors
+  firewall_status: { vmid: 101, port: 22 }, // is SSH open to app-server-prod?
+  storage_content: { content: 'iso', available_templates: true },
   // The most recent task the cluster knows about.
   get_task: async ({ call }) => {
     const { tasks } = await call('list_tasks', { limit: 1 });

@@ -16,9 +16,8 @@ func init() {
 	Register(New(Meta{
 		Name:  "backup_status",
 		Title: "Backup jobs and outcomes",
-		Description: "Did the backups work: jobs (schedule, storage, selection, next run), their vzdump runs per node " +
-			"in a window (default 7 days), per-guest outcomes from the task logs with the exact error lines, guests in " +
-			"no job, and guests whose last good backup is too old.",
+		Description: "Did the backups work: jobs (schedule, storage, selection, next run), their runs in a window, " +
+			"per-guest outcomes with the exact error lines, guests in no job, guests whose last good backup is too old.",
 		Toolset: ToolsetBackup,
 		Hints:   &ReadHints,
 	}, backupStatus))

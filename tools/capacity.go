@@ -18,10 +18,9 @@ func init() {
 	Register(New(Meta{
 		Name:  "capacity_report",
 		Title: "Capacity and rebalancing",
-		Description: "Capacity and rebalancing: per node cores, vCPU ratio, RAM allocated vs used, storage; over- and " +
-			"under-provisioned guests (RRD avg/p95); RAM and storage forecasts; and a few migrations that lower the " +
-			"highest node load, each validated against thresholds and HA rules, or why none. Also plans evacuating a " +
-			"node. Advice only: apply with migrate_guest.",
+		Description: "Capacity and rebalancing: per node vCPU ratio, RAM allocated vs used, storage; over- and " +
+			"under-provisioned guests; forecasts; migrations that lower the highest node load, validated against " +
+			"thresholds and HA rules, or why none; node evacuation. Advice only: apply with migrate_guest.",
 		Toolset: ToolsetCapacity,
 		Hints:   &ReadHints,
 	}, capacityReport))

@@ -61,6 +61,13 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 		{"guest_agent_info", `{"vmid":101}`},
 		{"guest_agent_info", `{"vmid":200}`},
 		{"list_snapshots", `{}`},
+		{"node_logs", `{"hours":300,"cluster_log":true}`},
+		{"node_health", `{}`},
+		{"replication_status", `{}`},
+		{"ceph_health", `{}`},
+		{"firewall_status", `{"port":22}`},
+		{"firewall_status", `{"vmid":101,"port":22}`},
+		{"storage_content", `{"available_templates":true,"limit":150}`},
 	} {
 		run(c.tool, c.args)
 	}

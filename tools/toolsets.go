@@ -251,14 +251,14 @@ func init() {
 	Register(New(Meta{
 		Name:        "list_toolsets",
 		Title:       "List toolsets",
-		Description: "Lists the toolsets, enabled or not, with their tools. Use enable_toolset when no listed tool answers.",
+		Description: "Lists the toolsets, enabled or not, and their tools.",
 		Toolset:     ToolsetDiscovery,
 		Hints:       &ReadHints,
 	}, listToolsets))
 	Register(New(Meta{
 		Name:        "enable_toolset",
 		Title:       "Enable a toolset",
-		Description: "Turns on a toolset from list_toolsets, such as diagnostics, for this conversation and returns its tools.",
+		Description: "Turns on a toolset (e.g. diagnostics) for this conversation; returns its tools.",
 		Toolset:     ToolsetDiscovery,
 		Hints:       &Hints{ReadOnly: true, Idempotent: true},
 	}, enableToolset))

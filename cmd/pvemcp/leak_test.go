@@ -73,6 +73,12 @@ var leakArgs = map[string][]string{
 	"backup_guest":           {`{"vmids":[201],"storage":"local"}`, `{"vmids":[102],"storage":"local"}`},
 	"restore_backup":         {`{"volid":"backup-pool:backup/vzdump-qemu-101-2020_01_01-00_00_00.vma.zst"}`, `{"volid":"nfs-backup:backup/x","vmid":101,"force":true}`},
 	"delete_backup":          {`{"volid":"backup-pool:backup/vzdump-qemu-101-2020_01_01-00_00_00.vma.zst"}`},
+	"node_logs":              {`{"node":"pve-node03","hours":300,"cluster_log":true}`, `{"grep":"("}`},
+	"node_health":            {`{}`, `{"node":"no-such-node"}`},
+	"replication_status":     {`{}`, `{"vmid":999999}`},
+	"ceph_health":            {`{}`},
+	"firewall_status":        {`{"vmid":101,"port":22}`, `{"vmid":999999}`},
+	"storage_content":        {`{"available_templates":true}`, `{"storage":"no-such"}`},
 }
 
 // heavyTools compute much from many reads (slow under -race): their fault

@@ -44,6 +44,9 @@ type certSet struct {
 	leaves map[string]*tls.Certificate // node -> cert; "!"+node for the changed one
 	serial int64
 	now    time.Time
+	// validFor overrides a node certificate's remaining validity
+	// (scenario cert_valid_for).
+	validFor map[string]time.Duration
 }
 
 func newCertSet(clusterName string, now time.Time) (*certSet, error) {
@@ -104,6 +107,8 @@ func (cs *certSet) leaf(node, ip string, changed bool) (*tls.Certificate, error)
 	}
 	if changed {
 		tmpl.NotBefore = cs.now.Add(-time.Hour)
+	} else if d := cs.validFor[node]; d > 0 {
+		tmpl.NotAfter = cs.now.Add(d)
 	}
 	if p := net.ParseIP(ip); p != nil {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, p)

@@ -20,9 +20,9 @@ func haveGroup(l []scHAGroup, name string) bool {
 // nodes with local-zfs and local, a shared NFS storage, guests spread
 // round-robin (one in five a container, one in ten stopped), a pool per
 // 1,000 guests, one in twenty HA-managed, one backup job covering every
-// guest, and the demo's tokens.
+// guest, and the demo's tokens; ceph=1 adds a Ceph cluster (generateCeph).
 func generateScenario(spec string) (*scenario, error) {
-	nodes, guests, seed := 3, 20, int64(1)
+	nodes, guests, seed, ceph := 3, 20, int64(1), false
 	for _, kv := range strings.Split(spec, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		if !ok {
@@ -39,8 +39,10 @@ func generateScenario(spec string) (*scenario, error) {
 			guests = int(n)
 		case "seed":
 			seed = n
+		case "ceph":
+			ceph = n != 0
 		default:
-			return nil, fmt.Errorf("pvesim: generate: unknown key %q (nodes, guests, seed)", k)
+			return nil, fmt.Errorf("pvesim: generate: unknown key %q (nodes, guests, seed, ceph)", k)
 		}
 	}
 	if nodes < 1 || nodes > 1000 || guests > 200000 {
@@ -115,5 +117,8 @@ func generateScenario(spec string) (*scenario, error) {
 		return nil, err
 	}
 	sc.Access = demo.Access
+	if ceph {
+		sc.Ceph = generateCeph(sc.Nodes, seed)
+	}
 	return sc, nil
 }

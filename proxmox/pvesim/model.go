@@ -35,6 +35,8 @@ type state struct {
 	Tokens map[string]*tokenRec // by "user@realm!name"
 	ACL    []aclEntry
 	Roles  map[string]map[string]bool
+
+	diag *diagState // diag_scenario.go
 }
 
 // Node is a cluster member.

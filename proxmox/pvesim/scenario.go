@@ -34,6 +34,7 @@ type scenario struct {
 	Backup   scBackup    `yaml:"backup"`
 	Access   scAccess    `yaml:"access"`
 	Faults   []scFault   `yaml:"faults"`
+	scDiag   `yaml:",inline"`
 }
 
 type scCluster struct {
@@ -42,23 +43,24 @@ type scCluster struct {
 }
 
 type scNode struct {
-	Name     string    `yaml:"name"`
-	ID       int       `yaml:"id"`
-	IP       string    `yaml:"ip"`
-	Online   *bool     `yaml:"online"`
-	Level    string    `yaml:"level"`
-	CPU      scCPU     `yaml:"cpu"`
-	CPUBase  float64   `yaml:"cpu_base"`
-	Memory   size      `yaml:"memory"`
-	HostMem  size      `yaml:"host_mem"`
-	ARC      size      `yaml:"arc"`
-	Swap     size      `yaml:"swap"`
-	SwapUsed size      `yaml:"swap_used"`
-	RootFS   scUsage   `yaml:"rootfs"`
-	Uptime   duration  `yaml:"uptime"`
-	Kernel   string    `yaml:"kernel"`
-	Disks    []scDisk  `yaml:"disks"`
-	ZFS      []scZPool `yaml:"zfs"`
+	Name       string    `yaml:"name"`
+	ID         int       `yaml:"id"`
+	IP         string    `yaml:"ip"`
+	Online     *bool     `yaml:"online"`
+	Level      string    `yaml:"level"`
+	CPU        scCPU     `yaml:"cpu"`
+	CPUBase    float64   `yaml:"cpu_base"`
+	Memory     size      `yaml:"memory"`
+	HostMem    size      `yaml:"host_mem"`
+	ARC        size      `yaml:"arc"`
+	Swap       size      `yaml:"swap"`
+	SwapUsed   size      `yaml:"swap_used"`
+	RootFS     scUsage   `yaml:"rootfs"`
+	Uptime     duration  `yaml:"uptime"`
+	Kernel     string    `yaml:"kernel"`
+	Disks      []scDisk  `yaml:"disks"`
+	ZFS        []scZPool `yaml:"zfs"`
+	scNodeDiag `yaml:",inline"`
 }
 
 type scCPU struct {
@@ -746,5 +748,5 @@ func (sc *scenario) validate() error {
 			return sc.errAt(fmt.Sprintf("invalid token id %q (user@realm!name)", t.ID), "access", "tokens", i, "id")
 		}
 	}
-	return nil
+	return sc.validateDiag(nodes, vmids)
 }

@@ -111,6 +111,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	}
 	s.haMasterName = sc.HA.Master
 	s.addBackupHistory(sc)
+	s.buildDiag(sc)
 	st.finishStorage()
 	for _, setup := range routeSetups {
 		setup(s)
@@ -118,6 +119,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	if s.certs, err = newCertSet(st.Name, s.now()); err != nil {
 		return nil, err
 	}
+	s.certs.validFor = st.diag.certValidFor
 	s.main = &simListener{s: s, addr: opts.Listen}
 	if err := s.main.start(); err != nil {
 		return nil, err
