@@ -25,7 +25,7 @@ GOFILES    = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './.
 # Puts Node.js 22 first on PATH, installing it and the e2e packages on first use.
 WITH_NODE  = node_bin=$$(bash e2e/install.sh | tail -n 1); export PATH="$$node_bin:$$PATH";
 
-.PHONY: apidata help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck demo sim bench snapshots dashboards clean distclean
+.PHONY: apidata help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck demo sim bench snapshots dashboards mutate clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -43,8 +43,8 @@ fmt-check: ## fail if any Go file is not gofmt-clean
 vet: ## go vet ./...
 	$(GO) vet ./...
 
-gotest: ## go test -race ./...
-	$(GO) test -race ./...
+gotest: ## go test -race -shuffle=on ./... (tests pass in any order)
+	$(GO) test -race -shuffle=on ./...
 
 # Every `func FuzzX(` in a _test.go file gets a short run of its own.
 fuzz: ## run each Fuzz target for FUZZTIME (default 10s)
@@ -108,6 +108,11 @@ bench: build ## Go benchmarks (short) and whole-process figures
 	PVEMCP_BIN="$(abspath $(BIN))" $(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./... || status=$$?; \
 	$(WITH_NODE) node e2e/coldstart.mjs 20; \
 	exit $$status
+
+# Not part of `make test`: applies each mutation of internal/mutate to a copy
+# of the repository and fails when the tests let one through (minutes).
+mutate: ## mutation check before a release: do the tests catch broken logic?
+	$(GO) run ./internal/mutate
 
 snapshots: ## regenerate the tools/list golden snapshots after an intended change
 	UPDATE_SNAPSHOTS=1 $(GO) test ./schemas/... ./...

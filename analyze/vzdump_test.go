@@ -191,6 +191,33 @@ func TestParseVzdumpEdgeCases(t *testing.T) {
 					t.Fatalf("%+v %s", l, l.Summary())
 				}
 			}},
+		{"guest and job errors in one run", func() []LogLine {
+			g100 := guestSection(100, "qemu", "dc01", "2026-02-20 01:00:00", "VM 100 qmp command 'backup' failed - got timeout")
+			// vzdump logs the cause inside the section before the failure line.
+			n := len(g100)
+			g100 = append(g100[:n-2:n-2], "ERROR: VM 100 qmp command 'backup' failed - got timeout", "INFO: aborting backup job", g100[n-2], g100[n-1])
+			return joinLog(head, g100,
+				guestSection(101, "qemu", "app", "2026-02-20 01:02:00", ""),
+				[]string{"INFO: Backup job finished with errors",
+					"ERROR: job-end hook script '/usr/local/bin/vzdump-hook' failed: exit code 2",
+					"TASK ERROR: job errors"})
+		}(), VzdumpParseOptions{TaskEnded: true},
+			func(t *testing.T, l VzdumpLog) {
+				if l.Status != VzdumpFailed || len(l.Guests) != 2 || l.GuestsFailed != 1 || l.GuestsOK != 1 {
+					t.Fatalf("%+v", l)
+				}
+				g := l.Guests[0]
+				if g.VMID != 100 || len(g.Errors) != 2 || g.Errors[0].N != 9 || g.Errors[1].N != 11 ||
+					!strings.HasPrefix(g.Errors[0].Text, "ERROR: VM 100 qmp") || !strings.HasPrefix(g.Errors[1].Text, "ERROR: Backup of VM 100 failed") {
+					t.Fatalf("guest 100's errors: %+v", g.Errors)
+				}
+				if len(l.Guests[1].Errors) != 0 {
+					t.Fatalf("guest 101 got errors: %+v", l.Guests[1].Errors)
+				}
+				if len(l.JobErrors) != 1 || !strings.Contains(l.JobErrors[0].Text, "job-end hook script") || l.JobErrors[0].N != 25 {
+					t.Fatalf("job errors: %+v", l.JobErrors)
+				}
+			}},
 		{"job error before any guest", LinesFromText("INFO: starting new backup job: vzdump 100 --storage nfs-backup\nERROR: could not activate storage 'nfs-backup': storage 'nfs-backup' is not online\nTASK ERROR: could not activate storage 'nfs-backup': storage 'nfs-backup' is not online\n"),
 			VzdumpParseOptions{TaskEnded: true},
 			func(t *testing.T, l VzdumpLog) {

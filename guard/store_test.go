@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,14 +134,43 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestWrongNoncesBurnThePlan: each wrong guess is refused as a wrong nonce
+// and authorizes nothing; the fifth burns the plan, so the right nonce no
+// longer works; four wrong guesses leave it confirmable.
 func TestWrongNoncesBurnThePlan(t *testing.T) {
 	s := NewStore()
 	prop, _ := s.Propose(samplePlan("c"), nil)
-	for range maxNonceFailures {
-		s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: "guess", Caller: "c"})
+	for i := range maxNonceFailures {
+		a, _, err := s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: fmt.Sprintf("guess-%d", i), Caller: "c"})
+		if !errors.Is(err, ErrWrongNonce) {
+			t.Fatalf("wrong guess %d: got %v, want a wrong-nonce refusal", i+1, err)
+		}
+		if a.Authorize(samplePlan("c").Calls[0]) == nil {
+			t.Fatalf("wrong guess %d authorized the call", i+1)
+		}
+		if want := 1; i < maxNonceFailures-1 && s.Pending() != want {
+			t.Fatalf("after %d wrong guesses %d plans pending, want %d", i+1, s.Pending(), want)
+		}
 	}
-	if _, _, err := s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"}); err == nil {
-		t.Fatal("plan still confirmable after repeated wrong nonces")
+	if s.Pending() != 0 {
+		t.Fatalf("%d plans pending after %d wrong guesses", s.Pending(), maxNonceFailures)
+	}
+	a, _, err := s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"})
+	if !errors.Is(err, ErrNonceUsed) || !strings.Contains(err.Error(), "discarded after repeated wrong nonces") {
+		t.Fatalf("right nonce after the plan was burned: got %v", err)
+	}
+	if a.Authorize(samplePlan("c").Calls[0]) == nil {
+		t.Fatal("a burned plan authorized the call")
+	}
+
+	// One guess short of the limit, the plan still works with its nonce.
+	prop, _ = s.Propose(samplePlan("c"), nil)
+	for i := range maxNonceFailures - 1 {
+		s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: fmt.Sprintf("guess-%d", i), Caller: "c"})
+	}
+	a, _, err = s.Confirm(context.Background(), Confirmation{PlanID: prop.PlanID, Nonce: prop.Nonce, Caller: "c"})
+	if err != nil || a.Authorize(samplePlan("c").Calls[0]) != nil {
+		t.Fatalf("right nonce after %d wrong guesses: %v", maxNonceFailures-1, err)
 	}
 }
 

@@ -406,26 +406,41 @@ func TestInvalidInputNeverSent(t *testing.T) {
 	}
 }
 
+// TestFanOutBoundAndPartial: at most limit calls run at once, and the bound
+// is also reached (a serial fan-out fails: the first calls wait until three
+// are in flight); one node's error leaves the others' answers in place.
 func TestFanOutBoundAndPartial(t *testing.T) {
 	nodes := []string{"n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10"}
-	var inFlight, peak atomic.Int32
-	res := FanOut(context.Background(), nodes, 3, func(ctx context.Context, node string) (string, error) {
+	const limit = 3
+	var inFlight, peak, started atomic.Int32
+	full := make(chan struct{})
+	var fullOnce sync.Once
+	res := FanOut(context.Background(), nodes, limit, func(ctx context.Context, node string) (string, error) {
 		cur := inFlight.Add(1)
+		defer inFlight.Add(-1)
 		for {
 			p := peak.Load()
 			if cur <= p || peak.CompareAndSwap(p, cur) {
 				break
 			}
 		}
+		if cur == limit {
+			fullOnce.Do(func() { close(full) })
+		}
+		if started.Add(1) <= limit {
+			select {
+			case <-full:
+			case <-time.After(2 * time.Second): // never reached unless the fan-out is serial
+			}
+		}
 		runtime.Gosched()
-		inFlight.Add(-1)
 		if node == "n3" {
 			return "", errors.New("boom")
 		}
 		return "ok:" + node, nil
 	})
-	if peak.Load() > 3 {
-		t.Errorf("peak concurrency %d > 3", peak.Load())
+	if peak.Load() != limit {
+		t.Errorf("peak concurrency %d, want the bound %d", peak.Load(), limit)
 	}
 	for i, r := range res {
 		if r.Node != nodes[i] {
@@ -433,6 +448,54 @@ func TestFanOutBoundAndPartial(t *testing.T) {
 		}
 		if (r.Err != nil) != (r.Node == "n3") || (r.Err == nil && r.Value != "ok:"+r.Node) {
 			t.Errorf("result %+v", r)
+		}
+	}
+}
+
+// TestFanOutCanceledIsAnError: nodes not asked because the request was
+// canceled carry an error, never an empty value that reads as "nothing
+// there".
+func TestFanOutCanceledIsAnError(t *testing.T) {
+	nodes := []string{"n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	res := FanOut(ctx, nodes, 1, func(ctx context.Context, node string) ([]string, error) {
+		if calls.Add(1) == 1 {
+			// The others are queued behind the bound of one by now.
+			time.Sleep(20 * time.Millisecond)
+			cancel()
+			return []string{"first"}, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return []string{"late:" + node}, nil
+	})
+	answered := 0
+	for _, r := range res {
+		switch {
+		case r.Err == nil && len(r.Value) > 0:
+			answered++
+		case r.Err == nil:
+			t.Errorf("%s: no value and no error after the cancel", r.Node)
+		case !errors.Is(r.Err, context.Canceled) && KindOf(r.Err) != KindCanceled:
+			t.Errorf("%s: error %v does not say canceled", r.Node, r.Err)
+		}
+	}
+	if answered != 1 {
+		t.Errorf("%d nodes answered, want only the first", answered)
+	}
+	// Canceled before the call: every node gets the error.
+	res = FanOut(ctx, nodes, 2, func(ctx context.Context, node string) ([]string, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return []string{node}, nil
+	})
+	for _, r := range res {
+		if r.Err == nil {
+			t.Errorf("%s: canceled request gave %v and no error", r.Node, r.Value)
 		}
 	}
 }

@@ -78,7 +78,7 @@ func TestFailoverAllDownNamesEveryEndpoint(t *testing.T) {
 	sim.SetFault(nodes[1], pvesim.Fault{Hang: true})
 	a, b := sim.NodeURL(nodes[0]), sim.NodeURL(nodes[1])
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{a, b}, Token: sim.Token("operator"),
-		CAPEM: sim.CACertPEM(), Timeout: 600 * time.Millisecond})
+		CAPEM: sim.CACertPEM(), Timeout: 3 * time.Second}) // room for a slow refusal on a loaded machine: the hang must meet its own 1.5 s wait, not the call's deadline
 	if err != nil {
 		t.Fatal(err)
 	}

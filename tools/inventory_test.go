@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,31 +16,35 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
-// One simulator serves every test of the package (starting one costs a
-// certificate chain); tests that inject faults clear them when done.
+// Every test (and benchmark) gets a demo simulator of its own, shared by
+// the environments it builds and closed when it ends, so no test sees what
+// another did to the cluster (faults, writes, HA recovery) and the tests
+// pass in any order. Starting one is cheap: the TLS keys are made once per
+// process.
 var (
-	simOnce sync.Once
-	theSim  *pvesim.Sim
-	simErr  error
+	simMu  sync.Mutex
+	simFor = map[testing.TB]*pvesim.Sim{}
 )
 
 func demoSim(t testing.TB) *pvesim.Sim {
 	t.Helper()
-	simOnce.Do(func() {
-		theSim, simErr = pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0"})
+	simMu.Lock()
+	defer simMu.Unlock()
+	if s := simFor[t]; s != nil {
+		return s
+	}
+	s, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	simFor[t] = s
+	t.Cleanup(func() {
+		simMu.Lock()
+		delete(simFor, t)
+		simMu.Unlock()
+		_ = s.Close()
 	})
-	if simErr != nil {
-		t.Fatalf("simulator: %v", simErr)
-	}
-	return theSim
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if theSim != nil {
-		_ = theSim.Close()
-	}
-	os.Exit(code)
+	return s
 }
 
 type testEnv struct {

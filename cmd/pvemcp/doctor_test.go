@@ -66,7 +66,7 @@ clusters:
 
 func (e *doctorEnv) doctor(t *testing.T, extra ...string) (int, string) {
 	t.Helper()
-	args := append([]string{"--config", e.config, "--log-level", "disabled", "doctor", "--timeout", "400ms"}, extra...)
+	args := append([]string{"--config", e.config, "--log-level", "disabled", "doctor", "--timeout", "2s"}, extra...)
 	code, out, errs := runCLI(t, "", args...)
 	return code, out + errs
 }
@@ -111,7 +111,7 @@ func TestDoctorDiagnosesEveryFault(t *testing.T) {
 		want   []string
 	}{
 		{"offline", nodes[1], pvesim.Fault{Offline: true}, []string{bad + ": connection refused: nothing listens there"}},
-		{"hang", nodes[1], pvesim.Fault{Hang: true}, []string{bad + ": accepts connections but did not answer within 400ms"}},
+		{"hang", nodes[1], pvesim.Fault{Hang: true}, []string{bad + ": accepts connections but did not answer within 2s"}},
 		{"html", nodes[1], pvesim.Fault{HTMLPage: true}, []string{bad + ": answered HTTP 502 with an HTML page", "reverse proxy"}},
 		{"malformed", nodes[1], pvesim.Fault{MalformedJSON: true}, []string{bad + ": answered HTTP 200 with malformed JSON"}},
 		{"changed cert", nodes[0], pvesim.Fault{ChangedCert: true}, []string{e.sim.URL() + ": the TLS certificate changed: pinned " + e.sim.Fingerprint() + ", the server presented "}},

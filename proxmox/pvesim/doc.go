@@ -20,7 +20,10 @@
 // The cluster comes from a YAML scenario (examples/scenarios/README.md), the
 // embedded demo, or a generator (Options.Generate). Usage figures are a
 // deterministic function of seed, object and time, so RRD history and
-// current values agree.
+// current values agree. A guest's past runs are kept, so its RRD history
+// outlives stops, reboots, migrations and node outages as Proxmox's RRD
+// files do; AVERAGE rows consolidate several samples, so byte gauges such
+// as mem are fractional, as on real Proxmox.
 //
 // Behaviour that follows Proxmox's state machines: config changes to a
 // running guest that cannot be hot-plugged stay pending until a restart

@@ -60,17 +60,7 @@ func (s *Sim) guestUsageAt(g *Guest, t time.Time) guestUsage {
 	minute := t.Unix() / 60
 	var u guestUsage
 	u.CPU = clamp(p.CPU*(1+0.15*cyc+0.1*noise(s.seed, key+"/cpu", minute)), 0.0005, 1)
-	maxmem := g.MemBytes()
-	memFrac := clamp(p.Mem*(1+0.02*cyc+0.01*noise(s.seed, key+"/mem", minute/5)), 0.01, 1)
-	u.Mem = int64(memFrac * float64(maxmem))
-	u.MemHost = u.Mem
-	if g.Type == "qemu" {
-		// QEMU's own overhead on the host side.
-		u.MemHost = u.Mem + 96<<20
-		if u.MemHost > maxmem+256<<20 {
-			u.MemHost = maxmem + 256<<20
-		}
-	}
+	u.Mem, u.MemHost = guestMem(s.seed, g, key, cyc, minute, g.MemBytes())
 	if g.Type == "lxc" {
 		u.Disk = int64(clamp(p.Disk, 0.01, 0.98) * float64(g.BootDiskSize()))
 	}
@@ -82,16 +72,58 @@ func (s *Sim) guestUsageAt(g *Guest, t time.Time) guestUsage {
 	return u
 }
 
+// guestMem is a running guest's memory at a time given by its daily cycle
+// and minute: the guest's view and the host's.
+func guestMem(seed int64, g *Guest, key string, cyc float64, minute, maxmem int64) (mem, memHost int64) {
+	memFrac := clamp(g.Prof.Mem*(1+0.02*cyc+0.01*noise(seed, key+"/mem", minute/5)), 0.01, 1)
+	mem = int64(memFrac * float64(maxmem))
+	memHost = mem
+	if g.Type == "qemu" {
+		// QEMU's own overhead on the host side.
+		memHost = mem + 96<<20
+		if memHost > maxmem+256<<20 {
+			memHost = maxmem + 256<<20
+		}
+	}
+	return mem, memHost
+}
+
+// guestMemAt is guestUsageAt's Mem and MemHost alone.
+func (s *Sim) guestMemAt(g *Guest, t time.Time, maxmem int64) (mem, memHost int64) {
+	if !s.runningAt(g, t) {
+		return 0, 0
+	}
+	key := "guest/" + itoa(g.VMID)
+	return guestMem(s.seed, g, key, daily(t, unit(hash64(s.seed, key, -1))*0.8), t.Unix()/60, maxmem)
+}
+
 func (s *Sim) runningAt(g *Guest, t time.Time) bool {
-	return g.IsRunning() && !t.Before(g.StartedAt) && !s.nodeOffline(g.Node)
+	_, ok := s.runStart(g, t)
+	return ok
+}
+
+// runStart is the start of the run the guest was in at t: the current run
+// (while its node is online) or one of its past runs.
+func (s *Sim) runStart(g *Guest, t time.Time) (time.Time, bool) {
+	if g.IsRunning() && !t.Before(g.StartedAt) && !s.nodeOffline(g.Node) {
+		return g.StartedAt, true
+	}
+	for i := len(g.PastRuns) - 1; i >= 0; i-- {
+		r := g.PastRuns[i]
+		if !t.Before(r.From) && t.Before(r.To) {
+			return r.From, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // guestCounters are the cumulative counters since the guest started.
 func (s *Sim) guestCounters(g *Guest, t time.Time) (netin, netout, dread, dwrite int64) {
-	if !s.runningAt(g, t) {
+	start, ok := s.runStart(g, t)
+	if !ok {
 		return
 	}
-	up := t.Sub(g.StartedAt).Seconds()
+	up := t.Sub(start).Seconds()
 	p := g.Prof
 	return int64(p.NetIn * up), int64(p.NetOut * up), int64(p.DiskRead * up), int64(p.DiskWrite * up)
 }

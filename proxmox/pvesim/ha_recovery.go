@@ -107,6 +107,7 @@ func (s *Sim) haRecover(sids []string) []string {
 			}
 			// The fenced node was reset: whatever ran there is gone.
 			from := g.Node
+			g.endRun(s.now())
 			g.Status, g.Lock = "stopped", ""
 			s.moveGuestFiles(g, from, target)
 			r.Recovery, r.FromNode = "", from

@@ -148,7 +148,7 @@ func TestHARecoveryStrict(t *testing.T) {
 // recovery/started on the new node, never anything else.
 func TestHARecoverySequence(t *testing.T) {
 	w := newWSim(t)
-	w.s.SetTaskSpeed(0.005) // fence after 300 ms
+	w.s.SetTaskSpeed(0.03) // fence after 1.8 s: room for a loaded machine to look first
 	w.s.SetFault("pve-node02", Fault{Offline: true})
 	if s := w.haServices()["vm:102"]; s.State != "fence" || s.Node != "pve-node02" {
 		t.Fatalf("right after the loss: %+v", s)

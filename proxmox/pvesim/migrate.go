@@ -470,6 +470,7 @@ func (s *Sim) runMigrate(w *worker, node, typ string, vmid int, target string, o
 		}
 		s.withState(func() {
 			if g := s.st.guest(vmid); g != nil {
+				g.endRun(s.now())
 				g.Status = "stopped"
 			}
 		})
@@ -584,6 +585,7 @@ func (s *Sim) runMigrate(w *worker, node, typ string, vmid int, target string, o
 		g.Node = target
 		g.Lock = ""
 		if typ == "qemu" && running {
+			g.endRun(s.now())
 			g.StartedAt = s.now() // a new QEMU process runs the guest on the target
 		}
 		return nil

@@ -203,6 +203,29 @@ type Guest struct {
 	// snapshot write set it (see snapshots.go); before, the newest snapshot.
 	SnapParent    string
 	snapParentSet bool
+	// PastRuns are the periods the guest ran before its current run, oldest
+	// first: its RRD history, which outlives stops, restarts, migrations
+	// and node outages as Proxmox's RRD files do.
+	PastRuns []guestRun
+}
+
+// guestRun is one period a guest ran: [From, To).
+type guestRun struct{ From, To time.Time }
+
+// maxPastRuns bounds the run history kept per guest (older runs fall out of
+// every RRD timeframe long before a guest restarts this often).
+const maxPastRuns = 256
+
+// endRun files the current run (if any) as history ending at at. Call it
+// before a running guest stops, or before its StartedAt is reset.
+func (g *Guest) endRun(at time.Time) {
+	if !g.IsRunning() || g.StartedAt.IsZero() || !at.After(g.StartedAt) {
+		return
+	}
+	g.PastRuns = append(g.PastRuns, guestRun{From: g.StartedAt, To: at})
+	if len(g.PastRuns) > maxPastRuns {
+		g.PastRuns = append([]guestRun(nil), g.PastRuns[len(g.PastRuns)-maxPastRuns:]...)
+	}
 }
 
 // GuestNIC is what the guest agent reports for one interface.

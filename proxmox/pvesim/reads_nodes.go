@@ -182,15 +182,7 @@ func (s *Sim) getSmart(c *reqCtx) (any, error) {
 			return map[string]any{"health": d.Health}, nil
 		}
 		if d.Type == "nvme" {
-			used := 100 - d.Wearout
-			if d.Wearout < 0 {
-				used = 0
-			}
-			crit := "0x00"
-			if d.Health == "FAILED" {
-				crit = "0x04"
-			}
-			text := fmt.Sprintf("\nSMART/Health Information (NVMe Log 0x02)\nCritical Warning:                   %s\nTemperature:                        38 Celsius\nAvailable Spare:                    100%%\nAvailable Spare Threshold:          10%%\nPercentage Used:                    %d%%\nData Units Read:                    184,212,332 [94.3 TB]\nData Units Written:                 201,331,004 [103 TB]\nPower Cycles:                       41\nPower On Hours:                     9,312\nUnsafe Shutdowns:                   12\nMedia and Data Integrity Errors:    %d\nError Information Log Entries:      %d\n", crit, used, map[bool]int{true: 47, false: 0}[d.Health == "FAILED"], map[bool]int{true: 52, false: 0}[d.Health == "FAILED"])
+			text := nvmeSmartText(s.seed, d)
 			e := map[string]any{"health": d.Health, "type": "text", "text": text}
 			if d.Wearout >= 0 {
 				e["wearout"] = d.Wearout

@@ -68,6 +68,31 @@ func sampleMax(t time.Time, step int64, cf string, f func(time.Time) float64) fl
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
+// avgSamples is how many primary points an AVERAGE row of the simulator
+// consolidates. rrdtool averages the primary data points of a step, so
+// byte gauges come out fractional ("mem": 8468508117.03333) although
+// every sample was a whole number of bytes.
+const avgSamples = 3 // guestMemAvg computes exactly three
+
+// bucketAvg is the mean of f at avgSamples points spread evenly over the
+// bucket (the middle one is the bucket's middle).
+func bucketAvg(t time.Time, step int64, f func(time.Time) float64) float64 {
+	sum := 0.0
+	for i := int64(0); i < avgSamples; i++ {
+		sum += f(t.Add(time.Duration(step*(2*i+1)/(2*avgSamples)) * time.Second))
+	}
+	return sum / avgSamples
+}
+
+// guestMemAvg is a guest's average mem and memhost over a bucket, at the
+// points bucketAvg uses; mid is its usage at the bucket's middle, already
+// known, so only the memory of the other two points is computed.
+func (s *Sim) guestMemAvg(g *Guest, t time.Time, step, maxmem int64, mid guestUsage) (mem, memHost float64) {
+	a, ah := s.guestMemAt(g, t.Add(time.Duration(step/(2*avgSamples))*time.Second), maxmem)
+	c, ch := s.guestMemAt(g, t.Add(time.Duration(step*(2*avgSamples-1)/(2*avgSamples))*time.Second), maxmem)
+	return (float64(a) + float64(mid.Mem) + float64(c)) / avgSamples, (float64(ah) + float64(mid.MemHost) + float64(ch)) / avgSamples
+}
+
 // RRD answers are the simulator's largest (a capacity report reads a week
 // of every running guest: 1,000 × 336 rows), so they are written straight
 // to JSON instead of through a map per row. The bytes are those
@@ -205,6 +230,10 @@ func (s *Sim) nodeRRD(n *Node, tf, cf string) any {
 		var u nodeUsage
 		get := func(tt time.Time) float64 { u = s.nodeUsageAt(n, tt, guests); return u.CPU }
 		cpu := sampleMax(t, step, cf, get)
+		memUsed := float64(u.MemUsed)
+		if cf != "MAX" {
+			memUsed = bucketAvg(t, step, func(tt time.Time) float64 { return float64(s.nodeUsageAt(n, tt, guests).MemUsed) })
+		}
 		if s.ver >= 9 {
 			w.int("arcsize", n.ARC)
 		}
@@ -213,17 +242,17 @@ func (s *Sim) nodeRRD(n *Node, tf, cf string) any {
 		w.float("loadavg", round3(u.Load))
 		w.int("maxcpu", int64(n.CPUs))
 		if s.ver >= 9 {
-			w.int("memavailable", n.MemTotal-u.MemUsed+n.ARC)
+			w.float("memavailable", float64(n.MemTotal+n.ARC)-memUsed)
 		}
 		w.int("memtotal", n.MemTotal)
-		w.int("memused", u.MemUsed)
+		w.float("memused", memUsed)
 		w.float("netin", u.NetIn)
 		w.float("netout", u.NetOut)
 		if s.ver >= 9 {
 			w.float("pressurecpusome", round3(math.Max(0, (u.CPU-0.5)*20)))
 			w.float("pressureiofull", round3(u.IOWait*8))
 			w.float("pressureiosome", round3(u.IOWait*10))
-			mp := math.Max(0, (float64(u.MemUsed)/float64(n.MemTotal)-0.85)*10)
+			mp := math.Max(0, (memUsed/float64(n.MemTotal)-0.85)*10)
 			w.float("pressurememoryfull", round3(mp*0.8))
 			w.float("pressurememorysome", round3(mp))
 		}
@@ -256,14 +285,18 @@ func (s *Sim) guestRRD(g *Guest, tf, cf string) any {
 		}
 		var u guestUsage
 		cpu := sampleMax(t, step, cf, func(tt time.Time) float64 { u = s.guestUsageAt(g, tt); return u.CPU })
+		mem, memHost := float64(u.Mem), float64(u.MemHost)
+		if cf != "MAX" {
+			mem, memHost = s.guestMemAvg(g, t, step, maxmem, u)
+		}
 		w.float("cpu", cpu)
 		w.int("disk", u.Disk)
 		w.float("diskread", u.DiskRead)
 		w.float("diskwrite", u.DiskWrite)
 		w.fixed(alloc)
-		w.int("mem", u.Mem)
+		w.float("mem", mem)
 		if s.ver >= 9 {
-			w.int("memhost", u.MemHost)
+			w.float("memhost", memHost)
 		}
 		w.float("netin", u.NetIn)
 		w.float("netout", u.NetOut)
@@ -272,7 +305,7 @@ func (s *Sim) guestRRD(g *Guest, tf, cf string) any {
 			w.float("pressurecpusome", round3(math.Max(0, (u.CPU-0.6)*10)))
 			w.float("pressureiofull", 0)
 			w.float("pressureiosome", 0)
-			mp := math.Max(0, (float64(u.Mem)/float64(maxmem)-0.9)*20)
+			mp := math.Max(0, (mem/float64(maxmem)-0.9)*20)
 			w.float("pressurememoryfull", round3(mp*0.5))
 			w.float("pressurememorysome", round3(mp))
 		}

@@ -27,11 +27,19 @@ func refNodeRRD(s *Sim, n *Node, tf, cf string) []map[string]any {
 		var u nodeUsage
 		get := func(tt time.Time) float64 { u = s.nodeUsageAt(n, tt, guests); return u.CPU }
 		e["cpu"] = sampleMax(t, step, cf, get)
+		memUsed := float64(u.MemUsed)
+		if cf != "MAX" {
+			memUsed = 0
+			for _, off := range []int64{step / 6, step / 2, step * 5 / 6} {
+				memUsed += float64(s.nodeUsageAt(n, t.Add(time.Duration(off)*time.Second), guests).MemUsed)
+			}
+			memUsed /= 3
+		}
 		e["maxcpu"] = n.CPUs
 		e["iowait"] = u.IOWait
 		e["loadavg"] = round3(u.Load)
 		e["memtotal"] = n.MemTotal
-		e["memused"] = u.MemUsed
+		e["memused"] = memUsed
 		e["swaptotal"] = n.SwapTotal
 		e["swapused"] = n.SwapUsed
 		e["roottotal"] = n.RootTotal
@@ -39,12 +47,12 @@ func refNodeRRD(s *Sim, n *Node, tf, cf string) []map[string]any {
 		e["netin"] = u.NetIn
 		e["netout"] = u.NetOut
 		if s.ver >= 9 {
-			e["memavailable"] = n.MemTotal - u.MemUsed + n.ARC
+			e["memavailable"] = float64(n.MemTotal+n.ARC) - memUsed
 			e["arcsize"] = n.ARC
 			e["pressurecpusome"] = round3(math.Max(0, (u.CPU-0.5)*20))
 			e["pressureiosome"] = round3(u.IOWait * 10)
 			e["pressureiofull"] = round3(u.IOWait * 8)
-			mp := math.Max(0, (float64(u.MemUsed)/float64(n.MemTotal)-0.85)*10)
+			mp := math.Max(0, (memUsed/float64(n.MemTotal)-0.85)*10)
 			e["pressurememorysome"] = round3(mp)
 			e["pressurememoryfull"] = round3(mp * 0.8)
 		}
@@ -67,19 +75,29 @@ func refGuestRRD(s *Sim, g *Guest, tf, cf string) []map[string]any {
 		if s.runningAt(g, mid) {
 			var u guestUsage
 			e["cpu"] = sampleMax(t, step, cf, func(tt time.Time) float64 { u = s.guestUsageAt(g, tt); return u.CPU })
-			e["mem"] = u.Mem
+			mem, memHost := float64(u.Mem), float64(u.MemHost)
+			if cf != "MAX" {
+				mem, memHost = 0, 0
+				for _, off := range []int64{step / 6, step / 2, step * 5 / 6} {
+					x := s.guestUsageAt(g, t.Add(time.Duration(off)*time.Second))
+					mem += float64(x.Mem)
+					memHost += float64(x.MemHost)
+				}
+				mem, memHost = mem/3, memHost/3
+			}
+			e["mem"] = mem
 			e["disk"] = u.Disk
 			e["netin"] = u.NetIn
 			e["netout"] = u.NetOut
 			e["diskread"] = u.DiskRead
 			e["diskwrite"] = u.DiskWrite
 			if s.ver >= 9 {
-				e["memhost"] = u.MemHost
+				e["memhost"] = memHost
 				e["pressurecpusome"] = round3(math.Max(0, (u.CPU-0.6)*10))
 				e["pressurecpufull"] = round3(math.Max(0, (u.CPU-0.7)*8))
 				e["pressureiosome"] = 0.0
 				e["pressureiofull"] = 0.0
-				mp := math.Max(0, (float64(u.Mem)/float64(g.MemBytes())-0.9)*20)
+				mp := math.Max(0, (mem/float64(g.MemBytes())-0.9)*20)
 				e["pressurememorysome"] = round3(mp)
 				e["pressurememoryfull"] = round3(mp * 0.5)
 			}

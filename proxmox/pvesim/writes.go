@@ -265,6 +265,7 @@ func (s *Sim) runPower(w *worker, node, typ string, vmid int, action string, opt
 				g.Lock = ""
 			}
 		case "stop", "shutdown":
+			g.endRun(now)
 			g.Status = "stopped"
 			if typ == "qemu" {
 				// _do_vm_stop ends with vm_stop_cleanup(..., $apply_pending_changes = 1).
@@ -273,10 +274,12 @@ func (s *Sim) runPower(w *worker, node, typ string, vmid int, action string, opt
 		case "reboot":
 			// A reboot is a shutdown plus vm_start: pending changes take effect.
 			s.applyPending(w, g)
+			g.endRun(now)
 			g.Status, g.StartedAt = "running", now
 		case "pause":
 			g.Status = "paused"
 		case "suspend":
+			g.endRun(now)
 			if typ == "lxc" {
 				// lxc-checkpoint -s dumps the container's state and stops it.
 				s.tasks.setCheckpoint(vmid, true)
@@ -614,6 +617,7 @@ func (s *Sim) destroy(c *reqCtx, typ string) (any, error) {
 				}
 				s.withState(func() {
 					if g := s.guestOn(node, typ, vmid); g != nil {
+						g.endRun(s.now())
 						g.Status = "stopped"
 					}
 				})

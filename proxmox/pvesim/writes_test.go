@@ -610,12 +610,22 @@ func TestCreateLxcAndClone(t *testing.T) {
 }
 
 // TestSimCloseStopsWorkers: closing the simulator ends running tasks instead of leaking goroutines.
+// TestSimCloseStopsWorkers: Close interrupts running tasks and returns once
+// they ended: a reboot that would run for about a minute is over, ended by
+// "received interrupt", by the time Close returns.
 func TestSimCloseStopsWorkers(t *testing.T) {
 	w := newWSim(t)
-	w.s.SetTaskSpeed(1)
+	w.s.SetTaskSpeed(10) // a reboot now lasts far longer than this test waits
 	up := w.upid("operator", "POST", "/nodes/pve-node01/qemu/103/status/reboot", nil)
 	w.s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	w.s.tasks.mu.Lock()
+	tk := w.s.tasks.byUPID[up]
+	running, status := tk.running, tk.status
+	w.s.tasks.mu.Unlock()
+	if running || !strings.Contains(status, "received interrupt") {
+		t.Fatalf("after Close the reboot task is running=%v with status %q, want ended by an interrupt", running, status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := w.s.WaitTask(ctx, up); err != nil {
 		t.Fatal(err)
