@@ -72,18 +72,15 @@ staticcheck: ## staticcheck (fetched from the Go module proxy at a pinned versio
 
 # Answers to the product description's example questions, from the embedded
 # demo cluster, with no MCP client and no Proxmox needed (a question whose tool
-# does not exist yet is skipped). With jq, each result is shown one field (or
-# list item) per line; without it, as indented JSON.
-DEMO_FORMAT := to_entries[] | if (.value|type) == "array" and (.value|any(type == "object" or type == "array")) then "\(.key):", (.value[] | "  \(tojson)") else "\(.key): \(.value|tojson)" end
+# does not exist yet is skipped), shown as text (tables, key: value lines;
+# pvemcp call --format json gives the structured result).
 
 demo: build ## show pvemcp answering questions about the embedded demo cluster
 	@tools=$$($(BIN) tools --demo --log-level warn | awk 'NR > 1 {print $$1}'); \
 	show() { local q=$$1 tool=$$2 args=$${3:-}; \
 	  grep -qx "$$tool" <<<"$$tools" || return 0; \
-	  printf '\n=== "%s"\n$$ pvemcp call --demo %s%s\n' "$$q" "$$tool" "$${args:+ '$$args'}"; \
-	  if command -v jq >/dev/null 2>&1; then \
-	    $(BIN) call --demo --log-level warn "$$tool" $${args:+"$$args"} | jq -r '$(DEMO_FORMAT)'; \
-	  else $(BIN) call --demo --log-level warn "$$tool" $${args:+"$$args"}; fi; }; \
+	  printf '\n=== "%s"\n$$ pvemcp call --demo --format text %s%s\n' "$$q" "$$tool" "$${args:+ '$$args'}"; \
+	  $(BIN) call --demo --format text "$$tool" $${args:+"$$args"}; }; \
 	show "show me all running VMs on pve-node01" list_guests '{"node":"pve-node01","type":"qemu","status":"running"}'; \
 	show "list all containers across the cluster with their resource usage" list_guests '{"type":"lxc"}'; \
 	show "how are my nodes doing on resources?" cluster_overview; \

@@ -289,6 +289,9 @@ func MatchRunToJob(r BackupRun, jobs []BackupJob, loc *time.Location) (jobID, ba
 			if l.Node != "" && j.Node != "" && l.Node != j.Node {
 				continue
 			}
+			if j.Node != "" && r.Node != "" && r.Node != j.Node {
+				continue // a job bound to a node runs only there
+			}
 			score := 0
 			switch {
 			case j.All && l.All && sameInts(j.Exclude, l.Exclude):

@@ -108,6 +108,7 @@ func TestMatchRunToJob(t *testing.T) {
 		{ID: "a", Schedule: "21:00", Storage: "local", VMIDs: []int{101, 102}, Mode: "stop"},
 		{ID: "b", Schedule: "sun 01:00", Storage: "nfs", All: true, Exclude: []int{105}},
 		{ID: "c", Schedule: "*/30", Storage: "nfs", Pool: "prod"},
+		{ID: "d", Schedule: "03:00", Storage: "local", All: true, Node: "pve2"},
 	}
 	mk := func(cmd string, start string) BackupRun {
 		l := ParseVzdumpLog(LinesFromText("INFO: starting new backup job: "+cmd+"\n"), VzdumpParseOptions{})
@@ -123,6 +124,13 @@ func TestMatchRunToJob(t *testing.T) {
 		{mk("vzdump --all 1 --exclude 105 --storage nfs --node pve1", "2026-02-22 01:00:01"), "b"},
 		{mk("vzdump --pool prod --storage nfs", "2026-02-22 01:30:00"), "c"},
 		{mk("vzdump 999 --storage local", "2026-02-22 01:30:00"), ""},
+		{mk("vzdump --all --exclude 105 --storage nfs", "2026-02-22 01:00:01"), "b"}, // bare --all
+		{mk("vzdump --all 1 --storage local --node pve2", "2026-02-22 03:00:05"), "d"},
+		{func() BackupRun {
+			r := mk("vzdump --all 1 --storage local", "2026-02-22 03:00:05")
+			r.Node = "pve1"
+			return r
+		}(), ""}, // d runs on pve2 only
 		{BackupRun{StartEpoch: epochOf("2026-02-20 21:04:00")}, "a"},
 		{BackupRun{StartEpoch: epochOf("2026-02-20 22:00:00")}, ""},
 	}

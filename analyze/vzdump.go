@@ -454,7 +454,9 @@ func parseVzdumpCommand(out *VzdumpLog, cmd string) {
 	if v, ok := opts["vmid"]; ok {
 		out.VMIDs = append(out.VMIDs, parseVMIDList(v)...)
 	}
-	out.All = opts["all"] == "1"
+	if v, ok := opts["all"]; ok && v != "0" {
+		out.All = true // "--all 1", or a bare "--all"
+	}
 	out.Exclude = parseVMIDList(opts["exclude"])
 	out.Pool = opts["pool"]
 	out.Node = opts["node"]

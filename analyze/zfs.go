@@ -463,8 +463,19 @@ func (v ZFSVerdict) Alert() *Alert {
 		return nil
 	}
 	msg := fmt.Sprintf("%s/%s is %s", v.Node, v.Pool, v.State)
-	if len(v.Reasons) > 0 {
-		msg += ": " + joinReasons(v.Reasons)
+	// The first reason restates the state ("pool is DEGRADED: ..."): keep
+	// only what it adds, so the message does not say the state twice.
+	reasons := append([]string(nil), v.Reasons...)
+	if len(reasons) > 0 {
+		if rest, ok := strings.CutPrefix(reasons[0], "pool is "+v.State); ok {
+			reasons[0] = strings.TrimPrefix(rest, ": ")
+			if reasons[0] == "" {
+				reasons = reasons[1:]
+			}
+		}
+	}
+	if len(reasons) > 0 {
+		msg += ": " + joinReasons(reasons)
 	}
 	// Value counts the findings: a pool state has no natural number.
 	return &Alert{Severity: v.Severity, Subject: v.Node + "/" + v.Pool, Metric: "zfs_findings", Value: float64(len(v.Reasons)),

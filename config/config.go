@@ -55,7 +55,8 @@ const (
 // HowToConfigure is the exact list of what to set; every "not configured"
 // error ends with it.
 const HowToConfigure = "set " + EnvEndpoint + " (e.g. https://pve1.example.com:8006), " +
-	EnvToken + " (user@realm!tokenid=secret), and one of " + EnvFingerprint +
+	EnvToken + " (user@realm!tokenid=secret), and, unless the certificate is signed by a CA the system trusts" +
+	" (e.g. ACME), one of " + EnvFingerprint +
 	" (SHA-256 of the node certificate, AA:BB:...), " + EnvCAFile + " (PEM of the cluster CA) or " +
 	EnvInsecure + "=true; or describe clusters in $XDG_CONFIG_HOME/pvemcp/config.yaml (see examples/config.yaml);" +
 	" or use --demo to try the built-in simulator"
@@ -255,12 +256,11 @@ func validateCluster(c *Cluster) error {
 		}
 		c.Fingerprint = fp
 	}
-	if c.Fingerprint == "" && c.CAFile == "" && !c.Insecure {
-		return errors.New("set fingerprint, ca_file, or insecure: true (Proxmox certificates are usually self-signed)")
-	}
+	// Neither fingerprint, ca_file nor insecure: the system's trusted roots
+	// verify the certificate (ACME / Let's Encrypt clusters need nothing
+	// more; a self-signed one is refused with its fingerprint to pin).
 	if c.TokenID != "" && !tokenIDOK(c.TokenID) {
-		// Not quoted: a whole token pasted here would carry its secret.
-		return errors.New("token_id must look like user@realm!tokenid (no '=' and no secret)")
+		return fmt.Errorf("token_id: %w", proxmox.CheckTokenID(c.TokenID))
 	}
 	return nil
 }

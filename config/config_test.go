@@ -200,7 +200,7 @@ func TestEnvironmentOnly(t *testing.T) {
 	}
 	// Partly set: names what is missing.
 	_, err = Load(envOf(map[string]string{EnvEndpoint: "https://pve1:8006"}))
-	if err == nil || !strings.Contains(err.Error(), "missing "+EnvToken+", "+EnvFingerprint+" or "+EnvCAFile+" or "+EnvInsecure+"=true") {
+	if err == nil || !strings.Contains(err.Error(), "missing "+EnvToken+";") {
 		t.Errorf("partial: %v", err)
 	}
 	for name, env := range map[string]map[string]string{
@@ -226,7 +226,6 @@ func TestStrictYAMLNamesFileAndLine(t *testing.T) {
 		"top unknown":     {"read_only: true\nthreshold:\n  ram_pct: 3\n", ":2: unknown key \"threshold\""},
 		"type":            {"thresholds:\n  ram_pct: lots\n", ":2: cannot unmarshal"},
 		"bad pct":         {"thresholds:\n  cpu_pct: 150\n", "thresholds.cpu_pct must be a percentage"},
-		"no tls":          {"clusters:\n  - name: a\n    endpoints: [x]\n", ":2: cluster a: set fingerprint, ca_file, or insecure"},
 		"no endpoint":     {"read_only: false\nclusters:\n  - name: a\n    insecure: true\n", ":3: cluster a: no endpoint"},
 		"dup":             {"clusters:\n  - {name: a, endpoints: [x], insecure: true}\n  - {name: a, endpoints: [y], insecure: true}\n", ":3: cluster \"a\" is defined twice"},
 		"bad name":        {"clusters:\n  - {name: 'a b', endpoints: [x], insecure: true}\n", ":2: cluster name"},
@@ -237,7 +236,7 @@ func TestStrictYAMLNamesFileAndLine(t *testing.T) {
 		"approval":        {"approval: always\n", "approval must be elicit, nonce or require_human"},
 		"vmid":            {"protected:\n  vmids: [5]\n", "not a valid VMID"},
 		"two documents":   {"read_only: true\n---\nread_only: false\n", ":2: only one YAML document"},
-		"bad token id":    {"clusters:\n  - {name: a, endpoints: [x], insecure: true, token_id: root}\n", "token_id must look like user@realm!tokenid"},
+		"bad token id":    {"clusters:\n  - {name: a, endpoints: [x], insecure: true, token_id: root}\n", "token_id: API token id has no '!'"},
 	} {
 		path := writeFile(t, "config.yaml", tc.yaml)
 		_, err := Read(Options{Path: path, Getenv: envOf(nil)})
@@ -343,7 +342,7 @@ func TestOSKeyringWithMock(t *testing.T) {
 	}
 	keyring.MockInitWithError(errors.New("dbus: no session bus"))
 	if _, err := ReadSecret(SecretRef{Kind: SecretKeyring, Name: "c1"}, kr, envOf(nil)); err == nil ||
-		!strings.Contains(err.Error(), "keyring unavailable") {
+		!strings.Contains(err.Error(), "keyring is unavailable") || !strings.Contains(err.Error(), "PROXMOX_VE_API_TOKEN_FILE") {
 		t.Errorf("broken keyring: %v", err)
 	}
 }
@@ -379,5 +378,18 @@ func TestFlags(t *testing.T) {
 	}
 	if (*Flags)(nil).Options().Path != "" {
 		t.Error("nil flags")
+	}
+}
+
+// TestSystemRootsByDefault: endpoint and token are enough (a certificate a
+// CA the system trusts signed, as with ACME); the file form too.
+func TestSystemRootsByDefault(t *testing.T) {
+	cfg, err := Load(envOf(map[string]string{EnvEndpoint: "https://pve1.example.com:8006", EnvToken: "pvemcp@pve!mcp=s3cret-value"}))
+	if err != nil || cfg.Cluster == nil || cfg.Cluster.Fingerprint != "" || cfg.Cluster.CAFile != "" || cfg.Cluster.Insecure {
+		t.Fatalf("endpoint and token only: %v %+v", err, cfg)
+	}
+	path := writeFile(t, "config.yaml", "clusters:\n  - {name: a, endpoints: [https://pve1.example.com:8006], token_id: \"pvemcp@pve!mcp\"}\n")
+	if _, err := Read(Options{Path: path, Getenv: envOf(nil)}); err != nil {
+		t.Errorf("file cluster without TLS settings: %v", err)
 	}
 }

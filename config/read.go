@@ -334,9 +334,6 @@ func checkEnvCluster(c *Cluster) error {
 	if c.Secret.Kind == SecretNone {
 		missing = append(missing, EnvToken)
 	}
-	if c.Fingerprint == "" && c.CAFile == "" && !c.Insecure {
-		missing = append(missing, EnvFingerprint+" or "+EnvCAFile+" or "+EnvInsecure+"=true")
-	}
 	if len(missing) > 0 {
 		return fmt.Errorf("incomplete Proxmox configuration: missing %s; %s", strings.Join(missing, ", "), HowToConfigure)
 	}

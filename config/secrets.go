@@ -185,7 +185,8 @@ func ReadSecret(ref SecretRef, kr Keyring, getenv Getenv) (string, error) {
 			return "", fmt.Errorf("no secret stored; run: pvemcp auth set --cluster %s", ref.Name)
 		}
 		if err != nil {
-			return "", fmt.Errorf("keyring unavailable: %v", err)
+			return "", fmt.Errorf("the OS keyring is unavailable (%v); on a host without a desktop session (no D-Bus Secret Service), "+
+				"give the token another way: %s or %s_FILE in the environment, token_file, or token_credential (systemd)", err, EnvToken, EnvToken)
 		}
 		v = s
 	default:
@@ -223,7 +224,7 @@ func CombineToken(tokenID, v string) (string, error) {
 		return v, nil
 	}
 	if tokenID == "" {
-		return "", errors.New("the stored value is a bare secret: set token_id (user@realm!tokenid) or store the whole token user@realm!tokenid=secret")
+		return "", errors.New("it holds only a secret, without the token id: give the whole token user@realm!tokenid=secret (in a config file, token_id can name the id instead)")
 	}
 	if strings.ContainsAny(v, " \t\r\n") {
 		return "", errors.New("the secret contains white space")

@@ -203,7 +203,8 @@ export async function startSim(extraArgs = []) {
       out += chunk;
       for (const line of out.split('\n')) {
         const m = /^(PROXMOX_VE_[A-Z_]+)=(.*)$/.exec(line.trim());
-        if (m) vars[m[1]] = m[2];
+        // Values are single-quoted for the shell ('\'' for a quote inside).
+        if (m) vars[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replaceAll("'\\''", "'");
       }
       if (vars.PROXMOX_VE_ENDPOINT && vars.PROXMOX_VE_API_TOKEN && vars.PROXMOX_VE_FINGERPRINT) {
         clearTimeout(timer);

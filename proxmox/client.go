@@ -90,35 +90,20 @@ func ParseToken(token string) (id, secret string, err error) {
 		return "", "", errors.New("API token starts with a variable assignment; give only its value user@realm!tokenid=secret")
 	}
 	i := strings.Index(token, "=")
+	if i > 0 && i == len(token)-1 && tokenIDRE.MatchString(token[:i]) {
+		return "", "", errors.New("API token has no secret after the '=': give the whole token user@realm!tokenid=secret")
+	}
 	if i <= 0 || i == len(token)-1 {
 		return "", "", errors.New("API token must look like user@realm!tokenid=secret")
 	}
 	id, secret = token[:i], token[i+1:]
-	if !tokenIDRE.MatchString(id) {
-		return "", "", fmt.Errorf("API token id (the part before the first '=') must look like user@realm!tokenid: %s", tokenIDProblem(id))
+	if err := CheckTokenID(id); err != nil {
+		return "", "", err
 	}
 	if strings.ContainsAny(secret, " \t") {
 		return "", "", errors.New("API token secret (the part after the first '=') contains white space")
 	}
 	return id, secret, nil
-}
-
-// tokenIDProblem names what is wrong with a token id without quoting it.
-func tokenIDProblem(id string) string {
-	at, bang := strings.Index(id, "@"), strings.Index(id, "!")
-	switch {
-	case strings.ContainsAny(id, " \t"):
-		return "it contains white space"
-	case at <= 0:
-		return "the user part before '@' is missing"
-	case bang < 0:
-		return "the '!tokenid' part is missing"
-	case bang < at:
-		return "'!' comes before '@'"
-	case strings.Count(id, "@") > 1 || strings.Count(id, "!") > 1:
-		return "it has more than one '@' or '!'"
-	}
-	return "the realm or token name is empty or the token name does not start with a letter"
 }
 
 // NormalizeFingerprint returns a SHA-256 fingerprint as uppercase colon hex,

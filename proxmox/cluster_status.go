@@ -63,5 +63,6 @@ func (c *Client) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 		st.Nodes = len(st.Members)
 	}
 	RecorderFrom(ctx).setClusterName(st.Name)
+	c.noteClusterName(st.Name)
 	return st, nil
 }

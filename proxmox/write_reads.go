@@ -144,6 +144,7 @@ type Volume struct {
 	Format  string `json:"format"`
 	Size    Int    `json:"size"`
 	VMID    Int    `json:"vmid"`
+	CTime   Int    `json:"ctime"` // creation time (epoch); for a backup archive, when the backup was written
 }
 
 // StorageVolumes reads GET /nodes/{node}/storage/{storage}/content,

@@ -128,7 +128,7 @@ type StaleGuest struct {
 type GuestBackupIn struct {
 	VMID        int    `json:"vmid"`
 	Name        string `json:"name,omitempty"`
-	LastSuccess string `json:"last_success,omitempty"`
+	LastSuccess string `json:"last_success,omitempty" description:"newest successful backup: in the run logs read, or the newest archive on the storages"`
 	LastFailure string `json:"last_failure,omitempty"`
 	Reason      string `json:"last_failure_reason,omitempty"`
 }
@@ -257,6 +257,16 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		runs = mine
 	}
 	rep := analyze.BackupStatus(ajobs, runs, refs, now.Unix(), analyze.BackupOptions{StaleAfterSeconds: 1})
+	// Archives on the storages (a shared one counts for every guest whose
+	// backups it holds, whichever node wrote them) prove successes whose run
+	// logs were not read.
+	archives := backupArchives(ctx, c, nodes)
+	for i := range rep.Guests {
+		g := &rep.Guests[i]
+		if a, ok := archives[g.VMID]; ok && a.ctime > g.LastSuccessEpoch {
+			g.LastSuccessEpoch = a.ctime
+		}
+	}
 	out := BackupResult{Jobs: []BackupJobInfo{}, Window: BackupWindow{Days: args.Days, From: rfcTime(since), To: rfcTime(now.Unix()), LogsRead: read}}
 	out.Basis = rep.Basis + fmt.Sprintf("; %d of %d logs read, the other runs judged by their task status", read, len(runs))
 	if jobsErr != nil {
@@ -353,7 +363,7 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		out.Stale = append(out.Stale, sg)
 		alerts = append(alerts, Alert{Severity: SeverityWarning, Subject: analyze.GuestSubject(guestTypeOf(refs, g.VMID), g.VMID),
 			Metric: "backup_age_hours", Value: sg.AgeHours, Threshold: limit, Message: msg,
-			Basis: "newest successful guest backup in the vzdump task logs read"})
+			Basis: "newest successful guest backup in the vzdump task logs read and the backup archives on the storages"})
 	}
 	// An enabled job with no run in a window longer than its period missed
 	// its schedule (a stopped timer, a node down at the time, ...).

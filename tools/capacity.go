@@ -70,7 +70,9 @@ type CapacityResult struct {
 	Apply            string        `json:"apply,omitempty"`
 }
 
-// CapNodeOut is a node's capacity.
+// CapNodeOut is a node's capacity. A node that is not online has no usage
+// figures (Proxmox gives none) and its guests' states are unknown: those
+// fields are absent and the envelope's "unavailable" says why.
 type CapNodeOut struct {
 	Node             string          `json:"node"`
 	Online           bool            `json:"online"`
@@ -78,19 +80,20 @@ type CapNodeOut struct {
 	Evacuate         bool            `json:"evacuate,omitempty"`
 	CPUCores         int             `json:"cpu_cores,omitempty" description:"physical cores (cores × sockets)"`
 	CPUThreads       int             `json:"cpu_threads"`
-	CPUUsedPct       float64         `json:"cpu_used_pct"`
-	VCPUsRunning     float64         `json:"vcpus_running"`
+	CPUUsedPct       *float64        `json:"cpu_used_pct,omitempty" description:"absent when the node is not online"`
+	VCPUsRunning     *float64        `json:"vcpus_running,omitempty" description:"absent when the node is not online"`
 	VCPUsAll         float64         `json:"vcpus_all"`
-	VCPURatioRunning float64         `json:"vcpu_ratio_running" description:"vCPUs of running guests per thread"`
+	VCPURatioRunning *float64        `json:"vcpu_ratio_running,omitempty" description:"vCPUs of running guests per thread"`
 	VCPURatioAll     float64         `json:"vcpu_ratio_all"`
 	MemTotalGiB      float64         `json:"mem_total_gib"`
-	MemUsedGiB       float64         `json:"mem_used_gib"`
-	MemUsedPct       float64         `json:"mem_used_pct"`
-	MemAllocRunGiB   float64         `json:"mem_alloc_running_gib" description:"maxmem of running guests"`
+	MemUsedGiB       *float64        `json:"mem_used_gib,omitempty" description:"absent when the node is not online"`
+	MemUsedPct       *float64        `json:"mem_used_pct,omitempty"`
+	MemAllocRunGiB   *float64        `json:"mem_alloc_running_gib,omitempty" description:"maxmem of running guests"`
 	MemAllocAllGiB   float64         `json:"mem_alloc_all_gib"`
-	MemCommitPct     float64         `json:"mem_commit_pct" description:"RAM allocated to running guests / total"`
-	GuestsRunning    int             `json:"guests_running"`
-	GuestsStopped    int             `json:"guests_stopped"`
+	MemCommitPct     *float64        `json:"mem_commit_pct,omitempty" description:"RAM allocated to running guests / total"`
+	GuestsRunning    *int            `json:"guests_running,omitempty"`
+	GuestsStopped    *int            `json:"guests_stopped,omitempty"`
+	GuestsUnknown    int             `json:"guests_unknown,omitempty" description:"guests of a node that is not online: their state is unknown"`
 	Templates        int             `json:"templates,omitempty"`
 	MemForecast      *CapForecast    `json:"mem_forecast,omitempty" description:"days until the RAM threshold from the node's RRD"`
 	Storages         []CapStorageOut `json:"storages,omitempty" description:"local storages holding guest disks"`
@@ -265,7 +268,21 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 			online = append(online, n.Name)
 		}
 	}
-	wg.Add(3)
+	var quorate = true
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		st, err := c.ClusterStatus(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			AddErr(ctx, "", err)
+			AddUnavailable(ctx, "quorum", "GET /cluster/status failed: moves are planned as if the cluster were quorate")
+			return
+		}
+		quorumAlert(ctx, st)
+		quorate = st.Quorate
+	}()
 	go func() {
 		defer wg.Done()
 		st := proxmox.ForEachNode(ctx, c, online, func(ctx context.Context, n string) (*proxmox.NodeStatus, error) { return c.NodeStatus(ctx, n) })
@@ -352,6 +369,9 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		samples[g.VMID] = g.HistorySamples
 	}
 	out := capacityOut(ctx, rep, args, guestStor, samples)
+	if !quorate && len(out.Moves) > 0 {
+		out.Apply = "not now: the cluster has no quorum and Proxmox refuses every migration until it has; " + out.Apply
+	}
 	if args.Guests {
 		for _, g := range in.Guests {
 			if !g.Running || g.Template {
@@ -566,10 +586,18 @@ func capacityOut(ctx context.Context, rep analyze.CapacityReport, args CapacityA
 	}
 	for _, n := range rep.Nodes {
 		no := CapNodeOut{Node: n.Node, Online: n.Online, Excluded: n.Excluded, Evacuate: n.Evacuate, CPUCores: n.CPUCores, CPUThreads: n.CPUThreads,
-			CPUUsedPct: n.CPUUsedPct, VCPUsRunning: n.VCPUsRunning, VCPUsAll: n.VCPUsAll, VCPURatioRunning: n.VCPURatioRunning,
-			VCPURatioAll: n.VCPURatioAll, MemTotalGiB: GiB(n.MemTotalBytes), MemUsedGiB: GiB(n.MemUsedBytes), MemUsedPct: n.MemUsedPct,
-			MemAllocRunGiB: GiB(n.MemAllocRunningBytes), MemAllocAllGiB: GiB(n.MemAllocAllBytes), MemCommitPct: n.MemCommitPct,
-			GuestsRunning: n.GuestsRunning, GuestsStopped: n.GuestsStopped, Templates: n.Templates, MemForecast: capForecast(n.MemForecast)}
+			VCPUsAll: n.VCPUsAll, VCPURatioAll: n.VCPURatioAll, MemTotalGiB: GiB(n.MemTotalBytes),
+			MemAllocAllGiB: GiB(n.MemAllocAllBytes), Templates: n.Templates, MemForecast: capForecast(n.MemForecast)}
+		if n.Online {
+			no.CPUUsedPct, no.MemUsedGiB, no.MemUsedPct = &n.CPUUsedPct, ptr(GiB(n.MemUsedBytes)), &n.MemUsedPct
+			no.VCPUsRunning, no.VCPURatioRunning = &n.VCPUsRunning, &n.VCPURatioRunning
+			no.MemAllocRunGiB, no.MemCommitPct = ptr(GiB(n.MemAllocRunningBytes)), &n.MemCommitPct
+			no.GuestsRunning, no.GuestsStopped = &n.GuestsRunning, &n.GuestsStopped
+		} else {
+			no.GuestsUnknown = n.GuestsRunning + n.GuestsStopped
+			AddUnavailable(ctx, "usage of "+n.Node+" and the state of its guests",
+				"the node is not online: /cluster/resources gives no CPU or memory use for it and its guests' status is unknown")
+		}
 		for _, s := range n.Storages {
 			if s.Shared || !guestStor[n.Node+"/"+s.Storage] {
 				continue

@@ -238,7 +238,7 @@ func TestReplicationStatusDemo(t *testing.T) {
 		envelopeOut
 	}
 	healthCall(t, e, "replication_status", `{}`, &out)
-	if out.Counts.Jobs != 2 || out.Counts.Failing != 1 || out.Counts.OK != 1 || len(out.Jobs) != 2 {
+	if out.Counts.Jobs != 6 || out.Counts.Failing != 1 || out.Counts.OK != 5 || len(out.Jobs) != 6 {
 		t.Fatalf("counts %+v jobs %+v", out.Counts, out.Jobs)
 	}
 	f := out.Jobs[0]
@@ -249,7 +249,13 @@ func TestReplicationStatusDemo(t *testing.T) {
 	if a := out.alert("replication/104-0", "fail_count"); a == nil || a.Severity != SeverityCritical {
 		t.Errorf("no critical alert for 104-0: %+v", out.Alerts)
 	}
-	if ok := out.Jobs[1]; ok.ID != "102-0" || ok.State != "ok" || ok.Guest != "db-postgres-01" || ok.NextSync == "" {
+	var ok ReplJob
+	for _, j := range out.Jobs {
+		if j.ID == "102-0" {
+			ok = j
+		}
+	}
+	if ok.ID != "102-0" || ok.State != "ok" || ok.Guest != "db-postgres-01" || ok.NextSync == "" || ok.Target != "pve-node01" {
 		t.Errorf("ok job: %+v", ok)
 	}
 	out.Jobs = nil
@@ -259,7 +265,7 @@ func TestReplicationStatusDemo(t *testing.T) {
 	}
 	out.Jobs = nil
 	healthCall(t, e, "replication_status", `{"vmid":102}`, &out)
-	if len(out.Jobs) != 1 || out.Jobs[0].ID != "102-0" {
+	if len(out.Jobs) != 2 || out.Jobs[0].ID != "102-0" || out.Jobs[1].ID != "102-1" {
 		t.Errorf("vmid 102: %+v", out.Jobs)
 	}
 }

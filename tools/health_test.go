@@ -631,7 +631,7 @@ func TestCapacityReportDemo(t *testing.T) {
 		t.Errorf("pve-node03 memory pressure not named: %+v", out.Alerts)
 	}
 	n3 := out.Nodes[2]
-	if n3.Node != "pve-node03" || n3.CPUCores == 0 || n3.CPUThreads < n3.CPUCores || n3.VCPUsRunning == 0 || n3.MemAllocRunGiB == 0 || len(n3.Storages) == 0 {
+	if n3.Node != "pve-node03" || n3.CPUCores == 0 || n3.CPUThreads < n3.CPUCores || n3.VCPUsRunning == nil || *n3.VCPUsRunning == 0 || n3.MemAllocRunGiB == nil || *n3.MemAllocRunGiB == 0 || len(n3.Storages) == 0 {
 		t.Errorf("node03 %+v", n3)
 	}
 	if out.OverTotal == 0 || len(out.OverProvisioned) == 0 || out.OverProvisioned[0].Samples == 0 || out.FindingsBasis == "" {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -229,9 +230,28 @@ func enableToolsetMCP(ms *server.MCPServer, next server.ToolHandlerFunc) server.
 		}
 		if json.Unmarshal(res.RawStructuredContent, &out) == nil && out.Listed && !out.AlreadyEnabled {
 			_ = ms.SendNotificationToClient(ctx, string(mcp.MethodNotificationToolsListChanged), nil)
+			awaitForwarded(ctx)
 		}
 		return res, nil
 	}
+}
+
+// awaitForwarded waits (briefly, bounded) until the session's notification
+// queue is empty and its forwarder had a moment to write: mcp-go's
+// streamable HTTP transport drops a notification that its forwarder took
+// off the queue just as the request ended, so returning at once could lose
+// the list_changed the client relies on.
+func awaitForwarded(ctx context.Context) {
+	cs := server.ClientSessionFromContext(ctx)
+	if cs == nil {
+		return
+	}
+	ch := cs.NotificationChannel()
+	deadline := time.Now().Add(time.Second)
+	for len(ch) > 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond)
 }
 
 func init() { mcpWrappers["enable_toolset"] = enableToolsetMCP }

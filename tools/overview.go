@@ -66,26 +66,34 @@ type StorageSummary struct {
 	Pct      *float64 `json:"pct,omitempty"`
 }
 
-// GuestCounts counts VMs and containers.
+// GuestCounts counts VMs and containers. A guest whose node is not online
+// has status "unknown" in /cluster/resources: it is counted as unknown, not
+// as stopped, and a count of running guests is given only over the guests
+// whose state is known.
 type GuestCounts struct {
-	VMs        int `json:"vms"`
-	VMsRunning int `json:"vms_running"`
-	CTs        int `json:"cts"`
-	CTsRunning int `json:"cts_running"`
+	VMs        int  `json:"vms"`
+	VMsRunning *int `json:"vms_running,omitempty" description:"absent when no VM's state is known"`
+	VMsUnknown int  `json:"vms_unknown,omitempty" description:"VMs on nodes that are not online"`
+	CTs        int  `json:"cts"`
+	CTsRunning *int `json:"cts_running,omitempty" description:"absent when no container's state is known"`
+	CTsUnknown int  `json:"cts_unknown,omitempty" description:"containers on nodes that are not online"`
 }
 
 func (g *GuestCounts) add(r proxmox.Resource) {
-	running := r.Status == "running"
+	total, running, unknown := &g.CTs, &g.CTsRunning, &g.CTsUnknown
 	if r.Type == "qemu" {
-		g.VMs++
-		if running {
-			g.VMsRunning++
-		}
-	} else {
-		g.CTs++
-		if running {
-			g.CTsRunning++
-		}
+		total, running, unknown = &g.VMs, &g.VMsRunning, &g.VMsUnknown
+	}
+	*total++
+	if r.Status == "unknown" || r.Status == "" {
+		*unknown++
+		return
+	}
+	if *running == nil {
+		*running = new(int)
+	}
+	if r.Status == "running" {
+		**running++
 	}
 }
 
@@ -114,17 +122,9 @@ func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, er
 		AddErr(ctx, "", statusErr)
 		AddUnavailable(ctx, "quorum", "GET /cluster/status failed: "+statusErr.Error())
 	} else {
-		q := &Quorum{Quorate: status.Quorate, NodesTotal: len(status.Members)}
-		for _, m := range status.Members {
-			if m.Online {
-				q.NodesOnline++
-			}
-		}
+		q := &Quorum{Quorate: status.Quorate}
+		q.NodesOnline, q.NodesTotal = quorumAlert(ctx, status)
 		out.Quorum = q
-		if !status.Quorate {
-			AddAlert(ctx, Alert{Severity: SeverityCritical, Subject: "cluster", Metric: "quorum",
-				Message: fmt.Sprintf("cluster is not quorate (%d of %d nodes online, per /cluster/status)", q.NodesOnline, q.NodesTotal)})
-		}
 	}
 	th := EnvFrom(ctx).Thresholds.WithDefaults()
 	byNode := map[string]*NodeSummary{}

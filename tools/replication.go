@@ -26,12 +26,14 @@ type ReplicationArgs struct {
 	VMID   int    `json:"vmid,omitempty" pve:"vmid" description:"only the jobs of this guest"`
 	Node   string `json:"node,omitempty" pve:"node" description:"only jobs replicating from or to this node"`
 	Failed bool   `json:"failed,omitempty" description:"only jobs that are not ok"`
+	Limit  int    `json:"limit,omitempty" minimum:"1" maximum:"500" default:"50" description:"jobs listed, problems first"`
 }
 
 // ReplicationResult lists jobs, problems first.
 type ReplicationResult struct {
 	Jobs   []ReplJob  `json:"jobs"`
 	Counts ReplCounts `json:"counts"`
+	Listed int        `json:"listed" description:"jobs in jobs; fewer than counts.jobs when cut at limit or by failed"`
 }
 
 // ReplCounts counts jobs by state.
@@ -175,5 +177,9 @@ func replicationStatus(ctx context.Context, args ReplicationArgs) (ReplicationRe
 		}
 		return out.Jobs[i].ID < out.Jobs[k].ID
 	})
+	if args.Limit > 0 && len(out.Jobs) > args.Limit {
+		out.Jobs = out.Jobs[:args.Limit]
+	}
+	out.Listed = len(out.Jobs)
 	return out, nil
 }

@@ -186,6 +186,12 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	data, err := s.invoke(ctx, t, av)
 	ev := s.env.Log.Debug().Str("tool", name).Dur("took", time.Since(start)).Int("calls", len(rec.Calls()))
 	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			// Not Proxmox's doing: the client closed the connection (stdin,
+			// HTTP) or cancelled the request, which cancelled its calls.
+			ev.Str("error", err.Error()).Msg("tool call abandoned: the client went away or cancelled it")
+			return errorResult(name + " stopped: the client went away or cancelled the request before the result was ready"), nil
+		}
 		ev.Str("error", err.Error()).Msg("tool failed")
 		return errorResult(name + " failed: " + err.Error()), nil
 	}
@@ -286,15 +292,39 @@ func toAny(ss []string) []any {
 }
 
 func clusterName(ctx context.Context, env *Env, rec *proxmox.Recorder) string {
-	// A configured name labels the cluster; otherwise (or when the config
-	// only has the placeholder "default") use what Proxmox said.
+	// A configured name labels the cluster (it is what the "cluster"
+	// argument takes); without one, or with the placeholder "default" of a
+	// configuration from the environment, the name Proxmox reports in
+	// /cluster/status (read once per process).
 	seen := rec.ClusterName()
-	if env.Client != nil || env.Connect != nil {
-		if c, err := env.client(ctx); err == nil && c.Name() != "" && !(c.Name() == "default" && seen != "") {
-			return c.Name()
+	c, err := env.client(ctx)
+	if err != nil {
+		return seen
+	}
+	if n := c.Name(); n != "" && n != "default" {
+		return n
+	}
+	if seen != "" {
+		return seen
+	}
+	if answered(rec) {
+		if n := c.ClusterName(ctx); n != "" {
+			return n
 		}
 	}
-	return seen
+	return c.Name()
+}
+
+// answered reports whether the cluster answered any call of this request,
+// even with an error status (so asking it for its name will not wait on an
+// unreachable cluster).
+func answered(rec *proxmox.Recorder) bool {
+	for _, c := range rec.Calls() {
+		if c.Status > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func errorResult(msg string) *Result { return &Result{Text: msg, IsError: true} }

@@ -45,13 +45,14 @@ type StorageInfo struct {
 	Shared   bool          `json:"shared,omitempty"`
 	Content  string        `json:"content,omitempty"`
 	Status   string        `json:"status" description:"active, inactive or disabled"`
-	UsedGiB  float64       `json:"used_gib"`
-	TotalGiB float64       `json:"total_gib"`
-	AvailGiB float64       `json:"avail_gib"`
-	UsedPct  float64       `json:"used_pct"`
+	UsedGiB  *float64      `json:"used_gib,omitempty" description:"absent unless active: Proxmox reports no size then"`
+	TotalGiB *float64      `json:"total_gib,omitempty"`
+	AvailGiB *float64      `json:"avail_gib,omitempty"`
+	UsedPct  *float64      `json:"used_pct,omitempty"`
 	Forecast *FillForecast `json:"forecast,omitempty"`
 
 	usedB, totalB int64
+	pct           float64
 }
 
 // FillForecast is a linear fill forecast.
@@ -94,8 +95,12 @@ func storageStatus(ctx context.Context, args StorageArgs) (StorageResult, error)
 				continue
 			}
 			info := StorageInfo{Storage: s.Storage, Node: r.Node, Type: s.Type, Shared: bool(s.Shared), Content: s.Content,
-				Status: storageState(s), UsedGiB: GiB(s.Used), TotalGiB: GiB(s.Total), AvailGiB: GiB(s.Avail), UsedPct: Pct(s.Used, s.Total),
-				usedB: int64(s.Used), totalB: int64(s.Total)}
+				Status: storageState(s)}
+			if info.Status == "active" {
+				info.UsedGiB, info.TotalGiB, info.AvailGiB = ptr(GiB(s.Used)), ptr(GiB(s.Total)), ptr(GiB(s.Avail))
+				info.pct = Pct(s.Used, s.Total)
+				info.UsedPct, info.usedB, info.totalB = ptr(info.pct), int64(s.Used), int64(s.Total)
+			}
 			if info.Shared {
 				if i, ok := shared[s.Storage]; ok {
 					out.Storages[i].Nodes = append(out.Storages[i].Nodes, r.Node)
@@ -129,8 +134,8 @@ func storageStatus(ctx context.Context, args StorageArgs) (StorageResult, error)
 		forecastStorages(ctx, c, out.Storages, args.Forecast, th)
 	}
 	sort.SliceStable(out.Storages, func(i, j int) bool {
-		if out.Storages[i].UsedPct != out.Storages[j].UsedPct {
-			return out.Storages[i].UsedPct > out.Storages[j].UsedPct
+		if out.Storages[i].pct != out.Storages[j].pct {
+			return out.Storages[i].pct > out.Storages[j].pct
 		}
 		return out.Storages[i].Node+out.Storages[i].Storage < out.Storages[j].Node+out.Storages[j].Storage
 	})
@@ -152,7 +157,7 @@ func storageState(s proxmox.NodeStorage) string {
 func forecastStorages(ctx context.Context, c *proxmox.Client, list []StorageInfo, window string, th Thresholds) {
 	var idx []string
 	for i, s := range list {
-		if s.Status == "active" && s.TotalGiB > 0 {
+		if s.Status == "active" && s.totalB > 0 {
 			idx = append(idx, strconv.Itoa(i))
 		}
 	}

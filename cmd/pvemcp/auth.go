@@ -147,6 +147,7 @@ func authStatus(a *app) error {
 	}
 	kr := config.OSKeyring{}
 	shown := false
+	missing := 0
 	for _, cl := range cfg.Clusters {
 		if only != "" && cl.Name != only {
 			continue
@@ -155,6 +156,7 @@ func authStatus(a *app) error {
 		state := "present"
 		if err := cl.Resolve(kr, nil); err != nil {
 			state = "MISSING: " + strings.TrimPrefix(err.Error(), "cluster "+cl.Name+": ")
+			missing++
 		} else {
 			state += ", token " + cl.TokenID
 		}
@@ -166,12 +168,17 @@ func authStatus(a *app) error {
 		state := "present"
 		if _, err := config.ReadSecret(ref, kr, os.LookupEnv); err != nil {
 			state = "MISSING: " + err.Error()
+			missing++
 		}
 		fmt.Fprintf(a.stdout, "%s (not in the configuration): %s: %s\n", only, ref, state)
 		shown = true
 	}
 	if !shown {
 		fmt.Fprintln(a.stdout, "no cluster configured; "+config.HowToConfigure)
+		return &exitError{code: 1}
+	}
+	if missing > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("%d cluster(s) without a usable secret", missing)}
 	}
 	return nil
 }

@@ -32,8 +32,9 @@ clusters:
 	const secret = "5e3dd1bd-1234-4abc-9def-0123456789ab"
 
 	code, out, errs := runCLI(t, "", "--config", p, "auth", "status")
-	if code != 0 || !strings.Contains(out, "prod: OS keyring (service pvemcp, account prod): MISSING") ||
-		!strings.Contains(out, "pvemcp auth set --cluster prod") {
+	// A missing secret is a failure: exit 1, saying how many.
+	if code != 1 || !strings.Contains(out, "prod: OS keyring (service pvemcp, account prod): MISSING") ||
+		!strings.Contains(out, "pvemcp auth set --cluster prod") || !strings.Contains(errs, "2 cluster(s) without a usable secret") {
 		t.Fatalf("status before: %d %s %s", code, out, errs)
 	}
 	// The default cluster; the bare secret is combined with token_id.
@@ -46,7 +47,7 @@ clusters:
 	}
 	// lab has no token_id: a bare secret is refused, a whole token stored.
 	code, _, errs = runCLI(t, secret, "--config", p, "--cluster", "lab", "auth", "set")
-	if code != 1 || !strings.Contains(errs, "set token_id") || strings.Contains(errs, secret) {
+	if code != 1 || !strings.Contains(errs, "only a secret, without the token id") || !strings.Contains(errs, "token_id") || strings.Contains(errs, secret) {
 		t.Errorf("bare secret for lab: %d %s", code, errs)
 	}
 	code, _, errs = runCLI(t, "root@pam!lab="+secret, "--config", p, "--cluster", "lab", "auth", "set")

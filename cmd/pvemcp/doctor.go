@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -61,6 +63,7 @@ type doctor struct {
 	out      io.Writer
 	kr       config.Keyring
 	problems int
+	readOnly bool // the configuration serves no write tool
 }
 
 func (d *doctor) line(indent, status, subject, detail string) {
@@ -90,6 +93,7 @@ func (d *doctor) run(ctx context.Context) int {
 	if cfg.Cluster != nil {
 		def = fmt.Sprintf(", default cluster %q", cfg.Cluster.Name)
 	}
+	d.readOnly = cfg.ReadOnly
 	d.line("", statusOK, "config", fmt.Sprintf("%s: %d cluster(s)%s; approval %s; read-only %t", where, len(cfg.Clusters), def, cfg.Approval, cfg.ReadOnly))
 	for _, cl := range cfg.Clusters {
 		if opts.Overrides.Cluster != "" && cl.Name != opts.Overrides.Cluster {
@@ -124,6 +128,11 @@ func (d *doctor) cluster(ctx context.Context, cl *config.Cluster) {
 		}
 		d.line(in, statusOK, "tls", tlsNote)
 	case cl.CAFile != "":
+		if msg := caFileProblem(cl.CAFile); msg != "" {
+			// Every endpoint would fail on it: say it once, here.
+			d.line(in, statusFail, "tls", msg)
+			return
+		}
 		d.line(in, statusOK, "tls", "verified against CA file "+cl.CAFile)
 	case cl.Insecure:
 		d.line(in, statusWarn, "tls", proxmox.InsecureWarning)
@@ -269,7 +278,12 @@ func (d *doctor) diagnose(ctx context.Context, ep string, cl *config.Cluster, er
 	switch pe.Kind {
 	case proxmox.KindUnreachable:
 		if strings.Contains(pe.Message(), "refused") {
-			return "connection refused: nothing listens there (the node is down, pveproxy is stopped, or a firewall rejects port 8006)"
+			_, port, _ := net.SplitHostPort(hostPort(ep))
+			msg := fmt.Sprintf("connection refused: nothing listens on port %s there (the node is down, pveproxy is stopped, or a firewall rejects the port)", port)
+			if port != "8006" {
+				msg += "; Proxmox's API listens on 8006: is the port in the endpoint right?"
+			}
+			return msg
 		}
 		return pe.Message() + " (check the host name, the port and the network path)"
 	case proxmox.KindTimeout:
@@ -288,11 +302,37 @@ func (d *doctor) diagnose(ctx context.Context, ep string, cl *config.Cluster, er
 		}
 		return fmt.Sprintf("answered HTTP %d with malformed JSON: the answer was cut off or mangled (a broken proxy or load balancer), or this is not the Proxmox API", pe.Status)
 	case proxmox.KindAuth:
-		return fmt.Sprintf("the API token %s was rejected (HTTP 401 %s): it was revoked or deleted, has expired, or the secret is wrong. Create or regenerate it under Datacenter > Permissions > API Tokens and store it again (pvemcp auth set --cluster %s)", cl.TokenID, pe.Reason, cl.Name)
+		return fmt.Sprintf("the API token %s was rejected (HTTP 401 %s): it was revoked or deleted, has expired, or the secret is wrong. Create or regenerate it under Datacenter > Permissions > API Tokens, then %s", cl.TokenID, pe.Reason, storeAgain(cl))
 	case proxmox.KindPermission:
 		return "the token may not read /version: " + pe.Message()
 	}
 	return pe.Message()
+}
+
+// storeAgain says where a new token goes, for the source this cluster's
+// secret comes from.
+func storeAgain(cl *config.Cluster) string {
+	switch cl.Secret.Kind {
+	case config.SecretEnv:
+		return "set " + cl.Secret.Name + " to the new token"
+	case config.SecretFile:
+		return "write the new secret to " + cl.Secret.Name
+	case config.SecretCredential:
+		return "update the systemd credential " + cl.Secret.Name
+	}
+	return "store it again (pvemcp auth set --cluster " + cl.Name + ")"
+}
+
+// caFileProblem says why a CA file cannot verify anything, or "".
+func caFileProblem(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("CA file %s cannot be read (%v): no certificate can be verified; fix ca_file / %s (or pin fingerprint)", path, errors.Unwrap(err), config.EnvCAFile)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return fmt.Sprintf("CA file %s holds no PEM certificate: copy /etc/pve/pve-root-ca.pem from a node", path)
+	}
+	return ""
 }
 
 // privileges maps the token's permissions to the tools that will work.
@@ -318,13 +358,30 @@ func (d *doctor) privileges(ctx context.Context, c *proxmox.Client) {
 		d.line(in, statusFail, "privileges", "cannot read check_permissions: "+err.Error())
 		return
 	}
+	// Count the tools pvemcp serves with this configuration (what `pvemcp
+	// tools` lists): a served tool check_permissions does not assess
+	// (confirm_plan: it runs what another tool planned) needs no privilege
+	// of its own.
 	write := map[string]bool{}
-	for _, t := range tools.All() {
+	served := tools.Select(d.readOnly, nil)
+	assessed := map[string]bool{}
+	for _, t := range r.Tools {
+		assessed[t.Tool] = true
+	}
+	var free []string
+	for _, t := range served {
 		write[t.Name] = t.Write()
+		if !assessed[t.Name] {
+			free = append(free, t.Name)
+		}
 	}
 	var works, partial int
 	var noRead, noWrite []string
+	works = len(free)
 	for _, t := range r.Tools {
+		if _, ok := write[t.Tool]; !ok {
+			continue // not served (read-only)
+		}
 		switch t.Works {
 		case "yes":
 			works++
@@ -339,7 +396,10 @@ func (d *doctor) privileges(ctx context.Context, c *proxmox.Client) {
 			}
 		}
 	}
-	summary := fmt.Sprintf("token %s: %d of %d tools work", r.Token, works, len(r.Tools))
+	summary := fmt.Sprintf("token %s: %d of %d tools work", r.Token, works, len(served))
+	if len(free) > 0 {
+		summary += fmt.Sprintf(" (%s needs no privilege of its own)", strings.Join(free, ", "))
+	}
 	if partial > 0 {
 		summary += fmt.Sprintf(", %d only on some guests/storages", partial)
 	}

@@ -110,7 +110,7 @@ func TestDoctorDiagnosesEveryFault(t *testing.T) {
 		fault  pvesim.Fault
 		want   []string
 	}{
-		{"offline", nodes[1], pvesim.Fault{Offline: true}, []string{bad + ": connection refused: nothing listens there"}},
+		{"offline", nodes[1], pvesim.Fault{Offline: true}, []string{bad + ": connection refused: nothing listens on port"}},
 		{"hang", nodes[1], pvesim.Fault{Hang: true}, []string{bad + ": accepts connections but did not answer within 2s"}},
 		{"html", nodes[1], pvesim.Fault{HTMLPage: true}, []string{bad + ": answered HTTP 502 with an HTML page", "reverse proxy"}},
 		{"malformed", nodes[1], pvesim.Fault{MalformedJSON: true}, []string{bad + ": answered HTTP 200 with malformed JSON"}},

@@ -76,6 +76,8 @@ func newRootCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	root.Version = versionLine()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, disabled (logs go to stderr)")
@@ -91,18 +93,23 @@ func newVersionCmd(a *app) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			line := "pvemcp " + buildVersion()
-			if commit != "" {
-				line += " (" + commit
-				if date != "" {
-					line += ", " + date
-				}
-				line += ")"
-			}
-			_, err := fmt.Fprintln(a.stdout, line)
+			_, err := fmt.Fprintln(a.stdout, versionLine())
 			return err
 		},
 	}
+}
+
+// versionLine is what `pvemcp version` and `pvemcp --version` print.
+func versionLine() string {
+	line := "pvemcp " + buildVersion()
+	if commit != "" {
+		line += " (" + commit
+		if date != "" {
+			line += ", " + date
+		}
+		line += ")"
+	}
+	return line
 }
 
 func main() {

@@ -28,7 +28,7 @@ var (
 	binErr  error
 )
 
-func pvemcpBinary(b *testing.B) string {
+func pvemcpBinary(b testing.TB) string {
 	b.Helper()
 	binOnce.Do(func() {
 		if p := os.Getenv("PVEMCP_BIN"); p != "" {
@@ -90,8 +90,8 @@ func startSimProcess(b *testing.B, args ...string) []string {
 	var env []string
 	sc := bufio.NewScanner(stdout)
 	for len(env) < 3 && sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "PROXMOX_VE_") {
-			env = append(env, sc.Text())
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok && strings.HasPrefix(k, "PROXMOX_VE_") {
+			env = append(env, k+"="+unquoteShell(b, v))
 		}
 	}
 	if len(env) < 3 {

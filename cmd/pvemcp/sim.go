@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -29,7 +31,8 @@ func newSimCmd() *cobra.Command {
 		Short: "Run the Proxmox VE API simulator (a faithful PVE 9/8 API over HTTPS)",
 		Long: "Run pvesim, the embedded Proxmox VE API simulator. It prints PROXMOX_VE_ENDPOINT, PROXMOX_VE_API_TOKEN and\n" +
 			"PROXMOX_VE_FINGERPRINT (one per line, on stdout), then serves until interrupted. In a shell:\n" +
-			"  pvemcp sim > sim.env &  sleep 1;  set -a; . ./sim.env; set +a",
+			"  pvemcp sim > sim.env &  until grep -qs FINGERPRINT sim.env; do sleep 0.2; done;  set -a; . ./sim.env; set +a\n" +
+			"(the values are single-quoted, so the lines can also be pasted into an interactive shell).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var now func() time.Time
@@ -47,20 +50,23 @@ func newSimCmd() *cobra.Command {
 			defer stop()
 			sim, err := pvesim.Start(ctx, pvesim.Options{
 				Scenario: scenario, Generate: generate, Listen: listen, PerNodePorts: perNode, PVEVersion: pveVersion,
-				AuthFailDelay: authDelay, Seed: seed, Logger: log, TaskSpeed: taskSpeed, Now: now,
+				AuthFailDelay: authDelay, Seed: seed, Logger: log, TaskSpeed: taskSpeed, Now: now, Token: token,
 			})
 			if err != nil {
 				return err
 			}
 			defer sim.Close()
-			tok := sim.Token(token)
-			if tok == "" {
-				return fmt.Errorf("no token %q in the scenario", token)
+			tok := sim.DefaultToken()
+			if token != "" {
+				tok = sim.Token(token) // present: Start checked it
 			}
+			// Quoted, so that the lines can be pasted into an interactive
+			// shell (the "!" of a token id triggers history expansion) and
+			// sourced: set -a; . ./sim.env; set +a
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "PROXMOX_VE_ENDPOINT=%s\n", sim.URL())
-			fmt.Fprintf(out, "PROXMOX_VE_API_TOKEN=%s\n", tok)
-			fmt.Fprintf(out, "PROXMOX_VE_FINGERPRINT=%s\n", sim.Fingerprint())
+			fmt.Fprintf(out, "PROXMOX_VE_ENDPOINT=%s\n", shellQuote(sim.URL()))
+			fmt.Fprintf(out, "PROXMOX_VE_API_TOKEN=%s\n", shellQuote(tok))
+			fmt.Fprintf(out, "PROXMOX_VE_FINGERPRINT=%s\n", shellQuote(sim.Fingerprint()))
 			if perNode {
 				for _, n := range sim.Nodes() {
 					log.Info().Str("node", n).Str("url", sim.NodeURL(n)).Msg("node listener")
@@ -76,11 +82,22 @@ func newSimCmd() *cobra.Command {
 	f.StringVar(&generate, "generate", "", "generate a synthetic cluster instead, e.g. nodes=64,guests=10000[,seed=N]")
 	f.StringVar(&listen, "listen", "127.0.0.1:8006", "address of the main HTTPS listener")
 	f.IntVar(&pveVersion, "pve-version", 9, "Proxmox VE major version to simulate: 9 or 8")
-	f.StringVar(&token, "token", "operator", "scenario token printed in PROXMOX_VE_API_TOKEN: auditor or operator (or any token id of the scenario)")
+	f.StringVar(&token, "token", "", "scenario token printed in PROXMOX_VE_API_TOKEN, by name (auditor, operator) or id (default: operator, else the scenario's first token)")
 	f.BoolVar(&perNode, "per-node-ports", false, "also give every node its own listener (URLs are logged on stderr)")
 	f.DurationVar(&authDelay, "auth-fail-delay", 3*time.Second, "delay of 401 answers (real Proxmox: 3s)")
 	f.Int64Var(&seed, "seed", 0, "dynamics seed (0: the scenario's)")
 	f.Float64Var(&taskSpeed, "task-speed", 1, "task duration factor: 1 realistic, 0 instant, 0.1 ten times faster")
 	f.StringVar(&startAt, "now", "", "start the simulated clock at this RFC 3339 time (default: the real time)")
+	// The global flags (cluster configuration, approval, audit log) do not
+	// apply to the simulator: its help shows only its own.
+	defaultHelp := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		c.InheritedFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = true })
+		defaultHelp(c, args)
+	})
 	return cmd
 }
+
+// shellQuote quotes a value for a POSIX shell: single quotes, in which
+// nothing is special (a ' inside becomes '\”).
+func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" }

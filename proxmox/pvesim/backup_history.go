@@ -150,7 +150,7 @@ func (s *Sim) addBackupHistory(sc *scenario) {
 				for i, g := range guests {
 					ids[i] = itoa(g.VMID)
 				}
-				cmd := "vzdump " + strings.Join(ids, " ") + " --storage " + j.Storage + " --mode " + j.Mode
+				cmd := vzdumpSelection(j, ids) + " --storage " + j.Storage + " --mode " + j.Mode
 				if j.Compress != "" {
 					cmd += " --compress " + j.Compress
 				}
@@ -346,4 +346,30 @@ func humanDur(d time.Duration) string {
 func clock(d time.Duration) string {
 	s := int(d.Seconds())
 	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
+}
+
+// vzdumpSelection is the start of a scheduled job's command line as the
+// task log shows it: the job's own selection (--all 1 with --exclude,
+// --pool, or the vmids), plus --node when the job is bound to one.
+func vzdumpSelection(j *BackupJob, ids []string) string {
+	cmd := "vzdump"
+	switch {
+	case j.All:
+		cmd += " --all 1"
+		if len(j.Exclude) > 0 {
+			ex := make([]string, len(j.Exclude))
+			for i, v := range j.Exclude {
+				ex[i] = itoa(v)
+			}
+			cmd += " --exclude " + strings.Join(ex, ",")
+		}
+	case j.Pool != "":
+		cmd += " --pool " + j.Pool
+	default:
+		cmd += " " + strings.Join(ids, " ")
+	}
+	if j.Node != "" {
+		cmd += " --node " + j.Node
+	}
+	return cmd
 }

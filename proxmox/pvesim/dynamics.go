@@ -278,3 +278,29 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
+
+// storageDown reports whether a storage instance cannot be activated on a
+// node: marked inactive, or backed by a ZFS pool that is FAULTED or
+// UNAVAIL (its I/O is suspended, so pvestatd reports it inactive and gives
+// no usage), as Proxmox shows it.
+func (s *Sim) storageDown(si *StorageInst, node string) bool {
+	if si.Inactive {
+		return true
+	}
+	if si.Cfg.Pool == "" {
+		return false
+	}
+	host := si.Node
+	if host == "" {
+		host = si.Cfg.PoolNode
+	}
+	if host == "" {
+		host = node
+	}
+	n := s.st.node(host)
+	if n == nil {
+		return false
+	}
+	zp := zpoolOf(n, si.Cfg.Pool)
+	return zp != nil && (zp.Health == "FAULTED" || zp.Health == "UNAVAIL")
+}

@@ -65,3 +65,7 @@ func asAPIError(err error) *apiError {
 	}
 	return err500("%s", err.Error())
 }
+
+// errNoQuorum is what every change gets while the cluster is not quorate
+// (PVE::Cluster::check_cfs_quorum: "cluster not ready - no quorum?\n").
+func errNoQuorum() *apiError { return err500("cluster not ready - no quorum?") }

@@ -181,6 +181,9 @@ func fillPath(pattern string, vmid string, upid string) string {
 				if v, ok := patternValues[pattern][name]; ok {
 					sg = v
 				}
+				if name == "id" && strings.HasPrefix(pattern, "/cluster/replication/") {
+					sg = "100-0"
+				}
 				if sg == "" {
 					sg = "x"
 				}

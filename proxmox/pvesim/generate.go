@@ -105,6 +105,10 @@ func generateScenario(spec string) (*scenario, error) {
 				typ = "ct"
 			}
 			sc.HA.Resources = append(sc.HA.Resources, scHAResource{SID: fmt.Sprintf("%s:%d", typ, vmid), Group: grp, State: "started"})
+			if nodes > 1 {
+				// Its local ZFS disks are replicated to the fallback node, so HA can recover it there.
+				sc.Replication = append(sc.Replication, scReplication{Guest: vmid, Target: sc.Nodes[(ni+1)%nodes].Name, LastSyncAgo: duration(time.Duration(1+vmid%14) * time.Minute), Duration: 2.5})
+			}
 		}
 		sc.Guests = append(sc.Guests, g)
 	}

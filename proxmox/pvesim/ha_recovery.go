@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,6 +114,11 @@ func (s *Sim) haRecover(sids []string) []string {
 			r.Recovery, r.FromNode = "", from
 			if r.State == "started" || r.State == "enabled" {
 				upids = append(upids, s.powerTask(target, g.Type, g.VMID, "start", "root@pam", powerOpts{}))
+				if len(g.Missing) > 0 {
+					// The start fails on every try (max_restart, then max_relocate to nodes that
+					// lack the volumes too): the CRM puts the service in "error".
+					r.Recovery = "error"
+				}
 			}
 		}
 	})
@@ -245,16 +251,23 @@ func (s *Sim) haSelectNode(r *HAResource, current string) string {
 	return cands[0]
 }
 
-// moveGuestFiles is the CRM's steal_service: the config moves to the target node. Volumes on a local
-// storage move with it when the target has that storage (as if replicated, the usual setup for HA on local
-// ZFS); shared ones stay. Caller holds s.mu.
+// moveGuestFiles is the CRM's steal_service: the config moves to the target node. A volume on a local
+// storage is there only when a replication job copies the guest to that node (pvesr; the usual setup for
+// HA on local ZFS): then the replica takes its place. Otherwise the volume stays on the dead node and the
+// guest's config names a volume the target does not have (Guest.Missing): starting it fails. Shared
+// volumes need nothing. Caller holds s.mu.
 func (s *Sim) moveGuestFiles(g *Guest, from, to string) {
+	replicated := s.st.replicatedTo(g.VMID, to)
 	for _, d := range g.Disks() {
 		if d.Storage == "" {
 			continue
 		}
 		src, dst := s.st.storageOn(from, d.Storage), s.st.storageOn(to, d.Storage)
-		if src == nil || dst == nil || src == dst {
+		if src == nil || src == dst {
+			continue
+		}
+		if dst == nil || !replicated {
+			g.Missing = append(g.Missing, d.VolID)
 			continue
 		}
 		for i, v := range src.Volumes {
@@ -266,4 +279,21 @@ func (s *Sim) moveGuestFiles(g *Guest, from, to string) {
 		}
 	}
 	g.Node = to
+}
+
+// missingVolumeError is what activating a volume that is not on the node gives, by storage type.
+func (s *Sim) missingVolumeError(volid string) string {
+	sid, name, _ := strings.Cut(volid, ":")
+	for _, c := range s.st.Storages {
+		if c.ID != sid {
+			continue
+		}
+		switch c.Type {
+		case "zfspool":
+			return fmt.Sprintf("zfs error: cannot open '%s/%s': dataset does not exist", c.Pool, name)
+		case "lvmthin", "lvm":
+			return fmt.Sprintf("no such logical volume %s/%s", c.Pool, name)
+		}
+	}
+	return fmt.Sprintf("volume '%s' does not exist", volid)
 }

@@ -207,6 +207,10 @@ type Guest struct {
 	// first: its RRD history, which outlives stops, restarts, migrations
 	// and node outages as Proxmox's RRD files do.
 	PastRuns []guestRun
+	// Missing lists volumes of the config that are not on this node: left
+	// on a dead node's local storage when HA stole the config (see
+	// ha_recovery.go). A start fails on them, as Proxmox's would.
+	Missing []string
 }
 
 // guestRun is one period a guest ran: [From, To).

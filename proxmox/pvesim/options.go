@@ -18,6 +18,10 @@ type Options struct {
 	Seed          int64            // dynamics seed (scenario may set one)
 	Now           func() time.Time // clock; default time.Now
 	Logger        zerolog.Logger   // optional
+	// Token, when set, is a token id ("operator" or "user@realm!name") the
+	// caller will use: Start fails before listening when the scenario lacks
+	// it, naming the scenario's tokens.
+	Token string
 	// TaskSpeed scales task durations: 1 realistic, 0 (zero value) instant
 	// so tests are fast by default, 0.1 = ten times faster.
 	TaskSpeed float64

@@ -19,6 +19,7 @@ func (s *Sim) registerClusterReads() {
 	s.route("GET", "/cluster/backup/{id}", permPath("/", "Sys.Audit"), []param{pStr("id").re(`^\S+$`).maxLength(50)}, s.getBackupJob)
 	s.route("GET", "/cluster/backup-info/not-backed-up", permPath("/", "Sys.Audit"), nil, s.getNotBackedUp)
 	s.route("GET", "/cluster/ha/status/current", permPath("/", "Sys.Audit"), nil, s.getHAStatus)
+	s.route("GET", "/cluster/ha/status/manager_status", permPath("/", "Sys.Audit"), nil, s.getHAManagerStatus)
 	s.route("GET", "/cluster/ha/resources", permPath("/", "Sys.Audit"), []param{pStr("type").opt().enum("ct", "vm")}, s.getHAResources)
 	s.route("GET", "/cluster/ha/resources/{sid}", permPath("/", "Sys.Audit"), []param{pStr("sid").fmt("pve-ha-resource-or-vm-id")}, s.getHAResource)
 	s.route("GET", "/cluster/ha/groups", permPath("/", "Sys.Audit"), nil, s.getHAGroups)
@@ -35,6 +36,18 @@ func (s *Sim) versionInfo() (version, release, repoid string) {
 		return "8.4.1", "8.4", "2a5fa54a8503f96d"
 	}
 	return "9.1.6", "9.1", "71482d1833ded40a" // >= 9.1.5: 401s say "Authentication failed!"
+}
+
+// versionAtLeast compares a "major.minor[.patch]" version.
+func versionAtLeast(v string, major, minor int) bool {
+	maj, rest, _ := strings.Cut(v, ".")
+	min, _, _ := strings.Cut(rest, ".")
+	a, err1 := strconv.Atoi(maj)
+	b, err2 := strconv.Atoi(min)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return a > major || a == major && b >= minor
 }
 
 func (s *Sim) getVersion(c *reqCtx) (any, error) {
@@ -146,7 +159,7 @@ func (s *Sim) storageResources(c *reqCtx, now time.Time) []map[string]any {
 				"id": "storage/" + n.Name + "/" + cfg.ID, "type": "storage", "storage": cfg.ID, "node": n.Name,
 				"plugintype": cfg.Type, "shared": b2i(cfg.Shared), "content": cfg.contentString(),
 			}
-			if s.nodeOffline(n.Name) || si.Inactive {
+			if s.nodeOffline(n.Name) || s.storageDown(si, n.Name) {
 				e["status"] = "unknown"
 			} else {
 				e["status"] = "available"
@@ -375,9 +388,15 @@ func (s *Sim) getHAStatus(c *reqCtx) (any, error) {
 		return out, nil
 	}
 	master := s.haMaster()
-	ts := now.Add(-3 * time.Second).Unix()
+	ts := s.haManagerTimestamp(now)
+	word := "active"
+	if !s.quorate() {
+		// Without quorum the CRM cannot write its status: Status.pm calls a
+		// timestamp older than 30 s "old timestamp - dead?".
+		word = "old timestamp - dead?"
+	}
 	out = append(out, map[string]any{"id": "master", "type": "master", "node": master,
-		"status": fmt.Sprintf("%s (active, %s)", master, haTime(time.Unix(ts, 0))), "timestamp": ts})
+		"status": fmt.Sprintf("%s (%s, %s)", master, word, haTime(time.Unix(ts, 0))), "timestamp": ts})
 	if s.ver >= 9 {
 		out = append(out, map[string]any{"id": "fencing", "type": "fencing", "node": master, "status": "armed (CRM watchdog active)", "armed-state": "armed"})
 	}
@@ -393,7 +412,7 @@ func (s *Sim) getHAStatus(c *reqCtx) (any, error) {
 		lts := now.Add(-time.Duration(1+s.st.node(n).ID) * time.Second).Unix()
 		var st string
 		switch {
-		case s.nodeOffline(n):
+		case s.nodeOffline(n) || !s.quorate():
 			lts = now.Add(-5 * time.Minute).Unix()
 			st = fmt.Sprintf("%s (old timestamp - dead?, %s)", n, haTime(time.Unix(lts, 0)))
 		case active[n] && s.ver >= 9:

@@ -26,7 +26,7 @@ func (s *Sim) storageEntry(si *StorageInst, node string) map[string]any {
 	cfg := si.Cfg
 	e := map[string]any{"storage": cfg.ID, "type": cfg.Type, "content": cfg.contentString(), "shared": b2i(cfg.Shared),
 		"enabled": b2i(!cfg.Disabled), "active": 1}
-	if si.Inactive || s.nodeOffline(node) {
+	if s.storageDown(si, node) || s.nodeOffline(node) {
 		e["active"], e["total"], e["used"], e["avail"] = 0, 0, 0, 0
 		return e
 	}

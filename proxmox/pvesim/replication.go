@@ -1,6 +1,11 @@
 package pvesim
 
-import "time"
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
 
 func init() { routeSetups = append(routeSetups, (*Sim).registerReplication) }
 
@@ -30,6 +35,7 @@ func (j *replJob) config() map[string]any {
 	return e
 }
 
+// replJobs lists the jobs of guests the caller may audit, by id.
 func (s *Sim) replJobs(c *reqCtx) []*replJob {
 	var out []*replJob
 	for _, j := range s.st.diag.replication {
@@ -37,6 +43,7 @@ func (s *Sim) replJobs(c *reqCtx) []*replJob {
 			out = append(out, j)
 		}
 	}
+	sort.Slice(out, func(i, k int) bool { return out[i].id() < out[k].id() })
 	return out
 }
 
@@ -139,4 +146,61 @@ func (s *Sim) getReplicationStatus(c *reqCtx) (any, error) {
 		return nil, err500("replication job '%s' does not exist on node '%s'", j.id(), c.Node)
 	}
 	return s.replStatus(j), nil
+}
+
+// replicatedTo reports whether an enabled job copies guest vmid's volumes
+// to node: what lets HA recover a guest whose disks are on node-local
+// storage (the replicated volumes are there); without one the start on the
+// new node fails.
+func (st *state) replicatedTo(vmid int, node string) bool {
+	if st.diag == nil {
+		return false
+	}
+	for _, j := range st.diag.replication {
+		if j.Guest == vmid && j.Target == node && !j.Disable {
+			return true
+		}
+	}
+	return false
+}
+
+// checkReplication refuses what pvesr would: a job id used twice, a target
+// that is the guest's own node, and a guest with a local disk on storage
+// that cannot replicate (only ZFS can: "missing replicate feature on
+// volume").
+func (sc *scenario) checkReplication() error {
+	guests := map[int]scGuest{}
+	for _, g := range sc.Guests {
+		guests[g.VMID] = g
+	}
+	stor := map[string]scStorage{}
+	for _, s := range sc.Storages {
+		stor[s.ID] = s
+	}
+	ids := map[string]bool{}
+	for i, j := range sc.Replication {
+		g, ok := guests[j.Guest]
+		if !ok {
+			continue // named by the diagnostics check
+		}
+		id := fmt.Sprintf("%d-%d", j.Guest, j.JobNum)
+		if ids[id] {
+			return sc.errAt(fmt.Sprintf("replication: job %s twice (give the guest's second job jobnum: 1)", id), "replication", i, "jobnum")
+		}
+		ids[id] = true
+		if j.Target == g.Node {
+			return sc.errAt(fmt.Sprintf("replication of guest %d: target %s is the node it runs on", j.Guest, j.Target), "replication", i, "target")
+		}
+		for _, k := range sortedKeys(g.Disks) {
+			st, _, _ := strings.Cut(g.Disks[k], ":")
+			s, ok := stor[st]
+			if !ok || s.Shared {
+				continue
+			}
+			if s.Type != "zfspool" {
+				return sc.errAt(fmt.Sprintf("replication of guest %d: missing replicate feature on volume of %s (%s storage %s; only ZFS replicates)", j.Guest, k, s.Type, s.ID), "replication", i, "guest")
+			}
+		}
+	}
+	return nil
 }

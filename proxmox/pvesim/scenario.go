@@ -748,5 +748,11 @@ func (sc *scenario) validate() error {
 			return sc.errAt(fmt.Sprintf("invalid token id %q (user@realm!name)", t.ID), "access", "tokens", i, "id")
 		}
 	}
-	return sc.validateDiag(nodes, vmids)
+	if err := sc.validateDiag(nodes, vmids); err != nil {
+		return err
+	}
+	if err := sc.checkReplication(); err != nil {
+		return err
+	}
+	return sc.checkPlausible()
 }

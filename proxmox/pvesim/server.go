@@ -228,6 +228,16 @@ func (s *Sim) serve(ln *simListener, w http.ResponseWriter, r *http.Request, rec
 		}
 	}
 
+	if r.Method != http.MethodGet && rel != "/access/ticket" {
+		// Without quorum /etc/pve is read-only: every change dies in
+		// PVE::Cluster::check_cfs_quorum, as on a real cluster.
+		s.mu.RLock()
+		q := s.quorate()
+		s.mu.RUnlock()
+		if !q {
+			return s.writeError(w, errNoQuorum())
+		}
+	}
 	var res any
 	var err error
 	func() {
@@ -437,12 +447,12 @@ func (s *Sim) writeRaw(w http.ResponseWriter, r *http.Request, rr rawResponder) 
 	return 200
 }
 
-// errorBody is the JSON body of an error: message only on PVE >= 8.3 (the
-// simulator's PVE 9 mode), errors for 400.
+// errorBody is the JSON body of an error: message only on PVE >= 8.3 (both
+// of the simulator's versions, 8.4 and 9.1), errors for 400.
 func (s *Sim) errorBody(e *apiError) []byte {
 	var buf bytes.Buffer
 	buf.WriteString(`{"data":null`)
-	if s.ver >= 9 {
+	if v, _, _ := s.versionInfo(); versionAtLeast(v, 8, 3) {
 		msg := e.Msg
 		if !e.noNL {
 			msg += "\n"

@@ -113,6 +113,9 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	s.addBackupHistory(sc)
 	s.buildDiag(sc)
 	st.finishStorage()
+	if opts.Token != "" && s.Token(opts.Token) == "" {
+		return nil, fmt.Errorf("pvesim: no token %q in the scenario; its tokens: %s", opts.Token, strings.Join(s.TokenIDs(), ", "))
+	}
 	for _, setup := range routeSetups {
 		setup(s)
 	}
@@ -205,6 +208,25 @@ func (s *Sim) Token(name string) string {
 		if t := s.st.Tokens[id]; t.Name == name {
 			return t.full() + "=" + t.Secret
 		}
+	}
+	return ""
+}
+
+// TokenIDs lists the scenario's token ids ("user@realm!name"), sorted.
+func (s *Sim) TokenIDs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return sortedKeys(s.st.Tokens)
+}
+
+// DefaultToken is the token a client of the simulator uses unless told
+// otherwise: "operator" when the scenario has it, else its first token.
+func (s *Sim) DefaultToken() string {
+	if t := s.Token("operator"); t != "" {
+		return t
+	}
+	if ids := s.TokenIDs(); len(ids) > 0 {
+		return s.Token(ids[0])
 	}
 	return ""
 }

@@ -88,10 +88,10 @@ func TestWire401EmptyBodyAndVersions(t *testing.T) {
 			t.Errorf("pve%d /access/domains without auth: %d", tc.ver, r.Status)
 		}
 	}
-	// PVE 8: errors carry no "message".
+	// PVE 8.4 (>= 8.3, NOTES §1.5): errors carry "message" too.
 	s := startSim(t, Options{PVEVersion: 8})
 	r := call(t, s, "operator", "GET", "/cluster/nextid", url.Values{"vmid": {"100"}})
-	if r.Status != 400 || string(r.Body) != `{"data":null,"errors":{"vmid":"VM 100 already exists"}}` {
+	if r.Status != 400 || string(r.Body) != `{"data":null,"message":"Parameter verification failed.\n","errors":{"vmid":"VM 100 already exists"}}` {
 		t.Errorf("pve8 400: %d %s", r.Status, r.Body)
 	}
 }

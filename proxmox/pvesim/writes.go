@@ -201,6 +201,9 @@ func (s *Sim) runPower(w *worker, node, typ string, vmid int, action string, opt
 			if g.IsRunning() {
 				return fmt.Errorf("%s %d already running", kind, vmid)
 			}
+			if len(g.Missing) > 0 {
+				return fmt.Errorf("%s", s.missingVolumeError(g.Missing[0]))
+			}
 		case "stop", "shutdown":
 			// qemu-server PVE/API2/Qemu.pm, handlers vm_stop and vm_shutdown: neither checks that the VM
 			// runs before forking qmstop/qmshutdown (only vm_reboot, vm_suspend and vm_resume die "VM <id>

@@ -676,7 +676,7 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 }
 
-// TestWritesPVE8: the same writes work in PVE 8 mode (errors without "message", HA groups).
+// TestWritesPVE8: the same writes work in PVE 8 mode (8.4: errors with "message", HA groups).
 func TestWritesPVE8(t *testing.T) {
 	w := newWSimOpts(t, Options{PVEVersion: 8})
 	up := w.upid("operator", "POST", "/nodes/pve-node02/qemu", url.Values{"vmid": {"106"}, "scsi0": {"local-zfs:8"}, "start": {"1"}})
@@ -685,7 +685,7 @@ func TestWritesPVE8(t *testing.T) {
 	}
 	w.waitFor("VM 106 to run", func() bool { return w.status(106) == "running" })
 	r := w.call("operator", "POST", "/nodes/pve-node02/qemu/106/migrate", url.Values{"target": {"pve-node03"}})
-	if r.Status != 500 || r.Reason != "can't migrate running VM without --online" || r.Msg != "" {
+	if r.Status != 500 || r.Reason != "can't migrate running VM without --online" || r.Msg != "can't migrate running VM without --online\n" {
 		t.Fatalf("PVE 8 error: %d %q message %q", r.Status, r.Reason, r.Msg)
 	}
 	if st := w.wait(w.upid("operator", "POST", "/nodes/pve-node01/qemu/100/status/shutdown", nil)); st != "OK" {
