@@ -16,12 +16,12 @@ func TestConfirmWaitHasADeadline(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{w.sim.URL()}, Token: w.sim.Token("operator"),
-		CAPEM: w.sim.CACertPEM(), Timeout: 100 * time.Millisecond})
+		CAPEM: w.sim.CACertPEM(), Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.srv = NewServer(&Env{Client: c, Gate: w.gate}, All())
-	w.gate.TaskWait = 700 * time.Millisecond
+	w.gate.TaskWait = 3 * time.Second
 	w.sim.SetTaskSpeed(1)
 	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 203, "action": "start"})
 	w.sim.SetFault("*/nodes/pve-node02/tasks", pvesim.Fault{Hang: true})
@@ -40,7 +40,7 @@ func TestConfirmWaitHasADeadline(t *testing.T) {
 		t.Fatalf("outcome %v", out)
 	}
 	// Bounded: the deadline plus one poll timeout, with slack for -race.
-	if took > 5*time.Second {
+	if took > 12*time.Second {
 		t.Fatalf("confirm_plan took %s", took)
 	}
 	polls := 0

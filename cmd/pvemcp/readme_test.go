@@ -118,12 +118,16 @@ var (
 
 // ephemeral replaces fixed loopback ports by :0, and gives a simulator
 // without --listen one.
+// simSubcommand is a control-plane command (`pvemcp sim journal`), which
+// talks to a running simulator and takes no --listen.
+var simSubcommand = regexp.MustCompile(`pvemcp sim [a-z]`)
+
 func ephemeral(s string) string {
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
 		l = stripComment(l)
 		l = fixedPort.ReplaceAllString(l, "127.0.0.1:0")
-		if strings.Contains(l, "pvemcp sim") && !strings.Contains(l, "--listen") {
+		if strings.Contains(l, "pvemcp sim") && !strings.Contains(l, "--listen") && !simSubcommand.MatchString(l) {
 			l = strings.Replace(l, "pvemcp sim", "pvemcp sim --listen 127.0.0.1:0", 1)
 		}
 		lines = append(lines, l)

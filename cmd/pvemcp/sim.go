@@ -24,7 +24,7 @@ func newSimCmd() *cobra.Command {
 		authDelay                         time.Duration
 		seed                              int64
 		taskSpeed                         float64
-		startAt                           string
+		startAt, control                  string
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -67,6 +67,14 @@ func newSimCmd() *cobra.Command {
 			fmt.Fprintf(out, "PROXMOX_VE_ENDPOINT=%s\n", shellQuote(sim.URL()))
 			fmt.Fprintf(out, "PROXMOX_VE_API_TOKEN=%s\n", shellQuote(tok))
 			fmt.Fprintf(out, "PROXMOX_VE_FINGERPRINT=%s\n", shellQuote(sim.Fingerprint()))
+			if control != "" {
+				u, secret, err := sim.StartControl(control)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "PVESIM_CONTROL_URL=%s\n", shellQuote(u))
+				fmt.Fprintf(out, "PVESIM_CONTROL_SECRET=%s\n", shellQuote(secret))
+			}
 			if perNode {
 				for _, n := range sim.Nodes() {
 					log.Info().Str("node", n).Str("url", sim.NodeURL(n)).Msg("node listener")
@@ -87,6 +95,7 @@ func newSimCmd() *cobra.Command {
 	f.DurationVar(&authDelay, "auth-fail-delay", 3*time.Second, "delay of 401 answers (real Proxmox: 3s)")
 	f.Int64Var(&seed, "seed", 0, "dynamics seed (0: the scenario's)")
 	f.Float64Var(&taskSpeed, "task-speed", 1, "task duration factor: 1 realistic, 0 instant, 0.1 ten times faster")
+	f.StringVar(&control, "control", "", "also serve the harness control plane (journal, state, reset, faults, clock) on this address, e.g. 127.0.0.1:0; its URL and secret are printed")
 	f.StringVar(&startAt, "now", "", "start the simulated clock at this RFC 3339 time (default: the real time)")
 	// The global flags (cluster configuration, approval, audit log) do not
 	// apply to the simulator: its help shows only its own.
@@ -95,6 +104,7 @@ func newSimCmd() *cobra.Command {
 		c.InheritedFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = true })
 		defaultHelp(c, args)
 	})
+	addSimControlCmds(cmd)
 	return cmd
 }
 

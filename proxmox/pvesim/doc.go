@@ -34,6 +34,13 @@
 // to the newest) and hold space as the guest writes (snapshots.go); vzdump
 // runs leave archives that restores read back (vzdump.go, restore.go).
 //
+// For test harnesses (control.go, control_http.go): Journal lists every
+// change request and task, State shows the cluster in the scenario's
+// terms, SaveSnapshot and Reset rewind it, SetFaultState sets (or arms)
+// faults, AdvanceClock moves the simulated time. StartControl serves the
+// same over a separate, secret-protected HTTPS listener that the API never
+// exposes; package harness applies and checks scene files with either.
+//
 // Internals, for the files of this package: every route is registered with
 // Sim.route (router.go) from a function appended to routeSetups in an
 // init(); handlers run under Sim.mu (read lock for GET, write lock

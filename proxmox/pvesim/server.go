@@ -105,9 +105,10 @@ func (s *Sim) serveHTTP(ln *simListener, w http.ResponseWriter, r *http.Request)
 // out, so a client that has its answer always finds it in Requests().
 type logWriter struct {
 	http.ResponseWriter
-	s      *Sim
-	rec    Request
-	logged bool
+	s       *Sim
+	rec     Request
+	logged  bool
+	journal func(status int) // set for change requests that reached routing
 }
 
 func (lw *logWriter) log(status int) {
@@ -117,6 +118,9 @@ func (lw *logWriter) log(status int) {
 	lw.logged = true
 	lw.rec.Status = status
 	lw.s.logRequest(lw.rec)
+	if lw.journal != nil {
+		lw.journal(status)
+	}
 }
 
 func (lw *logWriter) WriteHeader(code int) {
@@ -200,6 +204,12 @@ func (s *Sim) serve(ln *simListener, w http.ResponseWriter, r *http.Request, rec
 		in[k] = v
 	}
 	c := &reqCtx{s: s, r: r, Method: r.Method, Path: rel, Params: in, Principal: pr, Local: target}
+	var res any
+	var err error
+	if lw, ok := w.(*logWriter); ok && r.Method != http.MethodGet {
+		// Journaled as the answer goes out, so a client that has its answer finds it there.
+		lw.journal = func(status int) { s.journalCall(c, res, err, status) }
+	}
 	if n, ok := vars["node"]; ok {
 		c.Node = n
 		s.mu.RLock()
@@ -216,10 +226,11 @@ func (s *Sim) serve(ln *simListener, w http.ResponseWriter, r *http.Request, rec
 	if f.ErrorRate > 0 && s.faultRoll(target, f.ErrorRate) {
 		return s.writeError(w, err500("got timeout"))
 	}
-	if err := s.checkPerm(c, rt.perm, vars); err != nil {
+	if err = s.checkPerm(c, rt.perm, vars); err != nil {
 		return s.writeError(w, asAPIError(err))
 	}
 	if errs := validateParams(rt.params, in); errs != nil {
+		err = errParam(errs)
 		return s.writeError(w, errParam(errs))
 	}
 	for _, p := range rt.params {
@@ -235,11 +246,10 @@ func (s *Sim) serve(ln *simListener, w http.ResponseWriter, r *http.Request, rec
 		q := s.quorate()
 		s.mu.RUnlock()
 		if !q {
+			err = errNoQuorum()
 			return s.writeError(w, errNoQuorum())
 		}
 	}
-	var res any
-	var err error
 	func() {
 		if r.Method == http.MethodGet {
 			s.mu.RLock()

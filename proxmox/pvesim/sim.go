@@ -47,6 +47,8 @@ type Sim struct {
 
 	haMasterName string
 
+	ctl control // harness control plane (control.go)
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -78,6 +80,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 		faultSeq: map[string]uint64{},
 		closed:   make(chan struct{}),
 	}
+	s.now = s.simClock(opts.Now)
 	var sc *scenario
 	var err error
 	if opts.Generate != "" {
