@@ -44,6 +44,16 @@ const (
 	EnvAuditLog    = "PVEMCP_AUDIT_LOG"
 	// EnvToolsets names the toolsets served from the start (comma-separated).
 	EnvToolsets = "PVEMCP_TOOLSETS"
+	// EnvPlanStore selects where pending plans are kept (see Config.PlanStore).
+	EnvPlanStore = "PVEMCP_PLAN_STORE"
+	// EnvPlanStorePrefix starts the plan store's Redis keys.
+	EnvPlanStorePrefix = "PVEMCP_PLAN_STORE_PREFIX"
+	// EnvRedisUsername and EnvRedisPassword authenticate to a Redis plan
+	// store (never in the URL).
+	EnvRedisUsername = "PVEMCP_REDIS_USERNAME"
+	EnvRedisPassword = "PVEMCP_REDIS_PASSWORD"
+	// EnvRedisCAFile is the CA of a rediss:// plan store's certificate.
+	EnvRedisCAFile = "PVEMCP_REDIS_CA_FILE"
 	// EnvUnsafeCleartextHTTP=true lets http:// endpoints send the API token
 	// in cleartext: for a test rig behind its own proxy, never for a real
 	// cluster (Proxmox VE serves its API over HTTPS only).
@@ -129,6 +139,13 @@ type Config struct {
 	Approval guard.ApprovalMode
 	// AuditLog is the audit log path ("" = the guard's default).
 	AuditLog string
+	// PlanStore is where pending plans are kept: "memory" (one process),
+	// "file" or "file:PATH" (the CLI's default, under $XDG_STATE_HOME/pvemcp),
+	// or a redis:// / rediss:// URL shared by replicas. "" = the command's
+	// default.
+	PlanStore string
+	// PlanStorePrefix starts the Redis keys ("" = guard.DefaultRedisPrefix).
+	PlanStorePrefix string
 	// ReadOnly registers no write tool.
 	ReadOnly bool
 	// Toolsets served from the start (nil = the default toolsets); serve

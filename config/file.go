@@ -29,10 +29,13 @@ type File struct {
 		Tags        []string `yaml:"tags"`
 		ProxmoxFlag bool     `yaml:"proxmox_flag"`
 	} `yaml:"protected"`
-	Approval string   `yaml:"approval"`
-	AuditLog string   `yaml:"audit_log"`
-	ReadOnly bool     `yaml:"read_only"`
-	Toolsets []string `yaml:"toolsets"`
+	Approval string `yaml:"approval"`
+	AuditLog string `yaml:"audit_log"`
+	// PlanStore and PlanStorePrefix: see Config.
+	PlanStore       string   `yaml:"plan_store"`
+	PlanStorePrefix string   `yaml:"plan_store_prefix"`
+	ReadOnly        bool     `yaml:"read_only"`
+	Toolsets        []string `yaml:"toolsets"`
 }
 
 // FileCluster is one entry of clusters:.

@@ -51,6 +51,7 @@ type Overrides struct {
 	ReadOnly    *bool
 	Approval    string
 	AuditLog    string
+	PlanStore   string
 }
 
 // Flags binds the configuration flags to a cobra/pflag flag set.
@@ -74,6 +75,7 @@ func RegisterFlags(fs *pflag.FlagSet) *Flags {
 	fs.BoolVar(&f.ins, "insecure", false, "do not verify the Proxmox certificate (overrides "+EnvInsecure+"; not recommended)")
 	fs.StringVar(&f.o.Approval, "approval", "", "how confirm_plan gets approval: elicit, nonce or require_human (overrides "+EnvApproval+")")
 	fs.StringVar(&f.o.AuditLog, "audit-log", "", "audit log file (overrides "+EnvAuditLog+")")
+	fs.StringVar(&f.o.PlanStore, "plan-store", "", "where pending plans are kept: memory, file[:PATH] or a redis:// URL (overrides "+EnvPlanStore+")")
 	return f
 }
 
@@ -221,6 +223,12 @@ func Read(opts Options) (*Config, error) {
 	if v := get(EnvAuditLog); v != "" {
 		cfg.AuditLog = v
 	}
+	if v := get(EnvPlanStore); v != "" {
+		cfg.PlanStore = v
+	}
+	if v := get(EnvPlanStorePrefix); v != "" {
+		cfg.PlanStorePrefix = v
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -237,6 +245,9 @@ func Read(opts Options) (*Config, error) {
 			return nil, fmt.Errorf("--approval: %w", err)
 		}
 		cfg.Approval = m
+	}
+	if ov.PlanStore != "" {
+		cfg.PlanStore = ov.PlanStore
 	}
 	if ov.AuditLog != "" {
 		cfg.AuditLog = ov.AuditLog
@@ -412,6 +423,7 @@ func applyFile(cfg *Config, f *File, path string, lines []int) ([]*Cluster, erro
 		cfg.Approval = m
 	}
 	cfg.AuditLog = f.AuditLog
+	cfg.PlanStore, cfg.PlanStorePrefix = f.PlanStore, f.PlanStorePrefix
 	cfg.ReadOnly = f.ReadOnly
 	cfg.Toolsets = f.Toolsets
 	cfg.defaultName = f.DefaultCluster

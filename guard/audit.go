@@ -42,6 +42,10 @@ type Event struct {
 	// Suppressed is the number of this caller's refusals left out of the
 	// log (rate limit) since its previous recorded one.
 	Suppressed int `json:"suppressed_refusals,omitempty"`
+	// Replica is the process (host/pid) that wrote the line; PlannedBy,
+	// on a confirmation, the one that made the plan.
+	Replica   string `json:"replica,omitempty"`
+	PlannedBy string `json:"planned_by,omitempty"`
 }
 
 // AuditLog appends events as JSON lines and fsyncs each one, so a record

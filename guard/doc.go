@@ -20,6 +20,17 @@
 // without a confirmed plan, and a test in package proxmox proves that no
 // non-GET request is built anywhere else.
 //
+// Pending plans live in a [PlanBackend]: in this process's memory
+// ([NewMemoryBackend], the default), in a locked private file
+// ([OpenFileBackend], for the CLI, whose every call is a new process), or in
+// Redis ([OpenRedisBackend], shared by replicas behind a load balancer).
+// A backend keeps data only, never the nonce (a hash of it) and never code:
+// records change by compare-and-swap, so one confirmation takes a plan even
+// when several processes race, and a plan confirmed by another process
+// than the one that made it has its preconditions rebuilt there by a
+// [Replan] (package tools plans again from the same arguments and requires
+// the same calls). A backend that cannot be reached refuses every plan.
+//
 // Import direction: guard imports nothing from pvemcp, so proxmox (which
 // needs the Approval type) and tools (which build plans) can both import
 // it without a cycle.

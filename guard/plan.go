@@ -53,6 +53,10 @@ type Plan struct {
 	// refused, whatever the confirming request can do. "" means ByNonce.
 	Approval string `json:"approval,omitempty"`
 	Hash     string `json:"plan_hash"`
+	// Args are the arguments of the tool call that made the plan; another
+	// process rebuilds the plan's preconditions from them (see
+	// WithReplan). Never shown: they may hold secrets.
+	Args json.RawMessage `json:"-"`
 }
 
 // canonicalHash is the SHA-256 of what the human approves: the tool, the

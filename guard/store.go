@@ -46,6 +46,7 @@ var (
 	ErrDeclined           = errors.New("declined by the user")
 	ErrElicitation        = errors.New("confirmation not answered")
 	ErrAudit              = errors.New("audit log not writable")
+	ErrStoreUnavailable   = errors.New("plan store unavailable")
 	ErrHumanRequired      = errors.New("approval by the user required")
 )
 
@@ -84,31 +85,39 @@ type Proposal struct {
 	PlanHash      string         `json:"plan_hash"`
 }
 
-// Store holds pending plans. It is safe for concurrent use.
+// Store holds pending plans in a [PlanBackend] (in memory unless
+// configured otherwise). It is safe for concurrent use, and several
+// processes may share one backend.
 type Store struct {
-	mu      sync.Mutex
-	pending map[string]*entry
-	done    map[string]tombstone
+	backend PlanBackend
 	ttl     time.Duration
 	now     func() time.Time
 	audit   *AuditLog
+	replan  Replan
+	replica string
+
+	mu      sync.Mutex
 	pruned  time.Time
 	limiter refusalLimiter
+	local   map[string]localRecheck // rechecks of plans made here
 }
 
-type entry struct {
-	plan     Plan
-	owner    string   // the principal the pending-plan cap counts against
-	tag      [32]byte // sha256(nonce | hash): the nonce itself is not kept
-	recheck  Recheck
-	elicit   string // request state of an elicitation in flight, if any
-	failures int
+type localRecheck struct {
+	fn      Recheck
+	expires time.Time
 }
 
-type tombstone struct {
-	what string
-	at   time.Time
-}
+// Replan rebuilds a plan made by another process: it plans again from the
+// plan's tool and arguments, in the confirming caller's context, and
+// returns the calls it would now make and the recheck of its
+// preconditions.
+type Replan func(ctx context.Context, p Plan) ([]Call, Recheck, error)
+
+// storeTimeout bounds one backend operation.
+const storeTimeout = 5 * time.Second
+
+// maxSwapRetries bounds the compare-and-swap loop of one operation.
+const maxSwapRetries = 16
 
 // Option configures a Store.
 type Option func(*Store)
@@ -122,18 +131,60 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithAudit records every plan, confirmation, refusal and outcome.
 func WithAudit(l *AuditLog) Option { return func(s *Store) { s.audit = l } }
 
-// NewStore returns an empty store.
+// WithBackend keeps the plans in b instead of this process's memory.
+func WithBackend(b PlanBackend) Option { return func(s *Store) { s.backend = b } }
+
+// WithReplica names this process in the audit (default host/pid).
+func WithReplica(name string) Option { return func(s *Store) { s.replica = name } }
+
+// NewStore returns a store; without WithBackend its plans live in memory.
 func NewStore(opts ...Option) *Store {
 	s := &Store{
-		pending: map[string]*entry{},
-		done:    map[string]tombstone{},
-		ttl:     DefaultTTL,
-		now:     time.Now,
+		ttl:   DefaultTTL,
+		now:   time.Now,
+		local: map[string]localRecheck{},
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	if s.backend == nil {
+		s.backend = NewMemoryBackend()
+	}
+	if s.replica == "" {
+		s.replica = ThisReplica()
+	}
 	return s
+}
+
+// SetReplan sets how plans made by another process get their
+// preconditions repeated; without it such plans are refused when they
+// have preconditions.
+func (s *Store) SetReplan(r Replan) {
+	s.mu.Lock()
+	s.replan = r
+	s.mu.Unlock()
+}
+
+// Backend returns where the plans are kept.
+func (s *Store) Backend() PlanBackend { return s.backend }
+
+// Ping checks that the plan store can be used.
+func (s *Store) Ping(ctx context.Context) error { return s.backend.Ping(ctx) }
+
+// Close releases the backend.
+func (s *Store) Close() error { return s.backend.Close() }
+
+func (s *Store) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeTimeout)
+}
+
+func (s *Store) unavailable(err error) error {
+	return refused(ErrStoreUnavailable, "the plan store (%s) cannot be used: %v; no plan is made or executed until it is back", s.backend.Name(), err)
+}
+
+func (s *Store) record(ev Event) error {
+	ev.Replica = s.replica
+	return s.audit.Record(ev)
 }
 
 func randomHex(n int) string {
@@ -143,8 +194,9 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func nonceTag(nonce, hash string) [32]byte {
-	return sha256.Sum256([]byte(nonce + "|" + hash))
+func nonceTag(nonce, hash string) string {
+	t := sha256.Sum256([]byte(nonce + "|" + hash))
+	return hex.EncodeToString(t[:])
 }
 
 // Propose records p as pending and returns its proposal with a fresh
@@ -174,27 +226,33 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 	p.Hash = canonicalHash(p)
 	nonce := randomHex(16) // 128 bits
 
-	s.mu.Lock()
-	unanswered := s.pruneLocked(now)
-	if n := s.pendingOfLocked(p.owner()); n >= maxPendingPerPrincipal {
-		s.mu.Unlock()
-		s.recordUnanswered(unanswered)
-		return Proposal{}, fmt.Errorf("you have %d pending plans, the most one caller may hold; confirm some or let them expire (%s) first", n, s.ttl)
+	s.sweep(now)
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	rec := &Record{Plan: p, Owner: p.owner(), Tag: nonceTag(nonce, p.Hash), HasRecheck: recheck != nil,
+		Replica: s.replica, Args: p.Args}
+	if err := s.backend.Add(ctx, now, rec, maxPendingPerPrincipal, maxPending); err != nil {
+		var ce *CapError
+		switch {
+		case errors.As(err, &ce) && ce.Owner > 0:
+			return Proposal{}, fmt.Errorf("you have %d pending plans, the most one caller may hold; confirm some or let them expire (%s) first", ce.Owner, s.ttl)
+		case errors.As(err, &ce):
+			return Proposal{}, errors.New("too many pending plans on this server; confirm or let some expire first")
+		}
+		return Proposal{}, s.unavailable(err)
 	}
-	if len(s.pending) >= maxPending {
-		s.mu.Unlock()
-		s.recordUnanswered(unanswered)
-		return Proposal{}, errors.New("too many pending plans on this server; confirm or let some expire first")
-	}
-	s.pending[p.ID] = &entry{plan: p, owner: p.owner(), tag: nonceTag(nonce, p.Hash), recheck: recheck}
-	s.mu.Unlock()
-	s.recordUnanswered(unanswered)
-
-	if err := s.audit.Record(Event{Time: now, Event: EventPlan, Caller: p.Caller, Tool: p.Tool, Cluster: p.Cluster,
-		PlanID: p.ID, PlanHash: p.Hash, Summary: p.Summary, Calls: p.Calls, Approval: p.approval()}); err != nil {
+	if recheck != nil {
 		s.mu.Lock()
-		delete(s.pending, p.ID)
+		s.local[p.ID] = localRecheck{fn: recheck, expires: p.ExpiresAt}
 		s.mu.Unlock()
+	}
+
+	if err := s.record(Event{Time: now, Event: EventPlan, Caller: p.Caller, Tool: p.Tool, Cluster: p.Cluster,
+		PlanID: p.ID, PlanHash: p.Hash, Summary: p.Summary, Calls: p.Calls, Approval: p.approval()}); err != nil {
+		if _, raw, gerr := s.backend.Get(ctx, now, p.ID); gerr == nil {
+			_, _ = s.backend.Swap(ctx, now, p.ID, raw, nil)
+		}
+		s.dropLocal(p.ID)
 		return Proposal{}, refused(ErrAudit, "%v", err)
 	}
 	return Proposal{
@@ -203,88 +261,111 @@ func (s *Store) Propose(p Plan, recheck Recheck) (Proposal, error) {
 	}, nil
 }
 
-// pruneLocked drops expired plans and old tombstones; it returns the
-// expired plans whose user was asked and never answered, for the audit.
-func (s *Store) pruneLocked(now time.Time) []Plan {
-	if now.Sub(s.pruned) < pruneEvery && len(s.pending) < maxPending && len(s.done) < maxTombstones {
-		return nil
-	}
-	s.pruned = now
-	var unanswered []Plan
-	for id, e := range s.pending {
-		if now.After(e.plan.ExpiresAt) {
-			delete(s.pending, id)
-			s.done[id] = tombstone{what: "expired", at: e.plan.ExpiresAt}
-			if e.elicit != "" {
-				unanswered = append(unanswered, e.plan)
-			}
-		}
-	}
-	overflow := len(s.done) >= maxTombstones
-	for id, t := range s.done {
-		if now.Sub(t.at) > tombstoneTTL || (overflow && len(s.done) > maxTombstones/2) {
-			delete(s.done, id)
-		}
-	}
-	return unanswered
+func (s *Store) dropLocal(id string) Recheck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.local[id]
+	delete(s.local, id)
+	return l.fn
 }
 
-// recordUnanswered audits plans that expired while the user was asked.
-func (s *Store) recordUnanswered(plans []Plan) {
-	for _, p := range plans {
-		_ = s.audit.Record(Event{Time: s.now().UTC(), Event: EventUnanswered, Caller: p.Caller, Tool: p.Tool,
+// sweep drops expired plans and old tombstones at most once per
+// pruneEvery, and audits plans whose user was asked and never answered.
+func (s *Store) sweep(now time.Time) {
+	s.mu.Lock()
+	if now.Sub(s.pruned) < pruneEvery {
+		s.mu.Unlock()
+		return
+	}
+	s.pruned = now
+	for id, l := range s.local {
+		if now.After(l.expires) {
+			delete(s.local, id)
+		}
+	}
+	s.mu.Unlock()
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	unanswered, _ := s.backend.Sweep(ctx, now)
+	for _, p := range unanswered {
+		_ = s.record(Event{Time: s.now().UTC(), Event: EventUnanswered, Caller: p.Caller, Tool: p.Tool,
 			Cluster: p.Cluster, PlanID: p.ID, PlanHash: p.Hash, Reason: "the user did not answer before the plan expired"})
 	}
 }
 
-// verifyLocked checks plan id, caller, expiry, nonce and cluster. On a
-// refusal that ends the plan (expired, too many wrong nonces) it removes the
-// entry. The entry comes back with a refusal too when the plan exists, for
-// the audit.
-func (s *Store) verifyLocked(now time.Time, c Confirmation) (*entry, error) {
-	planID, nonce, caller := c.PlanID, c.Nonce, c.Caller
-	e, ok := s.pending[planID]
-	if !ok {
-		if t, ok := s.done[planID]; ok {
-			if t.what == "expired" {
-				return nil, refused(ErrExpired, "plan %s expired at %s; plan again", planID, t.at.Format(time.RFC3339))
-			}
-			return nil, refused(ErrNonceUsed, "plan %s was already %s at %s; a nonce works once, plan again",
-				planID, t.what, t.at.Format(time.RFC3339))
+// errRetry is verify's answer when the record changed under it.
+var errRetry = errors.New("plan record changed concurrently")
+
+// verify checks plan id, caller, expiry, nonce and cluster. On a refusal
+// that ends the plan (expired, too many wrong nonces) it turns the record
+// into a tombstone. The record comes back with a refusal too when the plan
+// exists, for the audit; raw is the version it was read at.
+func (s *Store) verify(ctx context.Context, now time.Time, c Confirmation) (*Record, []byte, error) {
+	for range maxSwapRetries {
+		r, raw, err := s.verifyOnce(ctx, now, c)
+		if !errors.Is(err, errRetry) {
+			return r, raw, err
 		}
-		return nil, refused(ErrUnknownPlan, "no pending plan %q (plan ids come from a write tool's result)", planID)
 	}
-	if e.plan.Caller != caller {
-		// Not counted as a nonce failure: the owner's plan stays usable.
-		return e, refused(ErrForeignCaller, "plan %s was made for another session; only the session that planned it can confirm it", planID)
-	}
-	if now.After(e.plan.ExpiresAt) {
-		delete(s.pending, planID)
-		s.done[planID] = tombstone{what: "expired", at: e.plan.ExpiresAt}
-		return e, refused(ErrExpired, "plan %s expired at %s; plan again", planID, e.plan.ExpiresAt.Format(time.RFC3339))
-	}
-	tag := nonceTag(nonce, e.plan.Hash)
-	if subtle.ConstantTimeCompare(tag[:], e.tag[:]) != 1 {
-		e.failures++
-		if e.failures >= maxNonceFailures {
-			delete(s.pending, planID)
-			s.done[planID] = tombstone{what: "discarded after repeated wrong nonces", at: now}
-		}
-		return e, refused(ErrWrongNonce, "wrong nonce for plan %s", planID)
-	}
-	if c.Cluster != "" && c.Cluster != e.plan.Cluster {
-		// Not consumed: the plan can still be confirmed for its own cluster.
-		return e, refused(ErrWrongCluster, "plan %s was made for cluster %q, not %q; confirm it without a cluster argument (it runs on %q) or plan again for %q",
-			planID, e.plan.Cluster, c.Cluster, e.plan.Cluster, c.Cluster)
-	}
-	return e, nil
+	return nil, nil, s.unavailable(errors.New("too much contention on plan " + c.PlanID))
 }
 
-func planOf(e *entry) *Plan {
-	if e == nil {
+func (s *Store) verifyOnce(ctx context.Context, now time.Time, c Confirmation) (*Record, []byte, error) {
+	planID, nonce, caller := c.PlanID, c.Nonce, c.Caller
+	r, raw, err := s.backend.Get(ctx, now, planID)
+	if errors.Is(err, ErrNoRecord) {
+		return nil, nil, refused(ErrUnknownPlan, "no pending plan %q (plan ids come from a write tool's result)", planID)
+	}
+	if err != nil {
+		return nil, nil, s.unavailable(err)
+	}
+	if !r.pending() {
+		if r.Done == "expired" {
+			return nil, nil, refused(ErrExpired, "plan %s expired at %s; plan again", planID, r.DoneAt.Format(time.RFC3339))
+		}
+		return nil, nil, refused(ErrNonceUsed, "plan %s was already %s at %s; a nonce works once, plan again",
+			planID, r.Done, r.DoneAt.Format(time.RFC3339))
+	}
+	if r.Plan.Caller != caller {
+		// Not counted as a nonce failure: the owner's plan stays usable.
+		return r, raw, refused(ErrForeignCaller, "plan %s was made for another session; only the session that planned it can confirm it", planID)
+	}
+	if now.After(r.Plan.ExpiresAt) {
+		if ok, err := s.backend.Swap(ctx, now, planID, raw, tombstoneOf(r, "expired", r.Plan.ExpiresAt)); err != nil {
+			return r, raw, s.unavailable(err)
+		} else if !ok {
+			return nil, nil, errRetry
+		}
+		s.dropLocal(planID)
+		return r, raw, refused(ErrExpired, "plan %s expired at %s; plan again", planID, r.Plan.ExpiresAt.Format(time.RFC3339))
+	}
+	if subtle.ConstantTimeCompare([]byte(nonceTag(nonce, r.Plan.Hash)), []byte(r.Tag)) != 1 {
+		next := *r
+		next.Failures++
+		var nr *Record = &next
+		if next.Failures >= maxNonceFailures {
+			nr = tombstoneOf(r, "discarded after repeated wrong nonces", now)
+		}
+		if ok, err := s.backend.Swap(ctx, now, planID, raw, nr); err != nil {
+			return r, raw, s.unavailable(err)
+		} else if !ok {
+			return nil, nil, errRetry
+		}
+		return r, raw, refused(ErrWrongNonce, "wrong nonce for plan %s", planID)
+	}
+	if c.Cluster != "" && c.Cluster != r.Plan.Cluster {
+		// Not consumed: the plan can still be confirmed for its own cluster.
+		return r, raw, refused(ErrWrongCluster, "plan %s was made for cluster %q, not %q; confirm it without a cluster argument (it runs on %q) or plan again for %q",
+			planID, r.Plan.Cluster, c.Cluster, r.Plan.Cluster, c.Cluster)
+	}
+	return r, raw, nil
+}
+
+func planOf(r *Record) *Plan {
+	if r == nil {
 		return nil
 	}
-	p := e.plan
+	p := r.Plan
 	return &p
 }
 
@@ -305,7 +386,7 @@ func (s *Store) refusal(now time.Time, planID, caller string, p *Plan, err error
 	if p != nil {
 		ev.Tool, ev.PlanHash, ev.Cluster = p.Tool, p.Hash, p.Cluster
 	}
-	if aerr := s.audit.Record(ev); aerr != nil {
+	if aerr := s.record(ev); aerr != nil {
 		return errors.Join(err, aerr)
 	}
 	return err
@@ -315,13 +396,13 @@ func (s *Store) refusal(now time.Time, planID, caller string, p *Plan, err error
 // the plan. confirm_plan uses it before asking the human.
 func (s *Store) Check(c Confirmation) (Plan, error) {
 	now := s.now().UTC()
-	s.mu.Lock()
-	e, err := s.verifyLocked(now, c)
-	s.mu.Unlock()
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	r, _, err := s.verify(ctx, now, c)
 	if err != nil {
-		return Plan{}, s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
+		return Plan{}, s.refusal(now, c.PlanID, c.Caller, planOf(r), err)
 	}
-	return e.plan, nil
+	return r.Plan, nil
 }
 
 // BeginElicitation validates like Check and records that the human is being
@@ -331,20 +412,30 @@ func (s *Store) Check(c Confirmation) (Plan, error) {
 // is ignored.
 func (s *Store) BeginElicitation(c Confirmation) (Plan, string, error) {
 	now := s.now().UTC()
-	s.mu.Lock()
-	e, err := s.verifyLocked(now, c)
-	if err != nil {
-		s.mu.Unlock()
-		return Plan{}, "", s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	for range maxSwapRetries {
+		r, raw, err := s.verify(ctx, now, c)
+		if err != nil {
+			return Plan{}, "", s.refusal(now, c.PlanID, c.Caller, planOf(r), err)
+		}
+		next := *r
+		next.Elicit = "elicit-" + randomHex(16)
+		ok, err := s.backend.Swap(ctx, now, c.PlanID, raw, &next)
+		if err != nil {
+			return Plan{}, "", s.refusal(now, c.PlanID, c.Caller, planOf(r), s.unavailable(err))
+		}
+		if !ok {
+			continue
+		}
+		p := r.Plan
+		if err := s.record(Event{Time: now, Event: EventElicitation, Caller: c.Caller, Tool: p.Tool, Cluster: p.Cluster,
+			PlanID: p.ID, PlanHash: p.Hash}); err != nil {
+			return Plan{}, "", refused(ErrAudit, "%v", err)
+		}
+		return p, next.Elicit, nil
 	}
-	e.elicit = "elicit-" + randomHex(16)
-	state, p := e.elicit, e.plan
-	s.mu.Unlock()
-	if err := s.audit.Record(Event{Time: now, Event: EventElicitation, Caller: c.Caller, Tool: p.Tool, Cluster: p.Cluster,
-		PlanID: p.ID, PlanHash: p.Hash}); err != nil {
-		return Plan{}, "", refused(ErrAudit, "%v", err)
-	}
-	return p, state, nil
+	return Plan{}, "", s.unavailable(errors.New("too much contention on plan " + c.PlanID))
 }
 
 // Confirmation identifies a plan to execute.
@@ -374,29 +465,36 @@ func (p Plan) approval() string {
 	return p.Approval
 }
 
-// take verifies a confirmation and removes the plan atomically, so of many
-// concurrent confirmations exactly one gets the plan. On a refusal the
-// entry (if any) is returned for the audit only.
-func (s *Store) take(now time.Time, c Confirmation, what string) (*entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.verifyLocked(now, c)
-	if err != nil {
-		return e, err
-	}
-	if e.plan.approval() == ByElicitation && c.ElicitState == "" {
-		// Not a nonce failure: the plan stays confirmable by the person.
-		return e, refused(ErrHumanRequired, "plan %s must be approved by the user through the client's approval prompt (elicitation); "+
-			"the nonce alone does not confirm it. Confirm it from a client that supports elicitation, or plan again", c.PlanID)
-	}
-	if e.elicit != "" || c.ElicitState != "" {
-		if subtle.ConstantTimeCompare([]byte(e.elicit), []byte(c.ElicitState)) != 1 {
-			return e, refused(ErrElicitation, "plan %s is waiting for the user's answer in the client; it cannot be confirmed without it", c.PlanID)
+// take verifies a confirmation and turns the plan into a tombstone with
+// one compare-and-swap, so of many concurrent confirmations, in this
+// process or any other sharing the backend, exactly one gets the plan. On
+// a refusal the record (if any) is returned for the audit only.
+func (s *Store) take(ctx context.Context, now time.Time, c Confirmation, what string) (*Record, error) {
+	for range maxSwapRetries {
+		r, raw, err := s.verify(ctx, now, c)
+		if err != nil {
+			return r, err
+		}
+		if r.Plan.approval() == ByElicitation && c.ElicitState == "" {
+			// Not a nonce failure: the plan stays confirmable by the person.
+			return r, refused(ErrHumanRequired, "plan %s must be approved by the user through the client's approval prompt (elicitation); "+
+				"the nonce alone does not confirm it. Confirm it from a client that supports elicitation, or plan again", c.PlanID)
+		}
+		if r.Elicit != "" || c.ElicitState != "" {
+			if subtle.ConstantTimeCompare([]byte(r.Elicit), []byte(c.ElicitState)) != 1 {
+				return r, refused(ErrElicitation, "plan %s is waiting for the user's answer in the client; it cannot be confirmed without it", c.PlanID)
+			}
+		}
+		ok, err := s.backend.Swap(ctx, now, c.PlanID, raw, tombstoneOf(r, what, now))
+		if err != nil {
+			return r, s.unavailable(err)
+		}
+		if ok {
+			r.Plan.Args = r.Args
+			return r, nil
 		}
 	}
-	delete(s.pending, c.PlanID)
-	s.done[c.PlanID] = tombstone{what: what, at: now}
-	return e, nil
+	return nil, s.unavailable(errors.New("too much contention on plan " + c.PlanID))
 }
 
 // Confirm consumes the nonce, re-runs the plan's preconditions and, when
@@ -404,26 +502,62 @@ func (s *Store) take(now time.Time, c Confirmation, what string) (*entry, error)
 // plan's calls. Any error is a *RefusedError and nothing was sent.
 func (s *Store) Confirm(ctx context.Context, c Confirmation) (Approval, Plan, error) {
 	now := s.now().UTC()
-	e, err := s.take(now, c, "confirmed")
+	octx, cancel := s.opCtx()
+	r, err := s.take(octx, now, c, "confirmed")
+	cancel()
 	if err != nil {
-		return Approval{}, Plan{}, s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
+		return Approval{}, Plan{}, s.refusal(now, c.PlanID, c.Caller, planOf(r), err)
 	}
-	p := e.plan
+	p := r.Plan
 	// Recompute the hash: the approval covers exactly what was shown.
 	if canonicalHash(p) != p.Hash {
 		return Approval{}, p, s.refusal(now, p.ID, c.Caller, &p, refused(ErrPreconditionFailed, "plan %s does not match its hash", p.ID))
 	}
-	if e.recheck != nil {
-		if rerr := e.recheck(ctx); rerr != nil {
+	recheck := s.dropLocal(p.ID)
+	if recheck == nil && r.HasRecheck {
+		// Planned by another process: plan again from the same arguments
+		// here; the calls must come out the same, and the fresh plan's
+		// preconditions are checked.
+		s.mu.Lock()
+		replan := s.replan
+		s.mu.Unlock()
+		if replan == nil {
+			return Approval{}, p, s.refusal(now, p.ID, c.Caller, &p, refused(ErrPreconditionFailed,
+				"plan %s was made by %s and its preconditions cannot be repeated here; plan again", p.ID, r.Replica))
+		}
+		calls, rc, rerr := replan(ctx, p)
+		if rerr == nil && !sameCalls(calls, p.Calls) {
+			rerr = errors.New("planning again now gives different calls; the cluster changed since the plan was made")
+		}
+		if rerr != nil {
+			return Approval{}, p, s.refusal(s.now().UTC(), p.ID, c.Caller, &p,
+				refused(ErrPreconditionFailed, "plan %s: %v", p.ID, rerr))
+		}
+		recheck = rc
+	}
+	if recheck != nil {
+		if rerr := recheck(ctx); rerr != nil {
 			return Approval{}, p, s.refusal(s.now().UTC(), p.ID, c.Caller, &p,
 				refused(ErrPreconditionFailed, "plan %s: %v", p.ID, rerr))
 		}
 	}
-	if err := s.audit.Record(Event{Time: s.now().UTC(), Event: EventConfirm, Caller: c.Caller, Tool: p.Tool,
-		Cluster: p.Cluster, PlanID: p.ID, PlanHash: p.Hash, Calls: p.Calls, Approval: c.mode()}); err != nil {
+	if err := s.record(Event{Time: s.now().UTC(), Event: EventConfirm, Caller: c.Caller, Tool: p.Tool,
+		Cluster: p.Cluster, PlanID: p.ID, PlanHash: p.Hash, Calls: p.Calls, Approval: c.mode(), PlannedBy: r.Replica}); err != nil {
 		return Approval{}, p, refused(ErrAudit, "%v", err)
 	}
 	return Approval{g: &grant{planID: p.ID, hash: p.Hash, cluster: p.Cluster, calls: cloneCalls(p.Calls)}}, p, nil
+}
+
+func sameCalls(a, b []Call) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].equal(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Decline ends a plan the human declined or cancelled; it can no longer be
@@ -434,11 +568,14 @@ func (s *Store) Decline(c Confirmation, action string) error {
 	if action == "cancel" {
 		what = "cancelled by the user"
 	}
-	e, err := s.take(now, c, what)
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	r, err := s.take(ctx, now, c, what)
 	if err != nil {
-		return s.refusal(now, c.PlanID, c.Caller, planOf(e), err)
+		return s.refusal(now, c.PlanID, c.Caller, planOf(r), err)
 	}
-	return s.refusal(now, c.PlanID, c.Caller, &e.plan,
+	s.dropLocal(c.PlanID)
+	return s.refusal(now, c.PlanID, c.Caller, &r.Plan,
 		refused(ErrDeclined, "the user answered %q to plan %s", action, c.PlanID))
 }
 
@@ -453,16 +590,18 @@ type Outcome struct {
 
 // RecordOutcome appends the result of an executed plan to the audit log.
 func (s *Store) RecordOutcome(o Outcome) error {
-	return s.audit.Record(Event{Time: s.now().UTC(), Event: EventOutcome, Caller: o.Plan.Caller, Tool: o.Plan.Tool,
+	return s.record(Event{Time: s.now().UTC(), Event: EventOutcome, Caller: o.Plan.Caller, Tool: o.Plan.Tool,
 		Cluster: o.Plan.Cluster, PlanID: o.Plan.ID, PlanHash: o.Plan.Hash, UPIDs: o.UPIDs, Outcome: o.Outcome, Reason: o.Reason,
 		ErrorLines: o.ErrorLines})
 }
 
-// Pending is the number of plans waiting for confirmation.
+// Pending is the number of plans waiting for confirmation (0 when the
+// store cannot be reached).
 func (s *Store) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pending)
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	n, _ := s.backend.Pending(ctx, s.now().UTC())
+	return n
 }
 
 // owner is whom a plan counts against: its principal, or its caller when
@@ -472,15 +611,4 @@ func (p Plan) owner() string {
 		return p.Principal
 	}
 	return p.Caller
-}
-
-// pendingOfLocked counts the pending plans of one owner.
-func (s *Store) pendingOfLocked(owner string) int {
-	n := 0
-	for _, e := range s.pending {
-		if e.owner == owner {
-			n++
-		}
-	}
-	return n
 }

@@ -420,9 +420,7 @@ func TestTombstonesAreBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.mu.Lock()
-	n := len(s.done)
-	s.mu.Unlock()
+	n := s.backend.(*memoryBackend).tombstones()
 	if n > maxTombstones {
 		t.Fatalf("%d tombstones kept, bound %d", n, maxTombstones)
 	}

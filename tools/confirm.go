@@ -250,6 +250,11 @@ func (p *planner) propose(ctx context.Context, plan guard.Plan, recheck guard.Re
 			return inner(ctx)
 		}
 	}
+	if c := captureFrom(ctx); c != nil {
+		c.calls, c.recheck, c.done = plan.Calls, recheck, true
+		return PlanResult{}, errReplanned
+	}
+	plan.Args = toolArgs(ctx)
 	prop, err := p.gate.Store.Propose(plan, recheck)
 	if err != nil {
 		return PlanResult{}, err

@@ -141,6 +141,9 @@ func NewServer(env *Env, ts []*Tool) *Server {
 	for _, t := range ts {
 		s.byName[t.Name] = t
 	}
+	if _, writes := s.byName["confirm_plan"]; writes && env != nil && env.Gate != nil && env.Gate.Store != nil {
+		env.Gate.Store.SetReplan(s.replan)
+	}
 	return s
 }
 
@@ -161,6 +164,7 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownTool, name)
 	}
+	ctx = withToolArgs(ctx, args)
 	env := s.env
 	if env.multiCluster() {
 		var err error

@@ -37,7 +37,7 @@ func newCallCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer rt.cleanup()
-			wireGate(rt, a.log)
+			wireGate(rt, a.log, planStoreFile)
 			ro := readOnly || rt.cfg.ReadOnly
 			srv := tools.NewServer(rt.env, tools.Select(ro, nil))
 			if t := findTool(args[0]); ro && t != nil && t.Write() {

@@ -95,6 +95,7 @@ func (d *doctor) run(ctx context.Context) int {
 	}
 	d.readOnly = cfg.ReadOnly
 	d.line("", statusOK, "config", fmt.Sprintf("%s: %d cluster(s)%s; approval %s; read-only %t", where, len(cfg.Clusters), def, cfg.Approval, cfg.ReadOnly))
+	d.planStore(ctx, cfg)
 	for _, cl := range cfg.Clusters {
 		if opts.Overrides.Cluster != "" && cl.Name != opts.Overrides.Cluster {
 			continue

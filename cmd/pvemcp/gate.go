@@ -16,7 +16,11 @@ const EnvAuditLog = "PVEMCP_AUDIT_LOG"
 // audit log, the approval mode and the protected guests of the config.
 // Writes fail closed: when the audit log cannot be opened every plan is
 // refused (naming why), while the read tools work as usual.
-func wireGate(rt *runtime, log zerolog.Logger) {
+//
+// The plans are kept where the configuration says (planStore is the
+// command's default): a plan store that cannot be opened is, like the
+// audit log, a reason to refuse every plan, not to stop serving reads.
+func wireGate(rt *runtime, log zerolog.Logger, planStore string) {
 	path := rt.cfg.AuditLog
 	if path == "" {
 		path = os.Getenv(EnvAuditLog)
@@ -36,5 +40,15 @@ func wireGate(rt *runtime, log zerolog.Logger) {
 		prev := rt.cleanup
 		rt.cleanup = func() { prev(); _ = audit.Close() }
 	}
-	rt.env.Gate = tools.NewGate(guard.NewStore(guard.WithAudit(audit)), rt.cfg.Approval, rt.cfg.Protected)
+	backend, err := openPlanBackend(rt.cfg, planStore)
+	if err != nil {
+		log.Error().Err(err).Msg("plan store unavailable: write tools refuse every plan")
+		backend = unavailableBackend{err: err}
+	} else {
+		log.Debug().Str("plan_store", backend.Name()).Msg("plan store")
+	}
+	store := guard.NewStore(guard.WithAudit(audit), guard.WithBackend(backend))
+	prev := rt.cleanup
+	rt.cleanup = func() { prev(); _ = store.Close() }
+	rt.env.Gate = tools.NewGate(store, rt.cfg.Approval, rt.cfg.Protected)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/tools"
 )
 
@@ -38,6 +39,8 @@ type httpOptions struct {
 	bodyTimeout time.Duration
 	// ready, when set, receives the bound address (tests listen on :0).
 	ready func(addr string)
+	// plans, when set, is reported by /healthz.
+	plans *guard.Store
 }
 
 // authFor picks how requests are authenticated: an identity provider's
@@ -118,10 +121,7 @@ func serveHTTP(ctx context.Context, ms *server.MCPServer, o httpOptions, log zer
 		mux.Handle(oauthMetadataPath, oa.metadataHandler())
 		mux.Handle(oauthMetadataPath+"/mcp", oa.metadataHandler())
 	}
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
+	mux.HandleFunc("/healthz", healthz(o.plans))
 	// No overall read or write timeout: event streams last. Headers, bodies
 	// (httpLimits) and idle keep-alive connections are bounded instead.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,

@@ -35,6 +35,8 @@ func clearEnv(t *testing.T) {
 		t.Setenv(k+"_FILE", "")
 	}
 	t.Setenv(EnvAuditLog, filepath.Join(t.TempDir(), "audit.jsonl"))
+	t.Setenv(config.EnvPlanStore, "")
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 }
 
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -346,10 +348,16 @@ func TestHTTPGuards(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envRunAsPvemcp) == "1" {
+		// A child process of a test that needs a real pvemcp process.
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	// Keep the audit log of tests out of the user's state directory.
 	dir, err := os.MkdirTemp("", "pvemcp-test")
 	if err == nil {
 		os.Setenv(EnvAuditLog, filepath.Join(dir, "audit.jsonl"))
+		// And the CLI's plan store.
+		os.Setenv(config.EnvPlanStore, "file:"+filepath.Join(dir, "plans.json"))
 	}
 	code := m.Run()
 	if dir != "" {

@@ -118,7 +118,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return err
 	}
 	defer rt.cleanup()
-	wireGate(rt, a.log)
+	wireGate(rt, a.log, planStoreMemory)
 	names, label := f.toolsets, "--toolsets"
 	if len(names) == 0 && len(rt.cfg.Toolsets) > 0 {
 		names, label = rt.cfg.Toolsets, "toolsets (PVEMCP_TOOLSETS or config file)"
@@ -139,7 +139,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 			return err
 		}
 		o := httpOptions{addr: f.httpAddr, token: tok, tokensFile: f.tokensFile, allowOrigins: f.allowOrigins,
-			tlsCert: f.tlsCert, tlsKey: f.tlsKey}
+			tlsCert: f.tlsCert, tlsKey: f.tlsKey, plans: rt.env.Gate.Store}
 		if f.oauth.issuer != "" || f.oauth.audience != "" || f.oauth.jwksURL != "" {
 			o.oauth = &f.oauth
 		}
