@@ -81,7 +81,9 @@ for (const { label, serveArgs } of cases) {
           }
           if (serveArgs.length === 0) {
             for (const name of OFF_BY_DEFAULT) {
-              if (byName.has(name)) assert.equal(byName.get(name).enabled, false, `${name} is on by default`);
+              assert.ok(byName.has(name), `list_toolsets lacks ${name}`);
+              assert.ok(byName.get(name).tools.length > 0, `toolset ${name} has no tools`);
+              assert.equal(byName.get(name).enabled, false, `${name} is on by default`);
             }
             assert.ok(first.includes('capacity_report'), 'capacity is a default toolset');
           }
