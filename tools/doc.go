@@ -15,7 +15,8 @@
 // content (compact JSON). A returned error becomes an isError result with
 // its plain message.
 //
-// mcpadapter.go is the only file that knows mcp-go.
+// mcpadapter.go and mcpapps.go adapt tools to mcp-go; confirm.go also uses it
+// to ask the user (elicitation) and to send progress notifications.
 //
 // With several clusters configured (Env.ClusterNames), every tool takes an
 // optional "cluster" argument that the layer removes and routes: Client(ctx)
