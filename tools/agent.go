@@ -19,6 +19,7 @@ func init() {
 			"unavailable with Proxmox's reason.",
 		Toolset: ToolsetAgent,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"VM.Audit", "/vms"}, {"VM.GuestAgent.Audit", "/vms"}},
 	}, guestAgentInfo))
 }
 

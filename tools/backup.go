@@ -20,6 +20,7 @@ func init() {
 			"per-guest outcomes with the exact error lines, guests in no job, guests whose last good backup is too old.",
 		Toolset: ToolsetBackup,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/"}},
 	}, backupStatus))
 }
 

@@ -22,6 +22,7 @@ func init() {
 		Toolset: ToolsetSnapshots,
 		// Destructive: vzdump prunes older archives by the storage's retention.
 		Hints: &writeHints,
+		Needs: []Need{{"VM.Backup", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
 	}, backupGuest))
 	confirmHooks["backup_guest"] = confirmBackupHook
 }

@@ -24,6 +24,7 @@ func init() {
 				"and guests without a recent backup.",
 			Toolset: ToolsetSnapshots,
 			Hints:   &ReadHints,
+			Needs:   []Need{{"Datastore.Audit", "/storage"}},
 		}, listBackups),
 	)
 }

@@ -23,6 +23,7 @@ func init() {
 			"thresholds and HA rules, or why none; node evacuation. Advice only: apply with migrate_guest.",
 		Toolset: ToolsetCapacity,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}},
 	}, capacityReport))
 }
 

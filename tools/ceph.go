@@ -19,6 +19,7 @@ func init() {
 			"reports Ceph as unavailable, with Proxmox's reason, where it is not installed.",
 		Toolset: ToolsetDiagnostics,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/"}},
 	}, cephHealth))
 }
 

@@ -21,6 +21,7 @@ func init() {
 			"Nothing happens until confirm_plan.",
 		Toolset: ToolsetLifecycle,
 		Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
+		Needs:   []Need{{"VM.Clone", "/vms"}, {"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
 	}, cloneGuest))
 }
 

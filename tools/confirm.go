@@ -697,6 +697,7 @@ func init() {
 			"task ids and error lines.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
+		Needs:   NeedsNothing,
 	}, confirmPlan))
 	mcpWrappers["confirm_plan"] = confirmMCPWrapper
 }

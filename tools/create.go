@@ -730,6 +730,7 @@ func init() {
 				"not started unless asked). Nothing happens until confirm_plan.",
 			Toolset: ToolsetWrite,
 			Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
+			Needs:   []Need{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
 		}, createVM),
 		New(Meta{
 			Name:  "create_container",
@@ -738,6 +739,7 @@ func init() {
 				"Nothing happens until confirm_plan.",
 			Toolset: ToolsetWrite,
 			Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
+			Needs:   []Need{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
 		}, createContainer),
 	)
 }

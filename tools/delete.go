@@ -19,6 +19,7 @@ func init() {
 			"guests and templates still used by linked clones. Cannot be undone; nothing happens until confirm_plan.",
 		Toolset: ToolsetLifecycle,
 		Hints:   &writeHints,
+		Needs:   []Need{{"VM.Allocate", "/vms"}},
 	}, deleteGuest))
 }
 

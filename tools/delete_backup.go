@@ -15,6 +15,7 @@ func init() {
 		Description: "Plans deleting a backup volume; refuses protected ones, warns on a guest's last backup. Nothing happens until confirm_plan.",
 		Toolset:     ToolsetSnapshots,
 		Hints:       &writeHints,
+		Needs:       []Need{{"VM.Backup", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
 	}, deleteBackup))
 }
 

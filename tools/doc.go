@@ -33,6 +33,7 @@
 //			Description: "ZFS pools on all nodes: ... (first sentence goes to the README)",
 //			Toolset:     ToolsetStorage,
 //			Hints:       &ReadHints,            // write tools: all four set explicitly
+//			Needs:       []Need{{"Sys.Audit", "/"}}, // or NeedsNothing; check_permissions reports them
 //		}, zfsHealth))
 //	}
 //

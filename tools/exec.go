@@ -22,6 +22,7 @@ func init() {
 			"at 16 KiB each, as untrusted data. Needs VM.GuestAgent.Unrestricted (PVE 8: VM.Monitor).",
 		Toolset: ToolsetAgent,
 		Hints:   &writeHints,
+		Needs:   []Need{{"VM.GuestAgent.Unrestricted", "/vms"}},
 	}, guestExec))
 	stepHooks["guest_exec"] = collectExec
 }

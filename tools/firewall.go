@@ -20,6 +20,7 @@ func init() {
 			"guest and from where, walking the rules as pve-firewall does.",
 		Toolset: ToolsetDiagnostics,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}},
 	}, firewallStatus))
 }
 

@@ -18,6 +18,7 @@ func init() {
 			"and IP addresses where the guest agent answers. Node and type are looked up when omitted.",
 		Toolset: ToolsetInventory,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"VM.Audit", "/vms"}},
 	}, getGuest))
 }
 

@@ -21,6 +21,7 @@ func init() {
 			"Rows are arrays in the order of \"columns\"; totals are exact over all matches, not just the page.",
 		Toolset: ToolsetInventory,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"VM.Audit", "/vms"}},
 	}, listGuests))
 }
 

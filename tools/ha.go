@@ -19,6 +19,7 @@ func init() {
 			"group or rules, max_restart and max_relocate; counts started/stopped/fenced/error.",
 		Toolset: ToolsetHA,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/"}},
 	}, haStatus))
 }
 

@@ -19,6 +19,7 @@ func init() {
 			"downsampled points plus min/avg/max/p95/last per field, in named units (cpu_pct, mem_used_gib, ...).",
 		Toolset: ToolsetMetrics,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/nodes"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}},
 	}, getMetrics))
 }
 

@@ -273,5 +273,6 @@ func init() {
 			"target's RAM headroom against the threshold. Nothing happens until confirm_plan.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
+		Needs:   []Need{{"VM.Migrate", "/vms"}},
 	}, migrateGuest))
 }

@@ -21,6 +21,7 @@ func init() {
 			"network interfaces and bridges; alerts for failed services, certificates under 30 days and pending updates.",
 		Toolset: ToolsetDiagnostics,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/nodes"}},
 	}, nodeHealth))
 }
 

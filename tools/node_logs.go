@@ -21,6 +21,7 @@ func init() {
 			"optionally the cluster log (task starts and ends of every node).",
 		Toolset: ToolsetDiagnostics,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Syslog", "/nodes"}, {"Sys.Audit", "/nodes"}},
 	}, nodeLogs))
 }
 

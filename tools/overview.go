@@ -18,6 +18,7 @@ func init() {
 			"shared storages and threshold alerts (RAM 85%, storage 90%, CPU 90% by default).",
 		Toolset: ToolsetInventory,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}},
 	}, clusterOverview))
 }
 

@@ -42,48 +42,8 @@ type PermissionsResult struct {
 	Note  string           `json:"note"`
 }
 
-// toolNeed is one privilege a tool needs, on a general path; a grant on a
-// path below it makes the tool work there only.
-type toolNeed struct {
-	priv, path string
-}
-
-// toolNeeds lists what each tool needs (NOTES §2.20 and the endpoints each
-// tool calls). Every need must hold; check_permissions needs nothing.
-var toolNeeds = []struct {
-	tool  string
-	needs []toolNeed
-}{
-	{"cluster_overview", []toolNeed{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}}},
-	{"list_guests", []toolNeed{{"VM.Audit", "/vms"}}},
-	{"get_guest", []toolNeed{{"VM.Audit", "/vms"}}},
-	{"get_metrics", []toolNeed{{"Sys.Audit", "/nodes"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}}},
-	{"storage_status", []toolNeed{{"Datastore.Audit", "/storage"}}},
-	{"zfs_health", []toolNeed{{"Sys.Audit", "/"}}},
-	{"ha_status", []toolNeed{{"Sys.Audit", "/"}}},
-	{"backup_status", []toolNeed{{"Sys.Audit", "/"}}},
-	{"list_tasks", []toolNeed{{"Sys.Audit", "/nodes"}}},
-	{"get_task", []toolNeed{{"Sys.Audit", "/nodes"}}},
-	{"capacity_report", []toolNeed{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}}},
-	{"check_permissions", nil},
-	{"node_logs", []toolNeed{{"Sys.Syslog", "/nodes"}, {"Sys.Audit", "/nodes"}}},
-	{"node_health", []toolNeed{{"Sys.Audit", "/nodes"}}},
-	{"replication_status", []toolNeed{{"VM.Audit", "/vms"}}},
-	{"ceph_health", []toolNeed{{"Sys.Audit", "/"}}},
-	{"firewall_status", []toolNeed{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}}},
-	{"storage_content", []toolNeed{{"Datastore.Audit", "/storage"}}},
-	{"guest_power", []toolNeed{{"VM.PowerMgmt", "/vms"}}},
-	{"migrate_guest", []toolNeed{{"VM.Migrate", "/vms"}}},
-	{"create_vm", []toolNeed{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
-	{"create_container", []toolNeed{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
-	{"update_guest_resources", []toolNeed{{"VM.Config.CPU", "/vms"}, {"VM.Config.Memory", "/vms"}, {"VM.Config.Disk", "/vms"}}},
-	{"clone_guest", []toolNeed{{"VM.Clone", "/vms"}, {"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}}},
-	{"convert_to_template", []toolNeed{{"VM.Allocate", "/vms"}}},
-	{"delete_guest", []toolNeed{{"VM.Allocate", "/vms"}}},
-	// PVE 8 names both VM.Monitor (see agentPrivNames).
-	{"guest_agent_info", []toolNeed{{"VM.Audit", "/vms"}, {"VM.GuestAgent.Audit", "/vms"}}},
-	{"guest_exec", []toolNeed{{"VM.GuestAgent.Unrestricted", "/vms"}}},
-}
+// toolNeed is a tool's Need (see Meta.Needs).
+type toolNeed = Need
 
 // agentPrivNames maps the PVE 9 guest agent privileges to PVE 8's VM.Monitor when the token's privileges are
 // named the PVE 8 way (VM.Monitor granted somewhere, no VM.GuestAgent.* anywhere).
@@ -102,8 +62,8 @@ func agentPrivNames(perms proxmox.Permissions, needs []toolNeed) []toolNeed {
 	}
 	out := make([]toolNeed, len(needs))
 	for i, n := range needs {
-		if strings.HasPrefix(n.priv, "VM.GuestAgent.") {
-			n.priv = "VM.Monitor"
+		if strings.HasPrefix(n.Priv, "VM.GuestAgent.") {
+			n.Priv = "VM.Monitor"
 		}
 		out[i] = n
 	}
@@ -130,13 +90,13 @@ func access(perms proxmox.Permissions, tool string, needs []toolNeed) ToolAccess
 	a := ToolAccess{Tool: tool, Works: "yes"}
 	var needText []string
 	for _, n := range needs {
-		needText = append(needText, n.priv+" on "+n.path)
-		if holdsEverywhere(perms, n.path, n.priv) {
+		needText = append(needText, n.Priv+" on "+n.Path)
+		if holdsEverywhere(perms, n.Path, n.Priv) {
 			continue
 		}
 		var below []string
 		for _, p := range perms.Paths() {
-			if _, granted := perms[p][n.priv]; granted && strings.HasPrefix(p, strings.TrimSuffix(n.path, "/")+"/") {
+			if _, granted := perms[p][n.Priv]; granted && strings.HasPrefix(p, strings.TrimSuffix(n.Path, "/")+"/") {
 				below = append(below, p)
 			}
 		}
@@ -148,7 +108,7 @@ func access(perms proxmox.Permissions, tool string, needs []toolNeed) ToolAccess
 			continue
 		}
 		a.Works = "no"
-		a.Missing = append(a.Missing, n.priv+" on "+n.path)
+		a.Missing = append(a.Missing, n.Priv+" on "+n.Path)
 	}
 	if a.Works == "no" {
 		a.Only = nil
@@ -177,8 +137,8 @@ func checkPermissions(ctx context.Context, args PermissionsArgs) (PermissionsRes
 			"before planning and name a missing privilege. The token can never do more than these privileges allow.",
 	}
 	if args.Path == "" {
-		for _, t := range toolNeeds {
-			res.Tools = append(res.Tools, access(perms, t.tool, agentPrivNames(perms, t.needs)))
+		for _, t := range All() {
+			res.Tools = append(res.Tools, access(perms, t.Name, agentPrivNames(perms, t.Needs)))
 		}
 	}
 	for _, p := range perms.Paths() {
@@ -204,5 +164,6 @@ func init() {
 			"(yes, partial, no) with the missing privilege.",
 		Toolset: ToolsetAccess,
 		Hints:   &ReadHints,
+		Needs:   NeedsNothing,
 	}, checkPermissions))
 }

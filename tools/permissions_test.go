@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,25 @@ func TestCheckPermissionsAuditor(t *testing.T) {
 	}
 	if m, _ := missing["guest_power"].([]any); len(m) != 1 || m[0] != "VM.PowerMgmt on /vms" {
 		t.Errorf("guest_power missing %v", missing["guest_power"])
+	}
+	// Every registered tool is reported: its needs are part of its Meta.
+	for _, tl := range All() {
+		if _, ok := works[tl.Name]; !ok {
+			t.Errorf("check_permissions does not report %s", tl.Name)
+		}
+	}
+	if m, _ := missing["snapshot_guest"].([]any); len(m) != 1 || m[0] != "VM.Snapshot on /vms" {
+		t.Errorf("snapshot_guest missing %v", missing["snapshot_guest"])
+	}
+}
+
+// TestToolWithoutNeedsIsRefused: a tool that forgets its privileges does not
+// register.
+func TestToolWithoutNeedsIsRefused(t *testing.T) {
+	_, err := build(Meta{Name: "no_needs", Title: "x", Description: "x", Toolset: ToolsetInventory, Hints: &ReadHints},
+		reflect.TypeFor[NoArgs](), reflect.TypeFor[struct{}](), nil)
+	if err == nil || !strings.Contains(err.Error(), "needs missing") {
+		t.Fatalf("build without Needs: %v", err)
 	}
 }
 

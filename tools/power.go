@@ -166,5 +166,6 @@ func init() {
 			"Nothing happens until confirm_plan.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
+		Needs:   []Need{{"VM.PowerMgmt", "/vms"}},
 	}, guestPower))
 }

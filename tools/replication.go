@@ -18,6 +18,7 @@ func init() {
 			"for failing or late jobs.",
 		Toolset: ToolsetDiagnostics,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"VM.Audit", "/vms"}},
 	}, replicationStatus))
 }
 

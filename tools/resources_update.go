@@ -259,5 +259,6 @@ func init() {
 			"concurrent changes). Nothing happens until confirm_plan.",
 		Toolset: ToolsetWrite,
 		Hints:   &writeHints,
+		Needs:   []Need{{"VM.Config.CPU", "/vms"}, {"VM.Config.Memory", "/vms"}, {"VM.Config.Disk", "/vms"}},
 	}, updateGuestResources))
 }

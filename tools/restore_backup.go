@@ -18,6 +18,7 @@ func init() {
 			"Nothing happens until confirm_plan.",
 		Toolset: ToolsetSnapshots,
 		Hints:   &writeHints,
+		Needs:   []Need{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
 	}, restoreBackup))
 }
 

@@ -19,6 +19,7 @@ func init() {
 			Description: "Snapshots of a guest or of all guests: tree, times, RAM state, where the guest is now, and whether ZFS limits rollback to the newest.",
 			Toolset:     ToolsetSnapshots,
 			Hints:       &ReadHints,
+			Needs:       []Need{{"VM.Audit", "/vms"}},
 		}, listSnapshots),
 		New(Meta{
 			Name:  "snapshot_guest",
@@ -27,6 +28,7 @@ func init() {
 				"or delete. Nothing happens until confirm_plan.",
 			Toolset: ToolsetSnapshots,
 			Hints:   &writeHints,
+			Needs:   []Need{{"VM.Snapshot", "/vms"}},
 		}, snapshotGuest),
 	)
 }

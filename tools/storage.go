@@ -19,6 +19,7 @@ func init() {
 			"linear fit over RRD history, with window and points, or the reason there is none (flat, shrinking).",
 		Toolset: ToolsetStorage,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Datastore.Audit", "/storage"}},
 	}, storageStatus))
 }
 

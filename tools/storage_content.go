@@ -18,6 +18,7 @@ func init() {
 			"Its volids feed create_vm and create_container.",
 		Toolset: ToolsetStorage,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Datastore.Audit", "/storage"}},
 	}, storageContent))
 }
 

@@ -22,6 +22,7 @@ func init() {
 				"with exact totals.",
 			Toolset: ToolsetTasks,
 			Hints:   &ReadHints,
+			Needs:   []Need{{"Sys.Audit", "/nodes"}},
 		}, listTasks),
 		New(Meta{
 			Name:  "get_task",
@@ -30,6 +31,7 @@ func init() {
 				"outcome parsed from the log.",
 			Toolset: ToolsetTasks,
 			Hints:   &ReadHints,
+			Needs:   []Need{{"Sys.Audit", "/nodes"}},
 		}, getTask),
 	)
 }

@@ -19,6 +19,7 @@ func init() {
 			"read-only base images that clone_guest links clones to. Cannot be undone; nothing happens until confirm_plan.",
 		Toolset: ToolsetLifecycle,
 		Hints:   &writeHints,
+		Needs:   []Need{{"VM.Allocate", "/vms"}},
 	}, convertToTemplate))
 	stepHooks["convert_to_template"] = findTemplateTask
 }

@@ -87,7 +87,18 @@ type Meta struct {
 	Description string
 	Toolset     string
 	Hints       *Hints
+	// Needs are the Proxmox privileges the tool needs (check_permissions
+	// reports them); NeedsNothing for a tool that needs none of its own.
+	// nil is refused at registration, so a tool cannot forget them.
+	Needs []Need
 }
+
+// Need is one privilege a tool needs on a general path; a grant on a path
+// below it (one guest, one storage) makes the tool work there only.
+type Need struct{ Priv, Path string }
+
+// NeedsNothing is the Needs of a tool that needs no privilege of its own.
+var NeedsNothing = []Need{}
 
 // Tool is an SDK-independent tool: metadata, reflected schemas and a typed
 // handler behind an untyped invoke.
@@ -136,6 +147,8 @@ func build(m Meta, at, rt reflect.Type, invoke func(context.Context, reflect.Val
 		return nil, fmt.Errorf("toolset missing")
 	case m.Hints == nil:
 		return nil, fmt.Errorf("hints missing: set all four explicitly (tools.ReadHints for reads)")
+	case m.Needs == nil:
+		return nil, fmt.Errorf("needs missing: list the Proxmox privileges it needs (tools.NeedsNothing if none)")
 	case m.Hints.ReadOnly && m.Hints.Destructive:
 		return nil, fmt.Errorf("a read-only tool cannot be destructive")
 	}

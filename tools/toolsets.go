@@ -254,6 +254,7 @@ func init() {
 		Description: "Lists the toolsets, enabled or not, and their tools.",
 		Toolset:     ToolsetDiscovery,
 		Hints:       &ReadHints,
+		Needs:       NeedsNothing,
 	}, listToolsets))
 	Register(New(Meta{
 		Name:        "enable_toolset",
@@ -261,6 +262,7 @@ func init() {
 		Description: "Turns on a toolset (e.g. diagnostics) for this conversation; returns its tools.",
 		Toolset:     ToolsetDiscovery,
 		Hints:       &Hints{ReadOnly: true, Idempotent: true},
+		Needs:       NeedsNothing,
 	}, enableToolset))
 }
 

@@ -20,6 +20,7 @@ func init() {
 			"to investigate (guidance only, never run).",
 		Toolset: ToolsetStorage,
 		Hints:   &ReadHints,
+		Needs:   []Need{{"Sys.Audit", "/"}},
 	}, zfsHealth))
 }
 
