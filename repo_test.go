@@ -2,6 +2,8 @@ package pvemcp_test
 
 import (
 	"bytes"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,5 +53,41 @@ func TestNoReferenceOutsideRepository(t *testing.T) {
 	}
 	if files < 100 {
 		t.Fatalf("only %d files walked: not run from the repository root?", files)
+	}
+}
+
+// TestGoProxmoxOnlyInTests: go-proxmox is the simulator's independent test
+// oracle (a widely used client must decode what the simulator sends), not
+// part of the binary: package proxmox decodes every endpoint itself.
+func TestGoProxmoxOnlyInTests(t *testing.T) {
+	const gp = `"github.com/luthermonson/go-proxmox"`
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", ".cache", "node_modules":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, im := range f.Imports {
+			if im.Path.Value == gp {
+				t.Errorf("%s imports go-proxmox outside a test", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,10 +1,6 @@
 package proxmox
 
-import (
-	"context"
-
-	goprox "github.com/luthermonson/go-proxmox"
-)
+import "context"
 
 // Version is GET /version.
 type Version struct {
@@ -15,10 +11,9 @@ type Version struct {
 
 // Version reads the Proxmox VE version of the answering node.
 func (c *Client) Version(ctx context.Context) (*Version, error) {
-	// go-proxmox's Version decodes this endpoint correctly (plain strings).
-	var v goprox.Version
+	var v Version
 	if err := c.get(ctx, "/version", nil, &v); err != nil {
 		return nil, err
 	}
-	return &Version{Version: v.Version, Release: v.Release, RepoID: v.RepoID}, nil
+	return &v, nil
 }
