@@ -15,7 +15,7 @@
 // content (compact JSON). A returned error becomes an isError result with
 // its plain message.
 //
-// mcpadapter.go and mcpapps.go adapt tools to mcp-go; confirm.go also uses it
+// mcpadapter.go and mcpapps.go adapt tools to mcp-go; confirm_plan.go also uses it
 // to ask the user (elicitation) and to send progress notifications.
 //
 // With several clusters configured (Env.ClusterNames), every tool takes an
@@ -24,7 +24,7 @@
 //
 // # Adding a tool (recipe)
 //
-// One file per capability, named after it (tools/zfs.go holds zfs_health):
+// One file per capability, named after it (tools/zfs_health.go holds zfs_health):
 //
 //	func init() {
 //		Register(New(Meta{
@@ -89,7 +89,7 @@
 // default catalog's model-facing part must stay under 16 KB (schemas test).
 //
 // Write tools set Hints{ReadOnly: false, ...} explicitly; they return a plan
-// and never act (see confirm.go and package guard). --read-only drops them,
+// and never act (see confirm_plan.go and package guard). --read-only drops them,
 // derived from the read-only hint.
 //
 // After adding or changing a tool run `make snapshots` (schemas/tools/*.json

@@ -34,7 +34,7 @@ type Env struct {
 	// Log receives structured logs (stderr only).
 	Log zerolog.Logger
 	// Gate is the approval gate of the write tools and confirm_plan
-	// (tools/confirm.go); without it they refuse.
+	// (tools/confirm_plan.go); without it they refuse.
 	Gate *Gate
 	// ClusterNames lists the configured clusters when there are several;
 	// every tool then takes an optional "cluster" argument, and Cluster

@@ -10,14 +10,14 @@ var mutations = []Mutation{
 	// Partial results: a failed node's error must be named.
 	{
 		Name: "storage_status drops a failed node's error",
-		File: "tools/storage.go",
+		File: "tools/storage_status.go",
 		Old:  "\t\t\tAddErr(ctx, r.Node, r.Err)\n\t\t\tcontinue\n\t\t}\n\t\tfor _, s := range r.Value {",
 		New:  "\t\t\tcontinue\n\t\t}\n\t\tfor _, s := range r.Value {",
 		Pkgs: []string{"./tools/"},
 	},
 	{
 		Name: "zfs_health drops a failed node's error",
-		File: "tools/zfs.go",
+		File: "tools/zfs_health.go",
 		Old:  "\t\t\tAddErr(ctx, r.Node, r.Err)\n\t\t\tcontinue\n\t\t}\n\t\tnz := r.Value",
 		New:  "\t\t\tcontinue\n\t\t}\n\t\tnz := r.Value",
 		Pkgs: []string{"./tools/"},
@@ -31,7 +31,7 @@ var mutations = []Mutation{
 	},
 	{
 		Name: "capacity_report drops a failed node status error",
-		File: "tools/capacity.go",
+		File: "tools/capacity_report.go",
 		Old:  "\t\t\t\tAddErr(ctx, r.Node, r.Err)\n\t\t\t\tAddUnavailable(ctx, \"physical cores of \"",
 		New:  "\t\t\t\tAddUnavailable(ctx, \"physical cores of \"",
 		Pkgs: []string{"./tools/"},
@@ -106,14 +106,14 @@ var mutations = []Mutation{
 	// Later entries.
 	{
 		Name: "backup_status drops a failed node's task list error",
-		File: "tools/backup.go",
+		File: "tools/backup_status.go",
 		Old:  "\t\t\tAddErr(ctx, l.Node, l.Err)\n\t\t\tcontinue\n",
 		New:  "\t\t\tcontinue\n",
 		Pkgs: []string{"./tools/"},
 	},
 	{
 		Name: "storage_status drops a failed storage history's error",
-		File: "tools/storage.go",
+		File: "tools/storage_status.go",
 		Old:  "\t\t\tAddErr(ctx, list[i].Node, r.Err)\n",
 		New:  "",
 		Pkgs: []string{"./tools/"},
