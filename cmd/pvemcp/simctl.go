@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,18 +34,20 @@ func controlClient() (*pvesim.ControlClient, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%s not set: start the simulator with `pvemcp sim --control 127.0.0.1:0 > sim.env` and load sim.env (set -a; . ./sim.env; set +a)", strings.Join(sortStrings(missing), ", "))
+		return nil, fmt.Errorf("%s not set: start the simulator with `pvemcp sim --control 127.0.0.1:0 > sim.env` and load sim.env (set -a; . ./sim.env; set +a)", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
 	}
 	return pvesim.NewControlClient(u, sec, fp)
 }
 
-func sortStrings(l []string) []string {
-	for i := 1; i < len(l); i++ {
-		for j := i; j > 0 && l[j] < l[j-1]; j-- {
-			l[j], l[j-1] = l[j-1], l[j]
+// withControl runs fn with a client of the simulator's control plane.
+func withControl(fn func(cmd *cobra.Command, c *pvesim.ControlClient, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := controlClient()
+		if err != nil {
+			return err
 		}
+		return fn(cmd, c, args)
 	}
-	return l
 }
 
 func printOut(w io.Writer, v any, asYAML bool) error {
@@ -69,17 +72,13 @@ func addSimControlCmds(sim *cobra.Command) {
 		Use:   "journal",
 		Short: "Print the change requests and tasks the simulator saw since the start or last reset",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, _ []string) error {
 			j, err := c.Journal(cmd.Context(), since)
 			if err != nil {
 				return err
 			}
 			return printOut(cmd.OutOrStdout(), j, asYAML)
-		},
+		}),
 	}
 	journal.Flags().IntVar(&since, "since", 0, "only calls after this sequence number")
 	journal.Flags().BoolVar(&asYAML, "yaml", false, "YAML instead of JSON")
@@ -89,17 +88,13 @@ func addSimControlCmds(sim *cobra.Command) {
 		Use:   "state",
 		Short: "Print the cluster state (nodes, guests, pools, HA, faults) in the scenario format's terms",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, _ []string) error {
 			st, err := c.State(cmd.Context())
 			if err != nil {
 				return err
 			}
 			return printOut(cmd.OutOrStdout(), st, stateYAML)
-		},
+		}),
 	}
 	state.Flags().BoolVar(&stateYAML, "yaml", false, "YAML instead of JSON")
 
@@ -107,29 +102,21 @@ func addSimControlCmds(sim *cobra.Command) {
 		Use:   "reset [SNAPSHOT]",
 		Short: "Reset the cluster to the scenario's start, or to a saved snapshot (state, faults, clock; the journal empties)",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, args []string) error {
 			snap := ""
 			if len(args) == 1 {
 				snap = args[0]
 			}
 			return c.Reset(cmd.Context(), snap)
-		},
+		}),
 	}
 	snapshot := &cobra.Command{
 		Use:   "snapshot NAME",
 		Short: "Save the cluster state, faults and clock under NAME (for `pvemcp sim reset NAME`)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, args []string) error {
 			return c.SaveSnapshot(cmd.Context(), args[0])
-		},
+		}),
 	}
 
 	fault := &cobra.Command{Use: "fault", Short: "List, set or clear injected faults"}
@@ -139,11 +126,7 @@ func addSimControlCmds(sim *cobra.Command) {
 		Use:   "set TARGET",
 		Short: "Set the fault of a node (pve-node02), of every node (*), or of an endpoint (pve-node02/nodes/pve-node02/qemu, */cluster/resources)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, args []string) error {
 			fs.Target = args[0]
 			if latency > 0 {
 				fs.Latency = latency.String()
@@ -152,7 +135,7 @@ func addSimControlCmds(sim *cobra.Command) {
 				return errors.New("no fault given: use --offline, --latency, --error-rate, --hang, --malformed-json, --html-page, --changed-cert or --revoked-token (`fault clear` removes one)")
 			}
 			return c.SetFault(cmd.Context(), fs)
-		},
+		}),
 	}
 	f := set.Flags()
 	f.BoolVar(&fs.Offline, "offline", false, "the node is down (595 through other nodes)")
@@ -168,33 +151,25 @@ func addSimControlCmds(sim *cobra.Command) {
 		Use:   "clear [TARGET]",
 		Short: "Clear one target's fault, or every fault",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, args []string) error {
 			t := ""
 			if len(args) == 1 {
 				t = args[0]
 			}
 			return c.ClearFaults(cmd.Context(), t)
-		},
+		}),
 	}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the faults in effect",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, _ []string) error {
 			var out []pvesim.FaultState
 			if err := c.Do(cmd.Context(), "GET", "/faults", nil, &out); err != nil {
 				return err
 			}
 			return printOut(cmd.OutOrStdout(), out, false)
-		},
+		}),
 	}
 	fault.AddCommand(set, clear, list)
 
@@ -207,11 +182,7 @@ func addSimControlCmds(sim *cobra.Command) {
 			}
 			return errors.New("usage: pvemcp sim clock [advance DURATION]")
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := controlClient()
-			if err != nil {
-				return err
-			}
+		RunE: withControl(func(cmd *cobra.Command, c *pvesim.ControlClient, args []string) error {
 			if len(args) == 0 {
 				var out struct{ Now time.Time }
 				if err := c.Do(cmd.Context(), "GET", "/clock", nil, &out); err != nil {
@@ -230,7 +201,7 @@ func addSimControlCmds(sim *cobra.Command) {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), now.Format(time.RFC3339))
 			return nil
-		},
+		}),
 	}
 
 	scene := &cobra.Command{Use: "scene", Short: "Set up or verify an eval task's scene file (evals/tasks/*/scene.yaml)"}
