@@ -678,24 +678,9 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 			}
 		}
 	}
-	if m := lockMsg(src); m != "" {
-		return nil, err500("%s", m)
-	}
-	if sn := c.Str("snapname"); sn != "" {
-		found := false
-		for _, snap := range src.Snapshots {
-			found = found || snap.Name == sn
-		}
-		if !found {
-			return nil, err500("snapshot '%s' does not exist", sn)
-		}
-	}
-	full := !src.Template()
-	if c.Has("full") {
-		full = c.Bool("full")
-	}
-	if storage != "" && !full {
-		return nil, err500("parameter 'storage' not allowed for linked clones")
+	full, err := cloneMode(c, src, storage)
+	if err != nil {
+		return nil, err
 	}
 	if c.Has("format") && !full {
 		return nil, err500("parameter 'format' not allowed for linked clones")
@@ -903,4 +888,31 @@ func humanBytes(b int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f %s", f, units[i])
+}
+
+// cloneMode checks what qemu-server and pve-container check of a clone's
+// source before anything else (its lock, the snapshot named) and says whether
+// the clone is full: a template clones linked unless told otherwise, any
+// other guest only fully; a target storage is refused for a linked clone.
+func cloneMode(c *reqCtx, src *Guest, storage string) (full bool, err error) {
+	if m := lockMsg(src); m != "" {
+		return false, err500("%s", m)
+	}
+	if sn := c.Str("snapname"); sn != "" {
+		found := false
+		for _, snap := range src.Snapshots {
+			found = found || snap.Name == sn
+		}
+		if !found {
+			return false, err500("snapshot '%s' does not exist", sn)
+		}
+	}
+	full = !src.Template()
+	if c.Has("full") {
+		full = c.Bool("full")
+	}
+	if storage != "" && !full {
+		return false, err500("parameter 'storage' not allowed for linked clones")
+	}
+	return full, nil
 }

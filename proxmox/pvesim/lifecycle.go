@@ -218,24 +218,9 @@ func (s *Sim) hLxcClone(c *reqCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m := lockMsg(src); m != "" {
-		return nil, err500("%s", m)
-	}
-	if sn := c.Str("snapname"); sn != "" {
-		found := false
-		for _, snap := range src.Snapshots {
-			found = found || snap.Name == sn
-		}
-		if !found {
-			return nil, err500("snapshot '%s' does not exist", sn)
-		}
-	}
-	full := !src.Template()
-	if c.Has("full") {
-		full = c.Bool("full")
-	}
-	if storage != "" && !full {
-		return nil, err500("parameter 'storage' not allowed for linked clones")
+	full, err := cloneMode(c, src, storage)
+	if err != nil {
+		return nil, err
 	}
 	if storage != "" {
 		if _, err := s.storageFor(node, storage, "rootdir"); err != nil {
