@@ -69,9 +69,9 @@ type Client struct {
 	timeout   time.Duration
 	fanOut    int
 	userAgent string
-	flights   flightGroup
+	flights   flightGroup[answer]
 	// resFlights shares decoded /cluster/resources lists in flight.
-	resFlights resourceFlights
+	resFlights flightGroup[resourceRead]
 }
 
 var tokenIDRE = regexp.MustCompile(`^[^\s@!=]+@[^\s@!=]+![A-Za-z][A-Za-z0-9.\-_]+$`)

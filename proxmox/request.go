@@ -137,7 +137,10 @@ func withQuery(path string, q url.Values) string {
 
 // sharedGet joins an identical in-flight GET or starts one.
 func (c *Client) sharedGet(ctx context.Context, pq string) answer {
-	a, shared := c.flights.do(ctx, pq, func() answer { return c.send(ctx, http.MethodGet, pq, nil) })
+	a, shared, canceled := c.flights.do(ctx, pq, func() answer { return c.send(ctx, http.MethodGet, pq, nil) })
+	if canceled != nil {
+		a = answer{err: canceled}
+	}
 	// The leader's cancellation must not fail a follower that is still wanted.
 	if shared && a.err != nil && a.err.Kind == KindCanceled && ctx.Err() == nil {
 		return c.send(ctx, http.MethodGet, pq, nil)
@@ -301,21 +304,21 @@ func shortNet(err error) string {
 	return err.Error()
 }
 
-// flightGroup lets concurrent identical GETs share one request. Results are
-// handed to the waiters and dropped: nothing is cached.
-type flightGroup struct {
+// flightGroup lets concurrent identical reads share one call in flight.
+// Results are handed to the waiters and dropped: nothing is cached.
+type flightGroup[T any] struct {
 	mu sync.Mutex
-	m  map[string]*flight
+	m  map[string]*flight[T]
 }
 
-type flight struct {
+type flight[T any] struct {
 	done    chan struct{}
-	res     answer
+	res     T
 	waiters int // followers joined; guarded by flightGroup.mu
 }
 
-// waiting reports how many callers wait on the in-flight request for key.
-func (g *flightGroup) waiting(key string) int {
+// waiting reports how many callers wait on the call in flight for key.
+func (g *flightGroup[T]) waiting(key string) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.m[key]; ok {
@@ -324,22 +327,25 @@ func (g *flightGroup) waiting(key string) int {
 	return 0
 }
 
-func (g *flightGroup) do(ctx context.Context, key string, fn func() answer) (answer, bool) {
+// do runs fn for key, or joins the call already in flight for it; shared
+// reports a joined call. A follower whose context ends first gets the zero
+// T and a canceled error.
+func (g *flightGroup[T]) do(ctx context.Context, key string, fn func() T) (res T, shared bool, canceled *Error) {
 	g.mu.Lock()
 	if f, ok := g.m[key]; ok {
 		f.waiters++
 		g.mu.Unlock()
 		select {
 		case <-f.done:
-			return f.res, true
+			return f.res, true, nil
 		case <-ctx.Done():
-			return answer{err: &Error{Kind: KindCanceled, Method: http.MethodGet, Path: key, msg: "request canceled", err: ctx.Err()}}, true
+			return res, true, &Error{Kind: KindCanceled, Method: http.MethodGet, Path: key, msg: "request canceled", err: ctx.Err()}
 		}
 	}
 	if g.m == nil {
-		g.m = map[string]*flight{}
+		g.m = map[string]*flight[T]{}
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight[T]{done: make(chan struct{})}
 	g.m[key] = f
 	g.mu.Unlock()
 
@@ -350,5 +356,5 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() answer) (ans
 		close(f.done)
 	}()
 	f.res = fn()
-	return f.res, false
+	return f.res, false, nil
 }

@@ -68,22 +68,26 @@ func (c *Client) Resources(ctx context.Context, typ string) ([]Resource, error) 
 		q = url.Values{"type": {typ}}
 	}
 	pq := withQuery("/cluster/resources", q)
-	fetch := func() (answer, []Resource, error) {
+	fetch := func() resourceRead {
 		a := c.sharedGet(ctx, pq)
 		if a.err != nil {
-			return a, nil, a.err
+			return resourceRead{a: a, err: a.err}
 		}
 		rs, err := decodeResourceList(a.body, pq)
-		return a, rs, err
+		return resourceRead{a: a, rs: rs, err: err}
 	}
-	a, rs, err, shared := c.resFlights.do(ctx, pq, fetch)
+	r, shared, canceled := c.resFlights.do(ctx, pq, fetch)
+	if canceled != nil {
+		r = resourceRead{a: answer{err: canceled}, err: canceled}
+	}
 	if shared && ctx.Err() == nil {
 		// The leader's cancellation must not fail a follower still wanted.
 		var e *Error
-		if errors.As(err, &e) && e.Kind == KindCanceled {
-			a, rs, err = fetch()
+		if errors.As(r.err, &e) && e.Kind == KindCanceled {
+			r = fetch()
 		}
 	}
+	a, rs, err := r.a, r.rs, r.err
 	RecorderFrom(ctx).Add(callOf("GET", pq, a))
 	if err != nil {
 		return nil, err
