@@ -837,19 +837,7 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 				return err
 			}
 		}
-		dest := node
-		if target != "" {
-			dest = target
-		}
-		s.withState(func() {
-			g := s.guestOn(node, "qemu", newid)
-			if g == nil {
-				return
-			}
-			g.Conf, g.Lock, g.Node = conf, "", dest
-			if pool != "" {
-				s.addToPool(g, pool)
-			}
+		s.finishClone(node, "qemu", newid, target, pool, conf, func(g *Guest) {
 			g.AgentRunning, g.AgentHung, g.AgentOS, g.Exec = srcAgent.AgentRunning, srcAgent.AgentHung, srcAgent.AgentOS, srcAgent.Exec
 			for i, nic := range srcAgent.NICs {
 				// The MAC inside follows the clone's new one; addresses are what the image configures.
@@ -862,6 +850,29 @@ func (s *Sim) hQemuClone(c *reqCtx) (any, error) {
 		})
 		return nil
 	}), nil
+}
+
+// finishClone gives a cloned guest its config on the node it ends on (the
+// target of a migrating clone), unlocks it and adds it to its pool; more, if
+// not nil, runs on it in the same state change.
+func (s *Sim) finishClone(node, typ string, newid int, target, pool string, conf *Conf, more func(g *Guest)) {
+	dest := node
+	if target != "" {
+		dest = target
+	}
+	s.withState(func() {
+		g := s.guestOn(node, typ, newid)
+		if g == nil {
+			return
+		}
+		g.Conf, g.Lock, g.Node = conf, "", dest
+		if pool != "" {
+			s.addToPool(g, pool)
+		}
+		if more != nil {
+			more(g)
+		}
+	})
 }
 
 // allocatePermClone is clone_vm's check: VM.Allocate on /vms/{newid}, or on the pool when one is given.

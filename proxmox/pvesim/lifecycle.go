@@ -359,20 +359,7 @@ func (s *Sim) hLxcClone(c *reqCtx) (any, error) {
 				return err
 			}
 		}
-		dest := node
-		if target != "" {
-			dest = target
-		}
-		s.withState(func() {
-			g := s.guestOn(node, "lxc", newid)
-			if g == nil {
-				return
-			}
-			g.Conf, g.Lock, g.Node = conf, "", dest
-			if pool != "" {
-				s.addToPool(g, pool)
-			}
-		})
+		s.finishClone(node, "lxc", newid, target, pool, conf, nil)
 		return nil
 	}), nil
 }
