@@ -14,8 +14,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
@@ -100,13 +100,13 @@ func initialize(t *testing.T, c *client.Client, version string) {
 }
 
 // connect returns an initialized client of ms over the given transport.
-func connect(t *testing.T, ms *server.MCPServer, via, version string) *client.Client {
+func connect(t *testing.T, ms *mcpserver.Server, via, version string) *client.Client {
 	t.Helper()
 	var c *client.Client
 	switch via {
 	case "inprocess":
 		var err error
-		if c, err = client.NewInProcessClientWithOptions(ms, client.WithProtocolVersion(version)); err != nil {
+		if c, err = client.NewInProcessClientWithOptions(ms.MCP(), client.WithProtocolVersion(version)); err != nil {
 			t.Fatal(err)
 		}
 	case "stdio":
@@ -116,7 +116,7 @@ func connect(t *testing.T, ms *server.MCPServer, via, version string) *client.Cl
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_ = server.NewStdioServer(ms).Listen(ctx, inR, outW)
+			_ = ms.ServeStdio(ctx, inR, outW, nil)
 		}()
 		t.Cleanup(func() {
 			cancel()
@@ -126,7 +126,7 @@ func connect(t *testing.T, ms *server.MCPServer, via, version string) *client.Cl
 		})
 		c = client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))), client.WithProtocolVersion(version))
 	case "http":
-		hs := httptest.NewServer(server.NewStreamableHTTPServer(ms))
+		hs := httptest.NewServer(ms.HTTPHandler(mcpserver.HTTPOptions{}))
 		t.Cleanup(hs.Close)
 		tr, err := transport.NewStreamableHTTP(hs.URL + "/mcp")
 		if err != nil {
@@ -183,7 +183,7 @@ func split(t *testing.T, text string) (data, sources string) {
 func TestResourcesOverMCP(t *testing.T) {
 	w := newWorld(t, nil)
 	upid := firstTask(t, w.srv)
-	ms := w.srv.MCPServer("test")
+	ms := mcpserver.New(w.srv, "test")
 	reads := map[string]struct{ tool, args string }{
 		"pvemcp://cluster/overview":         {"cluster_overview", `{}`},
 		"pvemcp://guests/100":               {"get_guest", `{"vmid":100}`},
@@ -273,7 +273,7 @@ func TestResourcesOverMCP(t *testing.T) {
 // A toolset left out takes its resources with it.
 func TestResourcesFollowToolsets(t *testing.T) {
 	w := newWorld(t, []string{tools.ToolsetInventory})
-	c := connect(t, w.srv.MCPServer("test"), "inprocess", "2025-11-25")
+	c := connect(t, mcpserver.New(w.srv, "test"), "inprocess", "2025-11-25")
 	lt, err := c.ListResourceTemplates(context.Background(), mcp.ListResourceTemplatesRequest{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/tools"
 )
 
@@ -17,7 +18,7 @@ var update = os.Getenv("UPDATE_SNAPSHOTS") == "1"
 
 func snapshot(t *testing.T, tool *tools.Tool) []byte {
 	t.Helper()
-	b, err := json.MarshalIndent(tools.MCPTool(tool), "", "  ")
+	b, err := json.MarshalIndent(mcpserver.Tool(tool), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func catalogSizes(srv *tools.Server) (whole, facing, n int, err error) {
 
 // catalogSizesByTool is catalogSizes with each tool's model-facing bytes.
 func catalogSizesByTool(srv *tools.Server) (whole, facing, n int, byTool map[string]int, err error) {
-	ms := srv.MCPServer("test")
+	ms := mcpserver.New(srv, "test").MCP()
 	ctx := context.Background()
 	init := ms.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
 	if _, err := json.Marshal(init); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/mcpserver"
 )
 
 // answerer is a client-side human: it records each elicitation and gives a
@@ -42,7 +43,7 @@ func mcpSession(t *testing.T, w *writeEnv, a *answerer, elicit bool, version str
 	if elicit {
 		opts = append(opts, client.WithElicitationHandler(a))
 	}
-	c, err := client.NewInProcessClientWithOptions(w.srv.MCPServer("test"), opts...)
+	c, err := client.NewInProcessClientWithOptions(mcpserver.New(w.srv, "test").MCP(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

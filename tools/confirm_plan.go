@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
-
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
 )
@@ -79,7 +76,7 @@ func callerID(ctx context.Context) string {
 	if c.Principal != "" {
 		parts = append(parts, "principal:"+c.Principal)
 	}
-	if c.SessionID != "" && !server.IsModernRequest(ctx) {
+	if c.SessionID != "" && !PeerFrom(ctx).Stateless() {
 		parts = append(parts, "session:"+c.SessionID)
 	}
 	if len(parts) == 0 {
@@ -228,7 +225,7 @@ func (p *planner) propose(ctx context.Context, plan guard.Plan, recheck guard.Re
 	// How this plan must be approved is fixed now, from the planning
 	// client: a plan made where the user can be asked cannot be confirmed
 	// later by a request that only carries the nonce.
-	canElicit := clientCanElicit(ctx)
+	canElicit := PeerFrom(ctx).CanElicit()
 	plan.Approval = p.gate.Approval.Requires(canElicit)
 	if recheck != nil || p.vmid != 0 {
 		inner, client, vmid, prot := recheck, p.client, p.vmid, p.gate.Protection
@@ -317,68 +314,8 @@ var confirmHooks = map[string]func(ctx context.Context, c *proxmox.Client, res *
 // went, whatever cluster the confirming call was routed to.
 func (r ConfirmResult) ResultCluster() string { return r.PlanCluster }
 
-// mcpCall is what the MCP wrapper of confirm_plan learned from the request;
-// the typed handler reads it from the context.
-type mcpCall struct {
-	ms            *server.MCPServer
-	progressToken mcp.ProgressToken
-	canElicit     bool
-	answer        *mcp.ElicitationResult // the human's answer on a retry
-	answerState   string                 // requestState echoed with it
-	ask           *mcp.ElicitationParams // set by the handler: ask the human
-	askState      string
-}
-
-type mcpCallKey struct{}
-
-func mcpCallFrom(ctx context.Context) *mcpCall {
-	m, _ := ctx.Value(mcpCallKey{}).(*mcpCall)
-	return m
-}
-
+// elicitID names confirm_plan's question to the user (the approval form).
 const elicitID = "approve_plan"
-
-// clientCanElicit reports form-mode elicitation support, declared per
-// request in the 2026-07-28 era and at initialize before.
-func clientCanElicit(ctx context.Context) bool {
-	var caps *mcp.ClientCapabilities
-	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
-		caps = info.ClientCapabilities
-	} else if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
-		c := s.GetClientCapabilities()
-		caps = &c
-	}
-	if caps == nil || caps.Elicitation == nil {
-		return false
-	}
-	// An empty elicitation capability means form mode.
-	return caps.Elicitation.Form != nil || caps.Elicitation.URL == nil
-}
-
-// confirmMCPWrapper gives confirm_plan what the typed layer does not carry:
-// elicitation (through mcp-go's multi round-trip result, which it turns into
-// a server-initiated elicitation/create for clients before 2026-07-28) and
-// progress notifications.
-func confirmMCPWrapper(ms *server.MCPServer, next server.ToolHandlerFunc) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		mc := &mcpCall{ms: ms, canElicit: clientCanElicit(ctx)}
-		if req.Params.Meta != nil {
-			mc.progressToken = req.Params.Meta.ProgressToken
-		}
-		if ans := server.ElicitationResponse(req.Params.InputResponses, elicitID); ans != nil {
-			mc.answer, mc.answerState = ans, req.Params.RequestState
-		}
-		res, err := next(context.WithValue(ctx, mcpCallKey{}, mc), req)
-		if mc.ask != nil {
-			return server.NewInputRequestBuilder(mc.askState).Elicit(elicitID, *mc.ask).ToolResult(), nil
-		}
-		return res, err
-	}
-}
-
-// errAsked stops the handler after it asked the human; the wrapper answers
-// with the elicitation request instead of this error.
-var errAsked = errors.New("waiting for the user's approval in the client")
 
 func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 	g, err := gateFrom(ctx)
@@ -388,22 +325,22 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 	caller := callerID(ctx)
 	// The plan decides the cluster; a cluster argument can only agree.
 	conf := guard.Confirmation{PlanID: args.PlanID, Nonce: args.Nonce, Caller: caller, Cluster: EnvFrom(ctx).ClusterArg}
-	mc := mcpCallFrom(ctx)
-	if g.Approval != guard.ApprovalNonce && mc != nil && mc.canElicit {
-		if mc.answer == nil {
+	peer := PeerFrom(ctx)
+	if g.Approval != guard.ApprovalNonce && peer.CanElicit() {
+		answer, state, answered := peer.Answer(elicitID)
+		if !answered {
 			plan, state, err := g.Store.BeginElicitation(conf)
 			if err != nil {
 				return ConfirmResult{}, err
 			}
-			params := elicitationFor(plan)
-			mc.ask, mc.askState = &params, state
-			return ConfirmResult{}, errAsked
+			// The client shows the form and calls again with the answer.
+			return ConfirmResult{}, peer.Ask(elicitID, state, elicitationFor(plan))
 		}
-		conf.ElicitState = mc.answerState
-		if !accepted(mc.answer) {
-			action := string(mc.answer.Action)
-			if mc.answer.Action == mcp.ElicitationResponseActionAccept {
-				action = "decline" // accepted the form but did not tick approve
+		conf.ElicitState = state
+		if !accepted(answer) {
+			action := answer.Action
+			if action == AnswerAccept {
+				action = AnswerDecline // accepted the form but did not tick approve
 			}
 			return ConfirmResult{}, g.Store.Decline(conf, action)
 		}
@@ -426,7 +363,7 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 			res.Steps = append(res.Steps, StepResult{Method: call.Method, Path: call.Path, Status: "not_sent"})
 		}
 	} else {
-		execute(withClusterClient(ctx, c), c, g, approval, plan, mc, &res)
+		execute(withClusterClient(ctx, c), c, g, approval, plan, &res)
 		if hook := confirmHooks[plan.Tool]; hook != nil {
 			hook(ctx, c, &res)
 		}
@@ -477,21 +414,17 @@ func withClusterClient(ctx context.Context, c *proxmox.Client) context.Context {
 	return WithEnv(ctx, &env)
 }
 
-func accepted(a *mcp.ElicitationResult) bool {
-	if a.Action != mcp.ElicitationResponseActionAccept {
+func accepted(a Answer) bool {
+	if a.Action != AnswerAccept {
 		return false
 	}
-	m, ok := a.Content.(map[string]any)
-	if !ok {
-		return false
-	}
-	v, _ := m["approve"].(bool)
+	v, _ := a.Content["approve"].(bool)
 	return v
 }
 
 // elicitationFor is the form shown to the human: the summary, the exact
 // calls (secrets redacted) and one approve checkbox.
-func elicitationFor(p guard.Plan) mcp.ElicitationParams {
+func elicitationFor(p guard.Plan) Question {
 	var b strings.Builder
 	target := "the Proxmox cluster"
 	if p.Cluster != "" {
@@ -519,10 +452,9 @@ func elicitationFor(p guard.Plan) mcp.ElicitationParams {
 		fmt.Fprintf(&b, "Warning: %s\n", w)
 	}
 	fmt.Fprintf(&b, "\nPlan %s, expires %s.", p.ID, p.ExpiresAt.Format(time.RFC3339))
-	return mcp.ElicitationParams{
-		Mode:    mcp.ElicitationModeForm,
+	return Question{
 		Message: b.String(),
-		RequestedSchema: map[string]any{
+		Schema: map[string]any{
 			"type": "object",
 			"properties": map[string]any{
 				"approve": map[string]any{
@@ -539,7 +471,8 @@ func elicitationFor(p guard.Plan) mcp.ElicitationParams {
 
 // execute sends the plan's calls in order, waiting for each task, and stops
 // at the first failure. Cancellation stops the waiting, not the task.
-func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, p guard.Plan, mc *mcpCall, res *ConfirmResult) {
+func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, p guard.Plan, res *ConfirmResult) {
+	peer := PeerFrom(ctx)
 	total := float64(len(p.Calls))
 	for i, call := range p.Calls {
 		step := StepResult{Method: call.Method, Path: call.Path, Status: "not_sent"}
@@ -547,7 +480,7 @@ func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, 
 			res.Steps = append(res.Steps, step)
 			continue
 		}
-		progress(ctx, mc, float64(i), total, fmt.Sprintf("sending %s %s", call.Method, call.Path))
+		peer.Progress(float64(i), total, fmt.Sprintf("sending %s %s", call.Method, call.Path))
 		sent := time.Now()
 		wr, err := c.Send(ctx, a, call)
 		switch {
@@ -576,7 +509,7 @@ func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, 
 		step.UPID = wr.UPID
 		if wr.UPID != "" {
 			wctx, cancel := context.WithTimeout(ctx, g.taskWait())
-			st, err := waitTask(wctx, c, g, wr.UPID, mc, float64(i), total)
+			st, err := waitTask(wctx, c, g, wr.UPID, float64(i), total)
 			cancel()
 			step.ExitStatus = st.ExitStatus
 			switch {
@@ -612,7 +545,7 @@ func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, 
 			}
 			res.Message += execNote(s.Exec)
 		}
-		progress(ctx, mc, total, total, "done")
+		peer.Progress(total, total, "done")
 	}
 	if res.Outcome != "ok" {
 		if left := a.Remaining(); left > 0 {
@@ -632,7 +565,7 @@ func upidType(upid string) string {
 
 // waitTask polls the task until it stops or ctx ends; at ctx's deadline
 // the error says how long it waited and what the last status read gave.
-func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, mc *mcpCall, done, total float64) (proxmox.TaskState, error) {
+func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, done, total float64) (proxmox.TaskState, error) {
 	tick := time.NewTicker(g.poll())
 	defer tick.Stop()
 	start := time.Now()
@@ -663,7 +596,7 @@ func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, mc *
 		if err != nil && !proxmox.IsNodeUnreachable(err) && proxmox.KindOf(err) != proxmox.KindTimeout {
 			return st, fmt.Errorf("reading the task status failed: %w", err)
 		}
-		progress(ctx, mc, done+0.5, total, "waiting for task "+upid)
+		PeerFrom(ctx).Progress(done+0.5, total, "waiting for task "+upid)
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -673,19 +606,6 @@ func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, mc *
 		case <-tick.C:
 		}
 	}
-}
-
-// progress sends notifications/progress when the client gave a token.
-func progress(ctx context.Context, mc *mcpCall, done, total float64, msg string) {
-	if mc == nil || mc.progressToken == nil || mc.ms == nil {
-		return
-	}
-	_ = mc.ms.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-		"progressToken": mc.progressToken,
-		"progress":      done,
-		"total":         total,
-		"message":       msg,
-	})
 }
 
 func init() {
@@ -699,7 +619,6 @@ func init() {
 		Hints:   &writeHints,
 		Needs:   NeedsNothing,
 	}, confirmPlan))
-	mcpWrappers["confirm_plan"] = confirmMCPWrapper
 }
 
 // guestAPIPath is /nodes/{node}/{qemu|lxc}/{vmid}/rest..., refusing names

@@ -150,6 +150,9 @@ func NewServer(env *Env, ts []*Tool) *Server {
 // Tools returns the served tools in catalog order.
 func (s *Server) Tools() []*Tool { return s.tools }
 
+// Tool returns the served tool named name (nil when s does not serve it).
+func (s *Server) Tool(name string) *Tool { return s.byName[name] }
+
 // Env returns the server's environment.
 func (s *Server) Env() *Env { return s.env }
 

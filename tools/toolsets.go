@@ -195,8 +195,12 @@ func (s *Server) enable(ctx context.Context, session, toolset string) bool {
 	return true
 }
 
-// forget drops a closed session's enabled set.
-func (s *Server) forget(session string) {
+// Dynamic reports whether s was started with StartWith: its tool list
+// changes at run time.
+func (s *Server) Dynamic() bool { return s.dyn != nil }
+
+// Forget drops a closed session's enabled set.
+func (s *Server) Forget(session string) {
 	if s.dyn == nil {
 		return
 	}
@@ -205,8 +209,9 @@ func (s *Server) forget(session string) {
 	s.dyn.mu.Unlock()
 }
 
-// visibleNames returns the names of the tools a tools/list shows.
-func (s *Server) visibleNames(ctx context.Context, session string, stateless bool) map[string]bool {
+// VisibleNames returns the names of the tools a tools/list shows: to the
+// session (2025 era) or to a stateless request.
+func (s *Server) VisibleNames(ctx context.Context, session string, stateless bool) map[string]bool {
 	out := map[string]bool{}
 	for _, t := range Visible(s.tools, s.enabledToolsets(ctx, session, stateless)) {
 		out[t.Name] = true
@@ -233,18 +238,6 @@ func withServer(ctx context.Context, s *Server) context.Context {
 func serverFrom(ctx context.Context) *Server {
 	s, _ := ctx.Value(serverKey{}).(*Server)
 	return s
-}
-
-type statelessKey struct{}
-
-// withStateless marks a call made in the stateless (2026-07-28) era.
-func withStateless(ctx context.Context) context.Context {
-	return context.WithValue(ctx, statelessKey{}, true)
-}
-
-func statelessFrom(ctx context.Context) bool {
-	b, _ := ctx.Value(statelessKey{}).(bool)
-	return b
 }
 
 func init() {
@@ -285,7 +278,7 @@ func listToolsets(ctx context.Context, _ NoArgs) (ListToolsetsResult, error) {
 	if s == nil {
 		return ListToolsetsResult{}, fmt.Errorf("no server in context")
 	}
-	enabled := s.enabledToolsets(ctx, CallerFrom(ctx).SessionID, statelessFrom(ctx))
+	enabled := s.enabledToolsets(ctx, CallerFrom(ctx).SessionID, PeerFrom(ctx).Stateless())
 	out := ListToolsetsResult{Toolsets: []ToolsetEntry{}}
 	for _, name := range s.servedToolsets() {
 		e := ToolsetEntry{Name: name, Description: ToolsetDescription(name), Enabled: slices.Contains(enabled, name), Tools: []string{}}
@@ -335,12 +328,16 @@ func enableToolset(ctx context.Context, args EnableToolsetArgs) (EnableToolsetRe
 		}
 		return EnableToolsetResult{}, &ArgError{Arg: "toolset", Msg: fmt.Sprintf("%s %q; available: %s", why, name, strings.Join(s.servedToolsets(), ", "))}
 	}
-	stateless := statelessFrom(ctx)
-	out := EnableToolsetResult{Toolset: name, Listed: !stateless || s.dyn == nil || slices.Contains(s.baseToolsets(ctx), name), Tools: []EnabledTool{}}
-	if s.dyn == nil || stateless {
+	stateless := PeerFrom(ctx).Stateless()
+	out := EnableToolsetResult{Toolset: name, Listed: !stateless || !s.Dynamic() || slices.Contains(s.baseToolsets(ctx), name), Tools: []EnabledTool{}}
+	if !s.Dynamic() || stateless {
 		out.AlreadyEnabled = slices.Contains(s.enabledToolsets(ctx, "", stateless), name)
 	} else {
 		out.AlreadyEnabled = !s.enable(ctx, CallerFrom(ctx).SessionID, name)
+		if !out.AlreadyEnabled {
+			// The session's next tools/list shows the toolset's tools.
+			PeerFrom(ctx).ToolsChanged()
+		}
 	}
 	for _, t := range Visible(s.tools, []string{name}) {
 		if t.Toolset == ToolsetDiscovery {

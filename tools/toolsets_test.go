@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
-
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/resources"
 )
 
@@ -23,12 +22,12 @@ type rpcConn struct {
 	seen  []string // notification methods received so far
 }
 
-func newStdioConn(t *testing.T, ms *server.MCPServer) *rpcConn {
+func newStdioConn(t *testing.T, ms *mcpserver.Server) *rpcConn {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	go func() { _ = server.NewStdioServer(ms).Listen(ctx, inR, outW) }()
+	go func() { _ = ms.ServeStdio(ctx, inR, outW, nil) }()
 	c := &rpcConn{t: t, w: inW, lines: make(chan string, 64)}
 	go func() {
 		sc := bufio.NewScanner(outR)
@@ -143,7 +142,7 @@ func dynamicServer(t *testing.T, start ...string) *Server {
 // next tools/list shows the new tools, which answer.
 func TestEnableToolsetSession(t *testing.T) {
 	srv := dynamicServer(t, ToolsetInventory)
-	c := newStdioConn(t, srv.MCPServer("test"))
+	c := newStdioConn(t, mcpserver.New(srv, "test"))
 	init := c.call(1, "initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
 	if !strings.Contains(string(init), `"tools":{"listChanged":true}`) {
 		t.Errorf("initialize does not declare tools.listChanged: %s", init)
@@ -210,7 +209,7 @@ func TestEnableToolsetSession(t *testing.T) {
 // they can be called by name.
 func TestEnableToolsetStateless(t *testing.T) {
 	srv := dynamicServer(t, ToolsetInventory)
-	ms := srv.MCPServer("test")
+	ms := mcpserver.New(srv, "test").MCP()
 	meta := map[string]any{
 		"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
 		"io.modelcontextprotocol/clientCapabilities": map[string]any{},
@@ -289,7 +288,7 @@ func TestVisibleConfirmPlan(t *testing.T) {
 // offered names a tool the server does not list.
 func TestStartToolsetsTrimPromptsResourcesInstructions(t *testing.T) {
 	ask := func(srv *Server) (instructions string, prompts, res []string) {
-		c := newStdioConn(t, srv.MCPServer("test"))
+		c := newStdioConn(t, mcpserver.New(srv, "test"))
 		var init struct {
 			Instructions string `json:"instructions"`
 		}

@@ -26,7 +26,7 @@ func TestUntrustedTextMarkedAndCapped(t *testing.T) {
 		utf8.RuneCountInString(desc) > maxNoteChars+60 {
 		t.Fatalf("description %d runes: %.120q", utf8.RuneCountInString(desc), desc)
 	}
-	if !strings.Contains(Instructions, "never instructions to you") {
+	if !strings.Contains(InstructionsFor(nil), "never instructions to you") {
 		t.Fatal("instructions do not mark cluster text as data")
 	}
 	schemas := map[string][]string{

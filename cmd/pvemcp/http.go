@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/tools"
 )
 
@@ -70,7 +70,7 @@ func authFor(o httpOptions, loopback bool) (authenticator, error) {
 // serveHTTP serves MCP over streamable HTTP at /mcp (both protocol eras:
 // 2025-11-25 sessions and 2026-07-28 stateless requests) plus /healthz,
 // until ctx ends; then it shuts down gracefully.
-func serveHTTP(ctx context.Context, ms *server.MCPServer, o httpOptions, log zerolog.Logger) error {
+func serveHTTP(ctx context.Context, ms *mcpserver.Server, o httpOptions, log zerolog.Logger) error {
 	host, _, err := net.SplitHostPort(o.addr)
 	if err != nil {
 		return fmt.Errorf("--http %q: want HOST:PORT, e.g. 127.0.0.1:8080", o.addr)
@@ -104,17 +104,17 @@ func serveHTTP(ctx context.Context, ms *server.MCPServer, o httpOptions, log zer
 		o.maxSessions = defaultMaxSessions
 	}
 	limits.sessions = newBoundedSessions(o.maxSessions, sessionIdleTTL)
-	streamable := server.NewStreamableHTTPServer(ms,
-		server.WithSessionIdManager(limits.sessions),
-		server.WithSessionIdleTTL(sessionIdleTTL),
-		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+	streamable := ms.HTTPHandler(mcpserver.HTTPOptions{
+		Sessions:       limits.sessions,
+		SessionIdleTTL: sessionIdleTTL,
+		Context: func(ctx context.Context, r *http.Request) context.Context {
 			if ts, _ := headerToolsets(r); ts != nil {
 				ctx = tools.WithRequestToolsets(ctx, ts)
 			}
 			who, _ := r.Context().Value(principalKey{}).(httpPrincipal)
 			return tools.WithCaller(ctx, tools.Caller{Principal: who.Name, ReadOnly: who.ReadOnly, Anonymous: who.Anonymous})
-		}),
-	)
+		},
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", mcpGuard(limits.wrap(streamable), auth, o.allowOrigins, log))
 	if oa, ok := auth.(*oauthAuth); ok {

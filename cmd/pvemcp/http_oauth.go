@@ -14,7 +14,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/pvemcp/pvemcp/mcpserver"
 )
 
 // OAuth 2.1 resource-server mode, as the MCP authorization spec describes:
@@ -23,7 +24,7 @@ import (
 // key of the issuer's JWKS) and tells clients where to get one (RFC 9728
 // Protected Resource Metadata and the WWW-Authenticate hint).
 
-const oauthMetadataPath = server.WellKnownProtectedResourcePath
+const oauthMetadataPath = mcpserver.ProtectedResourceWellKnown
 
 // Scopes: pvemcp:write gives a read-write principal, anything else
 // (pvemcp:read) a read-only one.
@@ -78,15 +79,15 @@ func newOAuthAuth(o oauthOptions) (*oauthAuth, error) {
 	if o.client == nil {
 		o.client = &http.Client{Timeout: 10 * time.Second}
 	}
-	meta := server.ProtectedResourceMetadataConfig{
+	meta := mcpserver.ProtectedResource{
 		Resource:               o.audience,
 		AuthorizationServers:   []string{o.issuer},
 		ScopesSupported:        []string{scopeRead, scopeWrite},
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           "pvemcp",
 	}
-	metaURL := (&url.URL{Scheme: aud.Scheme, Host: aud.Host, Path: server.ProtectedResourceMetadataPath(o.audience)}).String()
-	return &oauthAuth{o: o, metadata: server.NewProtectedResourceMetadataHandler(meta), metaURL: metaURL}, nil
+	metaURL := (&url.URL{Scheme: aud.Scheme, Host: aud.Host, Path: mcpserver.ProtectedResourceMetadataPath(o.audience)}).String()
+	return &oauthAuth{o: o, metadata: mcpserver.ProtectedResourceHandler(meta), metaURL: metaURL}, nil
 }
 
 func (a *oauthAuth) metadataHandler() http.Handler { return a.metadata }

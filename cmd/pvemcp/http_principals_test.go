@@ -14,9 +14,9 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/tools"
@@ -29,7 +29,7 @@ func sha(tok string) string {
 
 // writeMCPServer serves every tool (writes too) on the demo cluster with an
 // audit log at audit.
-func writeMCPServer(t *testing.T, sim *pvesim.Sim, audit string) *server.MCPServer {
+func writeMCPServer(t *testing.T, sim *pvesim.Sim, audit string) *mcpserver.Server {
 	t.Helper()
 	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
 	if err != nil {
@@ -41,7 +41,7 @@ func writeMCPServer(t *testing.T, sim *pvesim.Sim, audit string) *server.MCPServ
 	}
 	t.Cleanup(func() { al.Close() })
 	gate := tools.NewGate(guard.NewStore(guard.WithAudit(al)), guard.ApprovalNonce, guard.Protection{})
-	return tools.NewServer(&tools.Env{Client: c, Gate: gate}, tools.Select(false, nil)).MCPServer("test")
+	return mcpserver.New(tools.NewServer(&tools.Env{Client: c, Gate: gate}, tools.Select(false, nil)), "test")
 }
 
 func httpClient(t *testing.T, url, token, version string) *client.Client {

@@ -17,10 +17,10 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/pvemcp/pvemcp/config"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/tools"
@@ -222,17 +222,17 @@ func startSim(t *testing.T) *pvesim.Sim {
 	return sim
 }
 
-func demoMCPServer(t *testing.T, sim *pvesim.Sim) *server.MCPServer {
+func demoMCPServer(t *testing.T, sim *pvesim.Sim) *mcpserver.Server {
 	t.Helper()
 	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("auditor"), Fingerprint: sim.Fingerprint()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tools.NewServer(&tools.Env{Client: c}, tools.Select(true, nil)).MCPServer("test")
+	return mcpserver.New(tools.NewServer(&tools.Env{Client: c}, tools.Select(true, nil)), "test")
 }
 
 // startHTTP serves ms over HTTP on a loopback port until the test ends.
-func startHTTP(t *testing.T, ms *server.MCPServer, o httpOptions) string {
+func startHTTP(t *testing.T, ms *mcpserver.Server, o httpOptions) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)

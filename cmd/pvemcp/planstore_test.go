@@ -18,12 +18,12 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/internal/redistest"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/tools"
@@ -118,11 +118,11 @@ func startReplicaMode(t *testing.T, sim *pvesim.Sim, redisURL, name, audit, toke
 	store := guard.NewStore(guard.WithAudit(al), guard.WithBackend(backend), guard.WithReplica(name))
 	t.Cleanup(func() { _ = store.Close() })
 	gate := tools.NewGate(store, mode, guard.Protection{})
-	ms := tools.NewServer(&tools.Env{Client: c, Gate: gate}, tools.Select(false, nil)).MCPServer("test")
+	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: c, Gate: gate}, tools.Select(false, nil)), "test")
 	return serveReplica(t, ms, store, token)
 }
 
-func serveReplica(t *testing.T, ms *server.MCPServer, store *guard.Store, token string) *replica {
+func serveReplica(t *testing.T, ms *mcpserver.Server, store *guard.Store, token string) *replica {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)

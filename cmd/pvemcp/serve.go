@@ -9,9 +9,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/spf13/cobra"
 
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/tools"
 )
 
@@ -132,7 +132,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if f.dynamic {
 		srv.StartWith(start)
 	}
-	ms := srv.MCPServer(buildVersion())
+	ms := mcpserver.New(srv, buildVersion())
 	if f.httpAddr != "" {
 		tok, err := httpToken(f, rt.cfg.HTTPToken, a)
 		if err != nil {
@@ -146,9 +146,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return serveHTTP(ctx, ms, o, a.log)
 	}
 	a.log.Debug().Int("tools", len(srv.StartTools())).Strs("toolsets", start).Bool("read_only", f.readOnly).Msg("serving MCP over stdio")
-	std := server.NewStdioServer(ms)
-	std.SetErrorLogger(log.New(a.stderr, "mcp: ", log.LstdFlags))
-	return std.Listen(ctx, a.stdin, a.stdout)
+	return ms.ServeStdio(ctx, a.stdin, a.stdout, log.New(a.stderr, "mcp: ", log.LstdFlags))
 }
 
 // httpToken is the shared bearer token: from --http-token-file, the

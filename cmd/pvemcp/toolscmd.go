@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/tools"
 )
 
@@ -39,7 +40,7 @@ func newToolsCmd(a *app) *cobra.Command {
 			case asJSON:
 				list := make([]any, len(ts))
 				for i, t := range ts {
-					list[i] = tools.MCPTool(t)
+					list[i] = mcpserver.Tool(t)
 				}
 				b, err := json.MarshalIndent(map[string]any{"tools": list}, "", "  ")
 				if err != nil {

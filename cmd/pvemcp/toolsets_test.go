@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/tools"
 )
@@ -30,7 +31,7 @@ func TestHTTPEnabledToolsetsPerSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := tools.NewServer(&tools.Env{Client: c}, ts).StartWith(start).MCPServer("test")
+	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: c}, ts).StartWith(start), "test")
 	base := startHTTP(t, ms, httpOptions{token: "s3cret-token-for-toolsets"})
 	ctx := context.Background()
 	session := func() (*client.Client, chan string) {
@@ -136,7 +137,7 @@ func TestHTTPToolsetsHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := startHTTP(t, tools.NewServer(&tools.Env{Client: c}, ts).StartWith(start).MCPServer("test"), httpOptions{})
+	base := startHTTP(t, mcpserver.New(tools.NewServer(&tools.Env{Client: c}, ts).StartWith(start), "test"), httpOptions{})
 	ctx := context.Background()
 	for _, version := range []string{"2025-11-25", mcp.ProtocolVersion20260728} {
 		t.Run(version, func(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
@@ -98,7 +99,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := tools.NewServer(&tools.Env{Client: pc}, tools.Select(true, nil)).MCPServer("test")
+	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: pc}, tools.Select(true, nil)), "test").MCP()
 	caps := mcp.ClientCapabilities{Extensions: map[string]any{resources.AppsExtension: map[string]any{"mimeTypes": []string{resources.ViewMIMEType}}}}
 	mc, err := client.NewInProcessClientWithOptions(ms, client.WithClientCapabilities(caps), client.WithProtocolVersion(mcp.LATEST_PROTOCOL_VERSION))
 	if err != nil {

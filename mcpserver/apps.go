@@ -1,4 +1,4 @@
-package tools
+package mcpserver
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/pvemcp/pvemcp/resources"
+	"github.com/pvemcp/pvemcp/tools"
 )
 
 // MCP Apps (extension io.modelcontextprotocol/ui): views that hosts render
@@ -25,7 +26,7 @@ import (
 
 // appsOptions adds the hooks that offer the views to hooks (mcp-go keeps
 // one set, shared with other features) and returns the other options.
-func (s *Server) appsOptions(hooks *server.Hooks) []server.ServerOption {
+func (a *Server) appsOptions(hooks *server.Hooks) []server.ServerOption {
 	hooks.AddAfterInitialize(func(_ context.Context, _ any, req *mcp.InitializeRequest, res *mcp.InitializeResult) {
 		if advertisesApps(&req.Params.Capabilities) {
 			res.Capabilities.Extensions = withAppsExtension(res.Capabilities.Extensions)
@@ -41,7 +42,7 @@ func (s *Server) appsOptions(hooks *server.Hooks) []server.ServerOption {
 			res.Resources = slices.DeleteFunc(slices.Clone(res.Resources), func(r mcp.Resource) bool { return isViewURI(r.URI) })
 		}
 	})
-	return []server.ServerOption{server.WithToolFilter(s.appsToolFilter)}
+	return []server.ServerOption{server.WithToolFilter(a.appsToolFilter)}
 }
 
 // withAppsExtension adds the extension to a copy of the capabilities' map
@@ -57,7 +58,7 @@ func withAppsExtension(ext map[string]any) map[string]any {
 
 // appsToolFilter names each served tool's view in its _meta.ui for a client
 // with the extension; other clients get the tools untouched.
-func (s *Server) appsToolFilter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
+func (a *Server) appsToolFilter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 	if !clientHasApps(ctx) {
 		return list
 	}
@@ -83,22 +84,22 @@ func (s *Server) appsToolFilter(ctx context.Context, list []mcp.Tool) []mcp.Tool
 
 // addViews registers the views whose tools are served (a toolset left out
 // takes its views with it).
-func (s *Server) addViews(ms *server.MCPServer) {
+func (a *Server) addViews() {
 	for _, v := range resources.Views() {
-		if !slices.ContainsFunc(v.Tools, func(n string) bool { return s.byName[n] != nil }) {
+		if !slices.ContainsFunc(v.Tools, func(n string) bool { return a.s.Tool(n) != nil }) {
 			continue
 		}
-		ms.AddResource(mcp.Resource{URI: v.URI, Name: v.Name, Title: v.Title, Description: v.Description, MIMEType: resources.ViewMIMEType},
-			s.viewHandler(v))
+		a.ms.AddResource(mcp.Resource{URI: v.URI, Name: v.Name, Title: v.Title, Description: v.Description, MIMEType: resources.ViewMIMEType},
+			a.viewHandler(v))
 	}
 }
 
 // viewConfig is what a view learns of the server's settings: the alert
 // thresholds it draws where the result names none.
-func (s *Server) viewConfig() []byte {
-	var t Thresholds
-	if s.env != nil {
-		t = s.env.Thresholds
+func (a *Server) viewConfig() []byte {
+	var t tools.Thresholds
+	if env := a.s.Env(); env != nil {
+		t = env.Thresholds
 	}
 	b, err := json.Marshal(map[string]any{"thresholds": t.WithDefaults()})
 	if err != nil {
@@ -109,8 +110,8 @@ func (s *Server) viewConfig() []byte {
 
 // viewHandler answers a read of a view. A client that did not advertise the
 // extension is refused: the views are not offered to it.
-func (s *Server) viewHandler(v resources.View) server.ResourceHandlerFunc {
-	doc := v.Document(s.viewConfig())
+func (a *Server) viewHandler(v resources.View) server.ResourceHandlerFunc {
+	doc := v.Document(a.viewConfig())
 	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		if !clientHasApps(ctx) {
 			return nil, fmt.Errorf("%s is an MCP Apps view: the client did not advertise the %s extension with MIME type %s",
@@ -141,14 +142,7 @@ func isViewURI(uri string) bool { return strings.HasPrefix(uri, "ui://") }
 // extension: in the request's _meta (2026-07-28 era), else at initialize
 // (the session's capabilities).
 func clientHasApps(ctx context.Context) bool {
-	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
-		return advertisesApps(info.ClientCapabilities)
-	}
-	if sess, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
-		caps := sess.GetClientCapabilities()
-		return advertisesApps(&caps)
-	}
-	return false
+	return advertisesApps(clientCapabilities(ctx))
 }
 
 // advertisesApps: the spec requires the client's extension settings to list

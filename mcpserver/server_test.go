@@ -1,18 +1,18 @@
-package tools
+package mcpserver
 
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/tools"
 )
 
 // listTools sends tools/list to the MCP server built for s.
-func listTools(t *testing.T, s *Server) []map[string]any {
+func listTools(t *testing.T, s *tools.Server) []map[string]any {
 	t.Helper()
-	resp := s.MCPServer("test").HandleMessage(context.Background(), json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	resp := New(s, "test").MCP().HandleMessage(context.Background(), json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 	b, err := json.Marshal(resp)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func listTools(t *testing.T, s *Server) []map[string]any {
 // arguments would otherwise refuse to send it.
 func TestToolsListOffersClusterArgument(t *testing.T) {
 	noClient := func(string) (*proxmox.Client, error) { return nil, nil }
-	multi := NewServer(&Env{ClusterNames: []string{"prod", "lab"}, Cluster: noClient}, All())
+	multi := tools.NewServer(&tools.Env{ClusterNames: []string{"prod", "lab"}, Cluster: noClient}, tools.All())
 	for _, tl := range listTools(t, multi) {
 		props, _ := tl["inputSchema"].(map[string]any)["properties"].(map[string]any)
 		c, _ := props["cluster"].(map[string]any)
@@ -48,7 +48,7 @@ func TestToolsListOffersClusterArgument(t *testing.T) {
 			t.Errorf("%s: cluster enum %v", tl["name"], c["enum"])
 		}
 	}
-	for _, tl := range listTools(t, NewServer(&Env{}, All())) {
+	for _, tl := range listTools(t, tools.NewServer(&tools.Env{}, tools.All())) {
 		props, _ := tl["inputSchema"].(map[string]any)["properties"].(map[string]any)
 		if _, ok := props["cluster"]; ok {
 			t.Errorf("%s: cluster argument with one cluster", tl["name"])
@@ -58,7 +58,7 @@ func TestToolsListOffersClusterArgument(t *testing.T) {
 
 // The title is sent once (top level); the annotations carry the four hints.
 func TestToolsListTitleOnce(t *testing.T) {
-	for _, tl := range listTools(t, NewServer(&Env{}, All())) {
+	for _, tl := range listTools(t, tools.NewServer(&tools.Env{}, tools.All())) {
 		ann, _ := tl["annotations"].(map[string]any)
 		if tl["title"] == "" || tl["title"] == nil {
 			t.Errorf("%s: no title", tl["name"])
@@ -70,20 +70,6 @@ func TestToolsListTitleOnce(t *testing.T) {
 			if _, ok := ann[h].(bool); !ok {
 				t.Errorf("%s: %s not set", tl["name"], h)
 			}
-		}
-	}
-}
-
-// The instructions describe the envelope's lists once.
-func TestInstructionsDescribeEnvelope(t *testing.T) {
-	for _, want := range []string{
-		"alerts: [{severity, subject, metric, value number, threshold number, message, basis?}]",
-		"errors: [{node?, kind?, message}]",
-		"unavailable: [{what, why}]",
-		"sources: [{method, path, status integer, ms number, error?, endpoint?}]",
-	} {
-		if !strings.Contains(Instructions, want) {
-			t.Errorf("instructions lack %q:\n%s", want, Instructions)
 		}
 	}
 }

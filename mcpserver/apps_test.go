@@ -1,4 +1,4 @@
-package tools
+package mcpserver
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
+	"github.com/pvemcp/pvemcp/tools"
 )
 
 // appsCaps are the client capabilities of an MCP Apps host.
@@ -27,7 +28,7 @@ var appsCaps = `{"extensions":{"` + resources.AppsExtension + `":{"mimeTypes":["
 
 // fixedServer serves the demo cluster at a fixed time, so two reads of a
 // tool give the same bytes (but for the API calls' milliseconds).
-func fixedServer(t *testing.T) *Server {
+func fixedServer(t *testing.T) *tools.Server {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) }
 	sim, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0", Now: now})
@@ -39,7 +40,7 @@ func fixedServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewServer(&Env{Client: c, Now: now}, Select(true, nil))
+	return tools.NewServer(&tools.Env{Client: c, Now: now}, tools.Select(true, nil))
 }
 
 // rawSession speaks raw JSON-RPC to one MCP server, so answers can be
@@ -215,7 +216,8 @@ func normalResult(t *testing.T, res json.RawMessage) string {
 // every client gets the same tool results, with or without the extension.
 func TestAppsOnlyForClientsWithExtension(t *testing.T) {
 	s := fixedServer(t)
-	ms := s.MCPServer("test")
+	a := New(s, "test")
+	ms := a.MCP()
 	results := map[string]map[string]string{} // tool -> "era/ext" -> result
 	for _, modern := range []bool{false, true} {
 		for _, apps := range []bool{false, true} {
@@ -234,8 +236,8 @@ func TestAppsOnlyForClientsWithExtension(t *testing.T) {
 			if err := json.Unmarshal(r.call("tools/list", `{}`), &list); err != nil {
 				t.Fatal(err)
 			}
-			if len(list.Tools) != len(s.tools) {
-				t.Fatalf("%s: %d tools listed, %d served", name, len(list.Tools), len(s.tools))
+			if len(list.Tools) != len(s.Tools()) {
+				t.Fatalf("%s: %d tools listed, %d served", name, len(list.Tools), len(s.Tools()))
 			}
 			for _, raw := range list.Tools {
 				var tl struct {
@@ -250,8 +252,8 @@ func TestAppsOnlyForClientsWithExtension(t *testing.T) {
 				if err := json.Unmarshal(raw, &tl); err != nil {
 					t.Fatal(err)
 				}
-				mt := MCPTool(s.byName[tl.Name])
-				mt.RawInputSchema = s.InputSchema(s.byName[tl.Name])
+				mt := Tool(findTool(tl.Name))
+				mt.RawInputSchema = s.InputSchema(findTool(tl.Name))
 				want, err := json.Marshal(mt)
 				if err != nil {
 					t.Fatal(err)
@@ -300,7 +302,7 @@ func TestAppsOnlyForClientsWithExtension(t *testing.T) {
 				if err := json.Unmarshal(res, &rr); err != nil || rpcErr != "" {
 					t.Fatalf("%s: read %s: %v %s", name, v.URI, err, rpcErr)
 				}
-				if len(rr.Contents) != 1 || rr.Contents[0].MIMEType != resources.ViewMIMEType || rr.Contents[0].Text != v.Document(s.viewConfig()) {
+				if len(rr.Contents) != 1 || rr.Contents[0].MIMEType != resources.ViewMIMEType || rr.Contents[0].Text != v.Document(a.viewConfig()) {
 					t.Errorf("%s: read %s: not the view document", name, v.URI)
 				}
 			}
@@ -337,8 +339,8 @@ func TestViewsFollowServedTools(t *testing.T) {
 			}
 		}
 	}
-	s := NewServer(&Env{}, Select(true, []string{ToolsetInventory}))
-	r, _ := newRawSession(t, s.MCPServer("test"), true, appsCaps)
+	s := tools.NewServer(&tools.Env{}, tools.Select(true, []string{tools.ToolsetInventory}))
+	r, _ := newRawSession(t, New(s, "test").MCP(), true, appsCaps)
 	var rl struct {
 		Resources []mcp.Resource `json:"resources"`
 	}
@@ -359,8 +361,8 @@ func TestViewsFollowServedTools(t *testing.T) {
 // A view draws the thresholds the server is configured with where a result
 // names none (an alert carries its own).
 func TestViewsCarryConfiguredThresholds(t *testing.T) {
-	s := NewServer(&Env{Thresholds: Thresholds{RAMPct: 80, StoragePct: 75}}, Select(true, nil))
-	r, _ := newRawSession(t, s.MCPServer("test"), true, appsCaps)
+	s := tools.NewServer(&tools.Env{Thresholds: tools.Thresholds{RAMPct: 80, StoragePct: 75}}, tools.Select(true, nil))
+	r, _ := newRawSession(t, New(s, "test").MCP(), true, appsCaps)
 	res := r.call("resources/read", `{"uri":"ui://pvemcp/overview"}`)
 	var rr struct {
 		Contents []struct{ Text string } `json:"contents"`
@@ -374,8 +376,8 @@ func TestViewsCarryConfiguredThresholds(t *testing.T) {
 	}
 }
 
-func findTool(name string) *Tool {
-	for _, t := range All() {
+func findTool(name string) *tools.Tool {
+	for _, t := range tools.All() {
 		if t.Name == name {
 			return t
 		}
@@ -386,8 +388,8 @@ func findTool(name string) *Tool {
 // With toolsets on demand, a tool enabled later names its view too, and the
 // views of every servable tool can be read from the start.
 func TestViewsWithToolsetsOnDemand(t *testing.T) {
-	s := fixedServer(t).StartWith([]string{ToolsetInventory})
-	r, _ := newRawSession(t, s.MCPServer("test"), false, appsCaps)
+	s := fixedServer(t).StartWith([]string{tools.ToolsetInventory})
+	r, _ := newRawSession(t, New(s, "test").MCP(), false, appsCaps)
 	listed := func() map[string]string {
 		var list struct {
 			Tools []struct {
