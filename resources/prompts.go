@@ -4,7 +4,7 @@
 // resource templates: live views a client attaches as context, each answered
 // by a read tool (resources.go); and its MCP Apps views: HTML documents a
 // host renders next to a tool's answer (views.go, views/). It does not know
-// the MCP SDK; tools/mcpadapter.go and tools/mcpapps.go register them.
+// the MCP SDK; package mcpserver registers them.
 package resources
 
 import (

@@ -16,7 +16,7 @@ const MIMEType = "application/json"
 // Reading it calls one read tool through the tool layer, so its text is
 // exactly that tool's result (envelope with sources and fetched_at, secrets
 // redacted, read live every time, never cached). It does not know the MCP
-// SDK; tools/mcpadapter.go registers it, and only when Tool is served.
+// SDK; package mcpserver registers it, and only when Tool is served.
 type Resource struct {
 	// URI is the resource's URI or, for a template, its RFC 6570 template.
 	URI         string

@@ -10,7 +10,7 @@ import (
 // MCP Apps (extension io.modelcontextprotocol/ui, spec 2026-01-26): a tool
 // result can be shown by an HTML view the host renders next to the answer,
 // in a sandboxed iframe, from the tool's own structured result. The views
-// live in views/ and are embedded in the binary; tools/mcpapps.go offers them
+// live in views/ and are embedded in the binary; mcpserver/apps.go offers them
 // only to clients that advertise the extension.
 const (
 	// AppsExtension is the extension's identifier in the capabilities.
