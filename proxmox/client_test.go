@@ -88,6 +88,20 @@ func jsonReply(body string) func(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// canned serves fixed Proxmox answers by path below /api2/json (query
+// ignored); any other path answers 501.
+func canned(t *testing.T, answers map[string]string) *Client {
+	t.Helper()
+	return newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		body, ok := answers[strings.TrimPrefix(r.URL.Path, "/api2/json")]
+		if !ok {
+			http.Error(w, "not found", http.StatusNotImplemented)
+			return
+		}
+		jsonReply(body)(w, r)
+	}).client(t)
+}
+
 func TestParseToken(t *testing.T) {
 	id, secret, err := ParseToken(testToken)
 	if err != nil || id != "pvemcp@pve!test" || secret != testSecret {
