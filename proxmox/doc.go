@@ -12,9 +12,10 @@
 // Every call is recorded (method, path below /api2/json with query, status,
 // ms) into the Recorder carried by the context (WithRecorder), which the
 // tool layer turns into a result's "sources". Failures are *Error values
-// whose message names what failed in plain language; use KindOf,
-// IsUnauthorized, IsForbidden, IsNotFound, IsNodeUnreachable, IsTLS and
-// MissingPrivilege instead of parsing messages.
+// whose message names what failed in plain language; use KindOf (and
+// IsUnauthorized, IsForbidden, IsNodeUnreachable), and the Error fields
+// (Privilege and PrivPath of a 403, Params of a 400) instead of parsing
+// messages.
 //
 // The approval gate is built into the API surface: this package exports read
 // (GET) methods only. The generic request method c.do, which can send

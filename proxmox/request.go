@@ -339,17 +339,7 @@ type flightGroup[T any] struct {
 type flight[T any] struct {
 	done    chan struct{}
 	res     T
-	waiters int // followers joined; guarded by flightGroup.mu
-}
-
-// waiting reports how many callers wait on the call in flight for key.
-func (g *flightGroup[T]) waiting(key string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if f, ok := g.m[key]; ok {
-		return f.waiters
-	}
-	return 0
+	waiters int // followers joined, for tests; guarded by flightGroup.mu
 }
 
 // do runs fn for key, or joins the call already in flight for it; shared

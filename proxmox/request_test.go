@@ -58,3 +58,14 @@ func TestNodeRead(t *testing.T) {
 		t.Errorf("%d requests with an invalid node reached the server", f.count()-n)
 	}
 }
+
+// waiting reports how many callers wait on the call in flight for key, so
+// tests can start the shared call's answer once every follower joined.
+func (g *flightGroup[T]) waiting(key string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.m[key]; ok {
+		return f.waiters
+	}
+	return 0
+}
