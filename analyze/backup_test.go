@@ -34,7 +34,7 @@ func TestBackupStatusDemo(t *testing.T) {
 	}
 	ok01 := parsed(readLog(t, "qemu_lxc_ok.log"))
 	fail02 := parsed(sevenGuestsOneFailed())
-	manual := parsed(LinesFromText("INFO: starting new backup job: vzdump 300 --storage local --mode stop\nINFO: Starting Backup of VM 300 (qemu)\nINFO: Backup started at 2026-02-22 14:00:00\nINFO: Finished Backup of VM 300 (00:00:10)\nINFO: Backup finished at 2026-02-22 14:00:10\nINFO: Backup job finished successfully\nTASK OK\n"))
+	manual := parsed(linesFromText("INFO: starting new backup job: vzdump 300 --storage local --mode stop\nINFO: Starting Backup of VM 300 (qemu)\nINFO: Backup started at 2026-02-22 14:00:00\nINFO: Finished Backup of VM 300 (00:00:10)\nINFO: Backup finished at 2026-02-22 14:00:10\nINFO: Backup job finished successfully\nTASK OK\n"))
 	runs := []BackupRun{
 		{Node: "pve-node01", UPID: "UPID:a", StartEpoch: epochOf("2026-02-21 02:00:02"), EndEpoch: epochOf("2026-02-21 02:47:10"), Status: "job errors", Log: fail02},
 		{Node: "pve-node01", UPID: "UPID:b", StartEpoch: epochOf("2026-02-23 01:00:01"), EndEpoch: epochOf("2026-02-23 01:01:45"), Status: "OK", Log: ok01},
@@ -111,7 +111,7 @@ func TestMatchRunToJob(t *testing.T) {
 		{ID: "d", Schedule: "03:00", Storage: "local", All: true, Node: "pve2"},
 	}
 	mk := func(cmd string, start string) BackupRun {
-		l := ParseVzdumpLog(LinesFromText("INFO: starting new backup job: "+cmd+"\n"), VzdumpParseOptions{})
+		l := ParseVzdumpLog(linesFromText("INFO: starting new backup job: "+cmd+"\n"), VzdumpParseOptions{})
 		return BackupRun{StartEpoch: epochOf(start), Log: &l}
 	}
 	tests := []struct {

@@ -15,21 +15,6 @@ type LogLine struct {
 	Text string `json:"t"`
 }
 
-// LinesFromText splits a whole log (download=1) into numbered lines. A
-// trailing newline does not add an empty line.
-func LinesFromText(text string) []LogLine {
-	text = strings.TrimSuffix(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	if text == "" {
-		return nil
-	}
-	parts := strings.Split(text, "\n")
-	out := make([]LogLine, len(parts))
-	for i, p := range parts {
-		out[i] = LogLine{N: i + 1, Text: p}
-	}
-	return out
-}
-
 // Job-level outcomes of a vzdump task (VzdumpLog.Status).
 const (
 	VzdumpOK        = "ok"        // TASK OK
