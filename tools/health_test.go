@@ -13,7 +13,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -825,23 +824,5 @@ func TestStorageForecastFastGrowth(t *testing.T) {
 	a := out.alert("pve-node03/local-zfs", "days_to_storage_threshold")
 	if a == nil || a.Value != got || !strings.Contains(a.Message, "90%") {
 		t.Errorf("no forecast alert (%.1f days): %+v", got, out.Alerts)
-	}
-}
-
-func TestStaleLimitHours(t *testing.T) {
-	jobs := map[string]analyze.BackupJob{
-		"d": {Schedule: "02:00"}, "w": {Schedule: "sun 03:00"}, "wd": {Schedule: "mon..fri 21:00"},
-		"m": {Schedule: "monthly"}, "two": {Schedule: "mon,thu 01:00"},
-	}
-	for _, c := range []struct {
-		ids  []string
-		want float64
-	}{
-		{[]string{"d"}, 48}, {[]string{"w"}, 192}, {[]string{"wd"}, 48}, {[]string{"m"}, 768},
-		{[]string{"w", "d"}, 48}, {[]string{"two"}, 192}, {nil, 48},
-	} {
-		if got := staleLimitHours(c.ids, jobs); got != c.want {
-			t.Errorf("%v: %v, want %v", c.ids, got, c.want)
-		}
 	}
 }
