@@ -509,3 +509,15 @@ func (l VzdumpLog) Summary() string {
 	}
 	return fmt.Sprintf("%s (%d/%d)", l.Status, good, n)
 }
+
+// Alerts warns about each guest that failed in this run, with its reason.
+func (l VzdumpLog) Alerts() []Alert {
+	var out []Alert
+	for _, g := range l.Guests {
+		if g.Status == GuestBackupFailed {
+			out = append(out, Alert{Severity: SeverityWarning, Subject: GuestSubject(g.Kind, g.VMID), Metric: "backup",
+				Message: fmt.Sprintf("backup of %s failed: %s", guestLabel(g.VMID, g.Name), g.Reason), Basis: "ERROR line of this vzdump task log"})
+		}
+	}
+	return out
+}

@@ -356,3 +356,22 @@ func BenchmarkParseVzdumpSeven(b *testing.B) {
 		ParseVzdumpLog(lines, VzdumpParseOptions{TaskEnded: true})
 	}
 }
+
+func TestVzdumpLogAlerts(t *testing.T) {
+	l := ParseVzdumpLog(sevenGuestsOneFailed(), VzdumpParseOptions{TaskEnded: true})
+	got := l.Alerts()
+	if len(got) != 1 {
+		t.Fatalf("%+v", got)
+	}
+	if a := got[0]; a.Severity != SeverityWarning || a.Subject != "vm/103" || a.Metric != "backup" ||
+		a.Message != "backup of VM 103 (docker-host-01) failed: vzdump: backup size 201 GB exceeds storage limit" || a.Basis != "ERROR line of this vzdump task log" {
+		t.Errorf("%+v", a)
+	}
+	ct := ParseVzdumpLog(joinLog(guestSection(200, "lxc", "", "2026-02-21 02:00:00", "no space")), VzdumpParseOptions{TaskEnded: true}).Alerts()
+	if len(ct) != 1 || ct[0].Subject != "ct/200" || ct[0].Message != "backup of VM 200 failed: no space" {
+		t.Errorf("container: %+v", ct)
+	}
+	if ok := ParseVzdumpLog(readLog(t, "qemu_lxc_ok.log"), VzdumpParseOptions{TaskEnded: true}).Alerts(); len(ok) != 0 {
+		t.Errorf("alerts for a good run: %+v", ok)
+	}
+}
