@@ -19,6 +19,10 @@ var envelopeNames = []string{"cluster", "fetched_at", "alerts", "errors", "unava
 // (severity, subject, metric, value, threshold, message, basis).
 type Alert = analyze.Alert
 
+// Thresholds are the alert limits in percent (Env.Thresholds); zero fields
+// take analyze's defaults.
+type Thresholds = analyze.Thresholds
+
 // Severities of an Alert.
 const (
 	SeverityInfo     = analyze.SeverityInfo
