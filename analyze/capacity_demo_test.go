@@ -173,20 +173,6 @@ func TestCapacityBalancedNoMove(t *testing.T) {
 	}
 }
 
-func TestHAParsingAndGroups(t *testing.T) {
-	n := ParseHANodes("pve1:2, pve2:1,pve3")
-	if len(n) != 3 || n["pve1"] != 2 || n["pve2"] != 1 || n["pve3"] != 0 {
-		t.Fatalf("%v", n)
-	}
-	if r := ParseHAResources("vm:100,ct:200,"); len(r) != 2 || r[1] != "ct:200" {
-		t.Fatalf("%v", r)
-	}
-	r := HAGroupRule("prod", "pve1:2,pve2:1", true, []string{"vm:100"})
-	if r.ID != "ha-group-prod" || !r.Strict || r.Type != "node-affinity" {
-		t.Fatalf("%+v", r)
-	}
-}
-
 func TestCapacityHAAndForecasts(t *testing.T) {
 	in := demoCluster()
 	// Pin 108 and 107 (the movable guests on node03) with a strict rule to node03
@@ -197,7 +183,9 @@ func TestCapacityHAAndForecasts(t *testing.T) {
 			in.Guests[i].HASID = fmt.Sprintf("vm:%d", in.Guests[i].VMID)
 		}
 	}
-	in.HARules = append(in.HARules, HAGroupRule("edge", "pve-node03:2,pve-node01:1", true, []string{"vm:107", "vm:108", "vm:109"}))
+	// A PVE 8 group "edge" (restricted), as PVE 9 migrates it to a rule.
+	in.HARules = append(in.HARules, HARule{ID: "ha-group-edge", Type: "node-affinity", Nodes: map[string]int{"pve-node03": 2, "pve-node01": 1}, Strict: true,
+		Resources: []string{"vm:107", "vm:108", "vm:109"}})
 	// Storage and RAM history for the forecasts: +1.2 GiB/day on node03's local-zfs.
 	var hist, mem []Point
 	for i := 0; i < 100; i++ {
