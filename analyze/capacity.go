@@ -51,6 +51,9 @@ type CapStorage struct {
 	Active     bool   `json:"active"`
 	TotalBytes uint64 `json:"total_bytes"`
 	UsedBytes  uint64 `json:"used_bytes"`
+	// GuestDisks marks a storage that holds guest disks (content images or
+	// rootdir): the report lists the local ones.
+	GuestDisks bool `json:"guest_disks,omitempty"`
 	// History is optional used-bytes history (RRD) for a fill forecast.
 	History []Point `json:"-"`
 }

@@ -7,82 +7,89 @@ import (
 	"strings"
 )
 
-// StorageCapacity is a storage's use on a node.
-type StorageCapacity struct {
-	Storage    string    `json:"storage"`
-	Shared     bool      `json:"shared,omitempty"`
-	TotalBytes uint64    `json:"total_bytes"`
-	UsedBytes  uint64    `json:"used_bytes"`
-	UsedPct    float64   `json:"used_pct"`
-	Forecast   *Forecast `json:"forecast,omitempty"`
-}
+// The report's types are capacity_report's result types: figures in GiB
+// and percent, rounded as results show them, and the descriptions its
+// output schema carries.
 
-// NodeCapacity holds a node's figures. Ratios are vCPUs per CPU thread.
+// NodeCapacity is a node's capacity; ratios are vCPUs per CPU thread. A
+// node that is not online has no usage figures (Proxmox gives none) and
+// its guests' states are unknown: those fields are nil.
 type NodeCapacity struct {
-	Node       string  `json:"node"`
-	Online     bool    `json:"online"`
-	Excluded   bool    `json:"excluded,omitempty"`
-	Evacuate   bool    `json:"evacuate,omitempty"`
-	CPUCores   int     `json:"cpu_cores"`
-	CPUThreads int     `json:"cpu_threads"`
-	CPUUsedPct float64 `json:"cpu_used_pct"`
+	Node       string   `json:"node"`
+	Online     bool     `json:"online"`
+	Excluded   bool     `json:"excluded,omitempty"`
+	Evacuate   bool     `json:"evacuate,omitempty"`
+	CPUCores   int      `json:"cpu_cores,omitempty" description:"physical cores (cores × sockets)"`
+	CPUThreads int      `json:"cpu_threads"`
+	CPUUsedPct *float64 `json:"cpu_used_pct,omitempty" description:"absent when the node is not online"`
 	// vCPUs allocated to running guests and to all guests (no templates).
-	VCPUsRunning     float64 `json:"vcpus_running"`
-	VCPUsAll         float64 `json:"vcpus_all"`
-	VCPURatioRunning float64 `json:"vcpu_ratio_running"`
-	VCPURatioAll     float64 `json:"vcpu_ratio_all"`
-	MemTotalBytes    uint64  `json:"mem_total_bytes"`
-	MemUsedBytes     uint64  `json:"mem_used_bytes"`
-	MemUsedPct       float64 `json:"mem_used_pct"`
+	VCPUsRunning     *float64 `json:"vcpus_running,omitempty" description:"absent when the node is not online"`
+	VCPUsAll         float64  `json:"vcpus_all"`
+	VCPURatioRunning *float64 `json:"vcpu_ratio_running,omitempty" description:"vCPUs of running guests per thread"`
+	VCPURatioAll     float64  `json:"vcpu_ratio_all"`
+	MemTotalGiB      float64  `json:"mem_total_gib"`
+	MemUsedGiB       *float64 `json:"mem_used_gib,omitempty" description:"absent when the node is not online"`
+	MemUsedPct       *float64 `json:"mem_used_pct,omitempty"`
 	// RAM allocated (maxmem) to running guests and to all guests.
-	MemAllocRunningBytes uint64            `json:"mem_alloc_running_bytes"`
-	MemAllocAllBytes     uint64            `json:"mem_alloc_all_bytes"`
-	MemCommitPct         float64           `json:"mem_commit_pct"`
-	GuestsRunning        int               `json:"guests_running"`
-	GuestsStopped        int               `json:"guests_stopped"`
-	Templates            int               `json:"templates,omitempty"`
-	Storages             []StorageCapacity `json:"storages,omitempty"`
-	MemForecast          *Forecast         `json:"mem_forecast,omitempty"`
+	MemAllocRunGiB *float64          `json:"mem_alloc_running_gib,omitempty" description:"maxmem of running guests"`
+	MemAllocAllGiB float64           `json:"mem_alloc_all_gib"`
+	MemCommitPct   *float64          `json:"mem_commit_pct,omitempty" description:"RAM allocated to running guests / total"`
+	GuestsRunning  *int              `json:"guests_running,omitempty"`
+	GuestsStopped  *int              `json:"guests_stopped,omitempty"`
+	GuestsUnknown  int               `json:"guests_unknown,omitempty" description:"guests of a node that is not online: their state is unknown"`
+	Templates      int               `json:"templates,omitempty"`
+	MemForecast    *CapForecast      `json:"mem_forecast,omitempty" description:"days until the RAM threshold from the node's RRD"`
+	Storages       []StorageCapacity `json:"storages,omitempty" description:"local storages holding guest disks"`
 }
 
-// GuestFinding flags a guest's allocation against its observed use.
-type GuestFinding struct {
-	VMID int    `json:"vmid"`
-	Name string `json:"name,omitempty"`
-	Type string `json:"type"`
-	Node string `json:"node"`
-	// Kind is "over_provisioned" or "under_provisioned"; Resource "mem" or "cpu".
-	Kind     string `json:"kind"`
-	Resource string `json:"resource"`
-	// Allocated is bytes (mem) or vCPUs (cpu); Avg and P95 in the same unit.
-	Allocated float64 `json:"allocated"`
-	Avg       float64 `json:"avg"`
-	P95       float64 `json:"p95"`
-	// P95Pct is p95 as a percent of the allocation.
-	P95Pct   float64 `json:"p95_pct"`
-	Evidence string  `json:"evidence"`
+// StorageCapacity is a local storage of a node that holds guest disks.
+type StorageCapacity struct {
+	Storage  string       `json:"storage"`
+	UsedGiB  float64      `json:"used_gib"`
+	TotalGiB float64      `json:"total_gib"`
+	UsedPct  float64      `json:"used_pct"`
+	Forecast *CapForecast `json:"forecast,omitempty"`
 }
 
-// NodeFigures are a node's planning figures at one moment.
-type NodeFigures struct {
-	MemUsedBytes uint64  `json:"mem_used_bytes"`
-	MemUsedPct   float64 `json:"mem_used_pct"`
-	VCPUsRunning float64 `json:"vcpus_running"`
-	VCPURatio    float64 `json:"vcpu_ratio"`
-	CPUUsedPct   float64 `json:"cpu_used_pct"`
+// CapForecast is a compact linear fill forecast (see FillForecast).
+type CapForecast struct {
+	DaysToThreshold float64 `json:"days_to_threshold,omitempty"`
+	GrowthGiBPerDay float64 `json:"growth_gib_per_day,omitempty"`
+	None            string  `json:"none,omitempty" description:"why there is no forecast"`
+	Points          int     `json:"points"`
+}
+
+// CapFinding is an over- or under-provisioned guest: its allocation against
+// its observed use over the window.
+type CapFinding struct {
+	VMID     int    `json:"vmid"`
+	Name     string `json:"name,omitempty"`
+	Node     string `json:"node"`
+	Resource string `json:"resource" description:"mem (GiB) or cpu (vCPUs)"`
+	// Alloc, Avg and P95 are GiB (mem) or vCPUs (cpu).
+	Alloc   float64 `json:"alloc"`
+	Avg     float64 `json:"avg"`
+	P95     float64 `json:"p95"`
+	P95Pct  float64 `json:"p95_pct" description:"p95 as % of the allocation"`
+	Samples int     `json:"samples" description:"RRD samples behind avg and p95"`
+}
+
+// CapFigures are a node's planning figures at one step.
+type CapFigures struct {
+	MemUsedPct float64 `json:"mem_used_pct"`
+	VCPURatio  float64 `json:"vcpu_ratio"`
+	CPUUsedPct float64 `json:"cpu_used_pct"`
 }
 
 // MovedGuest is a guest moved by a step.
 type MovedGuest struct {
-	VMID int    `json:"vmid"`
-	Name string `json:"name,omitempty"`
-	Type string `json:"type"`
-	// Method is "online" (qemu live migration), "restart" (running
-	// container) or "offline" (stopped guest).
-	Method         string  `json:"method"`
-	MemBytes       uint64  `json:"mem_bytes"`
-	VCPUs          float64 `json:"vcpus"`
-	LocalDiskBytes uint64  `json:"local_disk_bytes,omitempty"`
+	VMID   int    `json:"vmid"`
+	Name   string `json:"name,omitempty"`
+	Type   string `json:"type"`
+	Method string `json:"method" description:"online (live), restart (container) or offline"`
+	// MemGiB is the allocation charged on the target.
+	MemGiB float64 `json:"mem_gib"`
+	VCPUs  float64 `json:"vcpus"`
 }
 
 // Move is one suggested migration step (several guests only when a
@@ -93,13 +100,13 @@ type Move struct {
 	From   string       `json:"from"`
 	To     string       `json:"to"`
 	Reason string       `json:"reason"`
-	// Cost is the local disk bytes to copy.
-	CostBytes  uint64      `json:"cost_bytes,omitempty"`
-	FromBefore NodeFigures `json:"from_before"`
-	FromAfter  NodeFigures `json:"from_after"`
-	ToBefore   NodeFigures `json:"to_before"`
-	ToAfter    NodeFigures `json:"to_after"`
-	HARules    []string    `json:"ha_rules,omitempty"`
+	// CostGiB is the local disk data to copy.
+	CostGiB    float64    `json:"local_disk_copy_gib,omitempty"`
+	FromBefore CapFigures `json:"from_before"`
+	FromAfter  CapFigures `json:"from_after"`
+	ToBefore   CapFigures `json:"to_before"`
+	ToAfter    CapFigures `json:"to_after"`
+	HARules    []string   `json:"ha_rules,omitempty"`
 }
 
 // Blocked is a guest that was considered but cannot move, and why.
@@ -120,16 +127,20 @@ type Peak struct {
 
 // CapacityReport is the output of PlanCapacity.
 type CapacityReport struct {
-	Nodes            []NodeCapacity `json:"nodes"`
-	OverProvisioned  []GuestFinding `json:"over_provisioned,omitempty"`
-	UnderProvisioned []GuestFinding `json:"under_provisioned,omitempty"`
-	Moves            []Move         `json:"moves"`
-	PeakBefore       Peak           `json:"peak_before"`
-	PeakAfter        Peak           `json:"peak_after"`
+	Nodes []NodeCapacity `json:"nodes"`
+	// Findings, most useful first; FindingsBasis says how they are judged
+	// (empty when there is none).
+	OverProvisioned  []CapFinding `json:"over_provisioned,omitempty"`
+	UnderProvisioned []CapFinding `json:"under_provisioned,omitempty"`
+	FindingsBasis    string       `json:"findings_basis,omitempty"`
+	Moves            []Move       `json:"moves"`
+	PeakBefore       Peak         `json:"peak_before"`
+	PeakAfter        Peak         `json:"peak_after"`
 	// NoMoveReasons say why nothing (more) should move.
-	NoMoveReasons []string  `json:"no_move_reasons,omitempty"`
-	Blocked       []Blocked `json:"blocked,omitempty"`
-	Alerts        []Alert   `json:"alerts,omitempty"`
+	NoMoveReasons []string `json:"no_move_reasons,omitempty"`
+	// Blocked, by VMID.
+	Blocked []Blocked `json:"blocked,omitempty"`
+	Alerts  []Alert   `json:"alerts,omitempty"`
 	// Search is "exact" or "greedy+lookahead".
 	Search string   `json:"search"`
 	Basis  []string `json:"basis"`
@@ -143,13 +154,16 @@ func PlanCapacity(in CapacityInput, opt CapacityOptions) CapacityReport {
 	if budget <= 0 {
 		budget = 5
 		if len(opt.EvacuateNodes) > 0 {
-			budget = math.MaxInt32
+			budget = unlimitedMoves
 		}
 	}
 	p := newPlanner(in, opt)
 	rep := CapacityReport{Moves: []Move{}}
-	rep.Nodes = p.nodeFigures(&p.state)
+	rep.Nodes = p.nodeFigures()
 	rep.OverProvisioned, rep.UnderProvisioned = provisioning(in.Guests, opt)
+	if len(rep.OverProvisioned)+len(rep.UnderProvisioned) > 0 {
+		rep.FindingsBasis = findingsBasis(opt)
+	}
 	for _, n := range in.Nodes {
 		rep.Alerts = append(rep.Alerts, EvaluateNode(p.th, NodeUsage{Node: n.Name, Online: n.Online, CPUFraction: n.CPUFraction, MemTotalBytes: n.MemTotalBytes, MemUsedBytes: n.MemUsedBytes})...)
 		for _, s := range n.Storages {
@@ -184,21 +198,16 @@ func PlanCapacity(in CapacityInput, opt CapacityOptions) CapacityReport {
 	for i, st := range append(evSteps, balSteps...) {
 		un := &p.units[st.unit]
 		m := Move{Step: i + 1, From: p.nodes[st.from].name, To: p.nodes[st.to].name,
-			FromBefore: p.figures(&s, st.from), ToBefore: p.figures(&s, st.to), HARules: un.haRules, CostBytes: uint64(un.localTotal)}
+			FromBefore: p.figures(&s, st.from), ToBefore: p.figures(&s, st.to), HARules: un.haRules, CostGiB: inGiB(un.localTotal)}
 		p.apply(&s, st.unit, st.to)
 		m.FromAfter, m.ToAfter = p.figures(&s, st.from), p.figures(&s, st.to)
 		for _, gi := range un.guests {
 			g := in.Guests[gi]
-			mg := MovedGuest{VMID: g.VMID, Name: g.Name, Type: g.Type, MemBytes: g.MemMaxBytes, VCPUs: g.VCPUs, Method: "offline"}
+			mg := MovedGuest{VMID: g.VMID, Name: g.Name, Type: g.Type, MemGiB: inGiB(float64(g.MemMaxBytes)), VCPUs: g.VCPUs, Method: "offline"}
 			if g.Running {
 				mg.Method = "online"
 				if g.Type == "lxc" {
 					mg.Method = "restart"
-				}
-			}
-			for _, d := range g.Disks {
-				if !d.Shared {
-					mg.LocalDiskBytes += d.SizeBytes
 				}
 			}
 			m.Guests = append(m.Guests, mg)
@@ -215,11 +224,12 @@ func PlanCapacity(in CapacityInput, opt CapacityOptions) CapacityReport {
 	}
 
 	if len(balSteps) == 0 {
-		rep.NoMoveReasons = p.whyNoMove(before, remaining)
+		rep.NoMoveReasons = p.whyNoMove(before, remaining, budget == unlimitedMoves)
 		if len(evSteps) == 0 && len(opt.EvacuateNodes) == 0 {
 			rep.Blocked = append(rep.Blocked, p.peakBlocked(after)...)
 		}
 	}
+	sort.SliceStable(rep.Blocked, func(i, j int) bool { return rep.Blocked[i].VMID < rep.Blocked[j].VMID })
 	rep.Basis = []string{
 		"RAM % = node memused / memtotal; a moved guest frees its footprint (max of current and p95 use) on the source and is charged its full allocation on the target",
 		"vCPU ratio = vCPUs of running guests / CPU threads of the node",
@@ -240,16 +250,18 @@ func (p *planner) peak(o objective) Peak {
 	return pk
 }
 
-func (p *planner) figures(s *pState, n int) NodeFigures {
-	f := NodeFigures{MemUsedBytes: uint64(math.Max(0, s.memUsed[n])), MemUsedPct: round1(p.memPct(s, n)),
-		VCPUsRunning: s.vcpuRun[n], VCPURatio: round2(p.ratio(s, n))}
+// unlimitedMoves is the move budget of an evacuation without a limit.
+const unlimitedMoves = math.MaxInt32
+
+func (p *planner) figures(s *pState, n int) CapFigures {
+	f := CapFigures{MemUsedPct: round1(p.memPct(s, n)), VCPURatio: round2(p.ratio(s, n))}
 	if p.nodes[n].threads > 0 {
 		f.CPUUsedPct = round1(100 * s.cpuUsed[n] / p.nodes[n].threads)
 	}
 	return f
 }
 
-func (p *planner) whyNoMove(before objective, remaining int) []string {
+func (p *planner) whyNoMove(before objective, remaining int, unlimited bool) []string {
 	var r []string
 	if remaining <= 0 {
 		return []string{"the move limit is used up"}
@@ -263,7 +275,11 @@ func (p *planner) whyNoMove(before objective, remaining int) []string {
 	} else {
 		r = append(r, fmt.Sprintf("%s RAM is at %.0f%%, at or above the %.0f%% threshold, but no valid move set lowers it", name, before.mem, p.th.RAMPct))
 	}
-	r = append(r, fmt.Sprintf("no set of at most %d moves lowers the RAM use of the most loaded nodes by %.0f points or more (or a vCPU ratio peak of %.1f or more by %.1f) without crossing a threshold or an HA rule", remaining, p.opt.MinGainPct, p.opt.VCPURatioWarn, p.opt.MinVCPURatioGain))
+	moves := fmt.Sprintf("at most %d moves", remaining)
+	if unlimited {
+		moves = "any number of moves"
+	}
+	r = append(r, fmt.Sprintf("no set of %s lowers the RAM use of the most loaded nodes by %.0f points or more (or a vCPU ratio peak of %.1f or more by %.1f) without crossing a threshold or an HA rule", moves, p.opt.MinGainPct, p.opt.VCPURatioWarn, p.opt.MinVCPURatioGain))
 	return r
 }
 
@@ -305,106 +321,147 @@ func (p *planner) peakBlocked(o objective) []Blocked {
 	return out
 }
 
-func (p *planner) nodeFigures(s *pState) []NodeCapacity {
+func (p *planner) nodeFigures() []NodeCapacity {
 	out := make([]NodeCapacity, len(p.in.Nodes))
+	idx := map[string]int{}
 	for i, n := range p.in.Nodes {
+		idx[n.Name] = i
 		nc := NodeCapacity{Node: n.Name, Online: n.Online, Excluded: p.nodes[i].excluded, Evacuate: p.nodes[i].evacuate,
-			CPUCores: n.CPUCores, CPUThreads: n.CPUThreads, CPUUsedPct: round1(100 * n.CPUFraction),
-			MemTotalBytes: n.MemTotalBytes, MemUsedBytes: n.MemUsedBytes, MemUsedPct: round1(Pct(float64(n.MemUsedBytes), float64(n.MemTotalBytes)))}
+			CPUCores: n.CPUCores, CPUThreads: n.CPUThreads, MemTotalGiB: inGiB(float64(n.MemTotalBytes))}
 		for _, st := range n.Storages {
-			sc := StorageCapacity{Storage: st.Storage, Shared: st.Shared, TotalBytes: st.TotalBytes, UsedBytes: st.UsedBytes,
+			if st.Shared || !st.GuestDisks {
+				continue
+			}
+			sc := StorageCapacity{Storage: st.Storage, UsedGiB: inGiB(float64(st.UsedBytes)), TotalGiB: inGiB(float64(st.TotalBytes)),
 				UsedPct: round1(Pct(float64(st.UsedBytes), float64(st.TotalBytes)))}
 			if len(st.History) > 0 {
-				f := FillForecast(st.History, float64(st.TotalBytes), p.th.StoragePct, ForecastOptions{})
-				sc.Forecast = &f
+				sc.Forecast = capForecast(FillForecast(st.History, float64(st.TotalBytes), p.th.StoragePct, ForecastOptions{}))
 			}
 			nc.Storages = append(nc.Storages, sc)
 		}
 		if len(n.MemHistory) > 0 {
-			f := FillForecast(n.MemHistory, float64(n.MemTotalBytes), p.th.RAMPct, ForecastOptions{})
-			nc.MemForecast = &f
+			nc.MemForecast = capForecast(FillForecast(n.MemHistory, float64(n.MemTotalBytes), p.th.RAMPct, ForecastOptions{}))
 		}
 		out[i] = nc
 	}
-	idx := map[string]int{}
-	for i, n := range p.in.Nodes {
-		idx[n.Name] = i
+	// Allocation by node: vCPUs and RAM of running guests and of all.
+	type alloc struct {
+		running, stopped         int
+		vcpusRunning, memRunning float64
+		vcpusAll, memAll         float64
 	}
+	sums := make([]alloc, len(out))
 	for _, g := range p.in.Guests {
 		i, ok := idx[g.Node]
 		if !ok {
 			continue
 		}
-		nc := &out[i]
 		if g.Template {
-			nc.Templates++
+			out[i].Templates++
 			continue
 		}
-		nc.VCPUsAll += g.VCPUs
-		nc.MemAllocAllBytes += g.MemMaxBytes
+		a := &sums[i]
+		a.vcpusAll += g.VCPUs
+		a.memAll += float64(g.MemMaxBytes)
 		if g.Running {
-			nc.GuestsRunning++
-			nc.VCPUsRunning += g.VCPUs
-			nc.MemAllocRunningBytes += g.MemMaxBytes
+			a.running++
+			a.vcpusRunning += g.VCPUs
+			a.memRunning += float64(g.MemMaxBytes)
 		} else {
-			nc.GuestsStopped++
+			a.stopped++
 		}
 	}
-	for i := range out {
-		nc := &out[i]
-		if nc.CPUThreads > 0 {
-			nc.VCPURatioRunning = round2(nc.VCPUsRunning / float64(nc.CPUThreads))
-			nc.VCPURatioAll = round2(nc.VCPUsAll / float64(nc.CPUThreads))
+	for i, n := range p.in.Nodes {
+		nc, a := &out[i], sums[i]
+		nc.VCPUsAll, nc.MemAllocAllGiB = a.vcpusAll, inGiB(a.memAll)
+		ratioRunning := 0.0
+		if n.CPUThreads > 0 {
+			ratioRunning = round2(a.vcpusRunning / float64(n.CPUThreads))
+			nc.VCPURatioAll = round2(a.vcpusAll / float64(n.CPUThreads))
 		}
-		nc.MemCommitPct = round1(Pct(float64(nc.MemAllocRunningBytes), float64(nc.MemTotalBytes)))
+		if !n.Online {
+			// No usage figures, and its guests' states are unknown.
+			nc.GuestsUnknown = a.running + a.stopped
+			continue
+		}
+		nc.CPUUsedPct, nc.MemUsedPct = ptr(round1(100*n.CPUFraction)), ptr(round1(Pct(float64(n.MemUsedBytes), float64(n.MemTotalBytes))))
+		nc.MemUsedGiB = ptr(inGiB(float64(n.MemUsedBytes)))
+		nc.VCPUsRunning, nc.VCPURatioRunning = ptr(a.vcpusRunning), ptr(ratioRunning)
+		nc.MemAllocRunGiB, nc.MemCommitPct = ptr(inGiB(a.memRunning)), ptr(round1(Pct(a.memRunning, float64(n.MemTotalBytes))))
+		nc.GuestsRunning, nc.GuestsStopped = ptr(a.running), ptr(a.stopped)
 	}
 	return out
 }
 
-// provisioning flags running guests with history whose p95 use is far
-// below (over-provisioned) or close to (under-provisioned) their allocation.
-func provisioning(guests []CapGuest, opt CapacityOptions) (over, under []GuestFinding) {
-	window := "the window"
-	if opt.Window != "" {
-		window = "the last " + opt.Window
+// capForecast is the compact form of a forecast; nil for a flat trend
+// (nothing to say).
+func capForecast(f Forecast) *CapForecast {
+	if f.Reason == ReasonFlat {
+		return nil
 	}
+	out := &CapForecast{Points: f.Points}
+	if f.Available {
+		out.DaysToThreshold, out.GrowthGiBPerDay = f.DaysToThreshold, round2(f.SlopeBytesPerDay/(1<<30))
+	} else {
+		out.None = f.Reason
+	}
+	return out
+}
+
+// inGiB converts bytes to GiB with one decimal, as results show sizes.
+func inGiB(b float64) float64 { return round1(b / (1 << 30)) }
+
+func ptr[T any](v T) *T { return &v }
+
+// provisioning flags running guests with history whose p95 use is far
+// below (over-provisioned) or close to (under-provisioned) their
+// allocation.
+func provisioning(guests []CapGuest, opt CapacityOptions) (over, under []CapFinding) {
 	for _, g := range guests {
 		if !g.Running || g.Template || g.HistorySamples == 0 {
 			continue
 		}
-		base := GuestFinding{VMID: g.VMID, Name: g.Name, Type: g.Type, Node: g.Node}
+		base := CapFinding{VMID: g.VMID, Name: g.Name, Node: g.Node, Samples: g.HistorySamples}
 		if g.MemMaxBytes > 0 {
 			f := base
-			f.Resource, f.Allocated, f.Avg, f.P95 = "mem", float64(g.MemMaxBytes), math.Round(g.MemAvgBytes), math.Round(g.MemP95Bytes)
+			f.Resource = "mem"
+			f.Alloc, f.Avg, f.P95 = inGiB2(float64(g.MemMaxBytes)), inGiB2(math.Round(g.MemAvgBytes)), inGiB2(math.Round(g.MemP95Bytes))
 			f.P95Pct = round1(Pct(g.MemP95Bytes, float64(g.MemMaxBytes)))
 			switch {
 			case f.P95Pct < opt.OverProvisionedPct:
-				f.Kind = "over_provisioned"
-				f.Evidence = fmt.Sprintf("p95 memory %s is %.0f%% of the %s allocated over %s (%d samples; avg %s)",
-					HumanBytes(g.MemP95Bytes), f.P95Pct, HumanBytes(float64(g.MemMaxBytes)), window, g.HistorySamples, HumanBytes(g.MemAvgBytes))
 				over = append(over, f)
 			case 100-f.P95Pct < opt.UnderHeadroomPct:
-				f.Kind = "under_provisioned"
-				f.Evidence = fmt.Sprintf("p95 memory %s leaves %.0f%% headroom of the %s allocated over %s (%d samples)",
-					HumanBytes(g.MemP95Bytes), 100-f.P95Pct, HumanBytes(float64(g.MemMaxBytes)), window, g.HistorySamples)
 				under = append(under, f)
 			}
 		}
 		if g.VCPUs > 0 {
 			f := base
-			f.Resource, f.Allocated = "cpu", g.VCPUs
+			f.Resource, f.Alloc = "cpu", round2(g.VCPUs)
 			f.Avg, f.P95 = round2(g.CPUAvgFraction*g.VCPUs), round2(g.CPUP95Fraction*g.VCPUs)
 			f.P95Pct = round1(100 * g.CPUP95Fraction)
 			if 100-f.P95Pct < opt.UnderHeadroomPct {
-				f.Kind = "under_provisioned"
-				f.Evidence = fmt.Sprintf("p95 CPU %.0f%% of %g vCPUs over %s (%d samples)", f.P95Pct, g.VCPUs, window, g.HistorySamples)
 				under = append(under, f)
 			} else if g.VCPUs >= 2 && f.P95 < g.VCPUs/4 {
-				f.Kind = "over_provisioned"
-				f.Evidence = fmt.Sprintf("p95 CPU %.2f of %g vCPUs (%.0f%%) over %s (%d samples)", f.P95, g.VCPUs, f.P95Pct, window, g.HistorySamples)
 				over = append(over, f)
 			}
 		}
 	}
 	return over, under
 }
+
+// findingsBasis says how provisioning judges guests.
+func findingsBasis(opt CapacityOptions) string {
+	window := "the window"
+	if opt.Window != "" {
+		window = "the last " + opt.Window
+	}
+	share := fmt.Sprintf("%.0f%%", opt.OverProvisionedPct)
+	if opt.OverProvisionedPct == 50 {
+		share = "half"
+	}
+	return fmt.Sprintf("average and p95 of each running guest's RRD over %s; over-provisioned: p95 memory under %s "+
+		"of the allocation or p95 CPU under a quarter of the vCPUs; under-provisioned: p95 headroom under %.0f%%", window, share, opt.UnderHeadroomPct)
+}
+
+// inGiB2 converts bytes to GiB with two decimals (small sizes).
+func inGiB2(b float64) float64 { return round2(b / (1 << 30)) }
