@@ -517,7 +517,7 @@ func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoc
 				jr.Counts = fmt.Sprintf("%d/%d", ok, total)
 			}
 			for _, f := range last.Failures {
-				msg := fmt.Sprintf("%s: %s failed", j.ID, guestLabel(f.VMID, f.Name))
+				msg := fmt.Sprintf("%s: %s failed", j.ID, GuestLabel(f.VMID, f.Name))
 				if f.Reason != "" {
 					msg += fmt.Sprintf(". Error: %q", f.Reason)
 				}
@@ -574,13 +574,13 @@ func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoc
 			continue
 		}
 		s.Stale = true
-		msg := guestLabel(s.VMID, s.Name) + " has no successful backup in the runs examined"
+		msg := GuestLabel(s.VMID, s.Name) + " has no successful backup in the runs examined"
 		if opt.WindowDays > 0 {
 			msg += fmt.Sprintf(" (%d days)", opt.WindowDays)
 		}
 		if s.LastSuccessEpoch != 0 {
 			s.AgeHours = round1(age)
-			msg = fmt.Sprintf("%s last backed up %.1f days ago (limit %.0f h)", guestLabel(s.VMID, s.Name), age/24, s.LimitHours)
+			msg = fmt.Sprintf("%s last backed up %.1f days ago (limit %.0f h)", GuestLabel(s.VMID, s.Name), age/24, s.LimitHours)
 		} else if logsUnread {
 			msg += "; older runs that ended OK were judged by task status only (logs=all reads them)"
 		}
@@ -631,7 +631,7 @@ func earlierFailures(rep BackupReport, guests []GuestRef) []Alert {
 			if job == "" {
 				job = "manual run"
 			}
-			msg := fmt.Sprintf("%s: %s failed on %s", job, guestLabel(f.VMID, f.Name), time.Unix(at, 0).UTC().Format(time.DateOnly))
+			msg := fmt.Sprintf("%s: %s failed on %s", job, GuestLabel(f.VMID, f.Name), time.Unix(at, 0).UTC().Format(time.DateOnly))
 			if f.Reason != "" {
 				msg += fmt.Sprintf(". Error: %q", f.Reason)
 			}
@@ -651,7 +651,7 @@ func EvaluateUncovered(guests []GuestRef) []Alert {
 	var out []Alert
 	for _, g := range guests {
 		out = append(out, Alert{Severity: SeverityWarning, Subject: GuestSubject(g.Type, g.VMID), Metric: "backup_job",
-			Message: guestLabel(g.VMID, g.Name) + " is covered by no enabled backup job", Basis: "/cluster/backup-info/not-backed-up"})
+			Message: GuestLabel(g.VMID, g.Name) + " is covered by no enabled backup job", Basis: "/cluster/backup-info/not-backed-up"})
 	}
 	return out
 }
@@ -727,10 +727,10 @@ func EvaluateArchiveAge(g GuestRef, jobs []BackupJob, newestEpoch, nowEpoch int6
 		return s, nil
 	}
 	s.Stale = true
-	msg := guestLabel(g.VMID, g.Name) + " has no backup on the storages read"
+	msg := GuestLabel(g.VMID, g.Name) + " has no backup on the storages read"
 	if newestEpoch != 0 {
 		s.AgeHours = round1(age)
-		msg = fmt.Sprintf("%s: newest backup is %.1f days old (limit %.0f h)", guestLabel(g.VMID, g.Name), age/24, s.LimitHours)
+		msg = fmt.Sprintf("%s: newest backup is %.1f days old (limit %.0f h)", GuestLabel(g.VMID, g.Name), age/24, s.LimitHours)
 	}
 	return s, []Alert{{Severity: SeverityWarning, Subject: GuestSubject(g.Type, g.VMID), Metric: "backup_age_hours",
 		Value: s.AgeHours, Threshold: s.LimitHours, Message: msg, Basis: "newest backup volume on the backup storages"}}
@@ -745,7 +745,9 @@ func firstNonZero(v ...int64) int64 {
 	return 0
 }
 
-func guestLabel(vmid int, name string) string {
+// GuestLabel names a guest in messages: "VM 103 (docker-host-01)", or
+// "VM 103" without a name (containers too, as vzdump's log names them).
+func GuestLabel(vmid int, name string) string {
 	if name == "" {
 		return fmt.Sprintf("VM %d", vmid)
 	}

@@ -516,7 +516,7 @@ func (l VzdumpLog) Alerts() []Alert {
 	for _, g := range l.Guests {
 		if g.Status == GuestBackupFailed {
 			out = append(out, Alert{Severity: SeverityWarning, Subject: GuestSubject(g.Kind, g.VMID), Metric: "backup",
-				Message: fmt.Sprintf("backup of %s failed: %s", guestLabel(g.VMID, g.Name), g.Reason), Basis: "ERROR line of this vzdump task log"})
+				Message: fmt.Sprintf("backup of %s failed: %s", GuestLabel(g.VMID, g.Name), g.Reason), Basis: "ERROR line of this vzdump task log"})
 		}
 	}
 	return out

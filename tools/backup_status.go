@@ -380,10 +380,3 @@ func runInfo(s analyze.RunSummary) BackupRunInfo {
 	return BackupRunInfo{Node: s.Node, UPID: s.UPID, Start: rfcTime(s.StartEpoch), End: rfcTime(s.EndEpoch), Status: s.TaskStatus, Outcome: s.Outcome,
 		Counts: s.Counts, Job: s.JobID, Match: s.MatchBasis, JobError: s.JobErrors, Notify: s.NotificationErrors}
 }
-
-func backupGuestLabel(vmid int, name string) string {
-	if name == "" {
-		return fmt.Sprintf("VM %d", vmid)
-	}
-	return fmt.Sprintf("VM %d (%s)", vmid, name)
-}
