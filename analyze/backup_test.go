@@ -301,13 +301,14 @@ func TestBackupJobWithoutRuns(t *testing.T) {
 
 func TestBackupEarlierFailures(t *testing.T) {
 	at := func(d, h int) time.Time { return time.Date(2026, 2, 20+d, h, 0, 0, 0, time.UTC) }
-	jobs := []BackupJob{{ID: "daily", Schedule: "02:00", Storage: "nfs", Enabled: true, VMIDs: []int{100, 101, 102}}}
-	guests := []GuestRef{{VMID: 100, Type: "qemu"}, {VMID: 101, Type: "qemu"}, {VMID: 102, Type: "lxc"}}
+	jobs := []BackupJob{{ID: "daily", Schedule: "02:00", Storage: "nfs", Enabled: true, VMIDs: []int{100, 101, 102, 104}}}
+	guests := []GuestRef{{VMID: 100, Type: "qemu"}, {VMID: 101, Type: "qemu"}, {VMID: 102, Type: "lxc"}, {VMID: 104, Type: "qemu"}}
 	runs := []BackupRun{
-		// Day 0: 100 and 101 fail; day 1: 101 fails again, 102 in a manual run
-		// fails; day 2 (the last round): 102 fails.
+		// Day 0: 100 and 101 fail; day 1: 101 fails again, 104 (never
+		// backed up) too, 102 in a manual run fails; day 2 (the last
+		// round, without 104): 102 fails.
 		jobRun("n1", "UPID:0", "100 101 102 --storage nfs", at(0, 2), []int{100, 101, 102}, map[int]string{100: "disk full", 101: "lock timeout"}),
-		jobRun("n1", "UPID:1", "100 101 102 --storage nfs", at(1, 2), []int{100, 101, 102}, map[int]string{101: "lock timeout"}),
+		jobRun("n1", "UPID:1", "100 101 102 104 --storage nfs", at(1, 2), []int{100, 101, 102, 104}, map[int]string{101: "lock timeout", 104: "no space"}),
 		jobRun("n1", "UPID:m", "102 --storage local", at(1, 14), []int{102}, map[int]string{102: "no space"}),
 		jobRun("n1", "UPID:2", "100 101 102 --storage nfs", at(2, 2), []int{100, 101, 102}, map[int]string{102: "io error"}),
 	}
@@ -327,6 +328,7 @@ func TestBackupEarlierFailures(t *testing.T) {
 		// Earlier failures: the newest one per guest, with a later success.
 		"vm/101": `daily: VM 101 (vm-101) failed on 2026-02-21. Error: "lock timeout"; backed up successfully since, at 2026-02-22T02:03:30Z | ERROR line of the vzdump task log UPID:1`,
 		"vm/100": `daily: VM 100 (vm-100) failed on 2026-02-20. Error: "disk full"; backed up successfully since, at 2026-02-22T02:01:30Z | ERROR line of the vzdump task log UPID:0`,
+		"vm/104": `daily: VM 104 (vm-104) failed on 2026-02-21. Error: "no space" | ERROR line of the vzdump task log UPID:1`,
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("failure alerts\n got %v\nwant %v", got, want)

@@ -285,3 +285,32 @@ func TestCapacityDisallowedNodes(t *testing.T) {
 		t.Fatalf("blocked %+v moves %+v", rep.Blocked, rep.Moves)
 	}
 }
+
+// A node that is not online has no usage figures (Proxmox gives none) and
+// its guests' states are unknown: the report leaves those fields out and
+// counts the guests as unknown, keeping the configured figures.
+func TestCapacityOfflineNodeFigures(t *testing.T) {
+	in := demoCluster()
+	in.Nodes[1].Online = false
+	rep := PlanCapacity(in, CapacityOptions{})
+	n2 := rep.Nodes[1]
+	if n2.Online || n2.CPUUsedPct != nil || n2.MemUsedGiB != nil || n2.MemUsedPct != nil || n2.VCPUsRunning != nil || n2.VCPURatioRunning != nil ||
+		n2.MemAllocRunGiB != nil || n2.MemCommitPct != nil || n2.GuestsRunning != nil || n2.GuestsStopped != nil {
+		t.Fatalf("usage figures of an offline node: %+v", n2)
+	}
+	if n2.GuestsUnknown != 3 || n2.VCPUsAll != 14 || n2.MemTotalGiB != 64 || n2.MemAllocAllGiB == 0 || n2.CPUThreads != 16 {
+		t.Fatalf("configured figures of an offline node: %+v", n2)
+	}
+	b, err := json.Marshal(n2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"cpu_used_pct", "mem_used_gib", "mem_used_pct", "vcpus_running", "guests_running", "guests_stopped"} {
+		if strings.Contains(string(b), `"`+k+`"`) {
+			t.Errorf("%s in %s", k, b)
+		}
+	}
+	if n1 := rep.Nodes[0]; n1.CPUUsedPct == nil || n1.GuestsRunning == nil || n1.GuestsUnknown != 0 {
+		t.Fatalf("online node: %+v", n1)
+	}
+}

@@ -39,6 +39,9 @@ func TestEvaluateTasks(t *testing.T) {
 	if got := EvaluateTasks(list[:5], 5); len(got) != 5 {
 		t.Errorf("exactly max failed: %d alerts", len(got))
 	}
+	if got := EvaluateTasks(list[:6], 5); len(got) != 6 || got[5].Message != "1 more failed tasks in this list" {
+		t.Errorf("one more than max failed: %+v", got)
+	}
 }
 
 func TestEvaluateEndedTask(t *testing.T) {
