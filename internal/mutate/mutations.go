@@ -46,7 +46,7 @@ var mutations = []Mutation{
 	// The planner.
 	{
 		Name: "planner ignores the storage threshold",
-		File: "analyze/capacity.go",
+		File: "analyze/capacity_planner.go",
 		Old:  "pct > p.th.StoragePct+1e-9 {\n\t\t\treturn fmt.Sprintf(\"%s storage %s would reach",
 		New:  "false && pct > p.th.StoragePct+1e-9 {\n\t\t\treturn fmt.Sprintf(\"%s storage %s would reach",
 		Pkgs: []string{"./analyze/", "./tools/"},
