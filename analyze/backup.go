@@ -90,7 +90,9 @@ type GuestFailure struct {
 	Name       string   `json:"name,omitempty"`
 	Reason     string   `json:"reason,omitempty"`
 	ErrorLines []string `json:"error_lines,omitempty"`
-	AtEpoch    int64    `json:"at_epoch,omitempty"`
+	// AtEpoch is when the guest's backup failed: its end in the log, else
+	// the run's end, else its start.
+	AtEpoch int64 `json:"at_epoch,omitempty"`
 }
 
 // RunSummary is the outcome of one run.
@@ -183,7 +185,8 @@ func SummarizeRun(r BackupRun) RunSummary {
 		if g.Status != GuestBackupFailed {
 			continue
 		}
-		f := GuestFailure{VMID: g.VMID, Name: g.Name, Reason: g.Reason, AtEpoch: g.FinishedEpoch}
+		// When the guest's own end is not logged, the run's end (or start) dates it.
+		f := GuestFailure{VMID: g.VMID, Name: g.Name, Reason: g.Reason, AtEpoch: firstNonZero(g.FinishedEpoch, r.EndEpoch, r.StartEpoch)}
 		for _, e := range g.Errors {
 			f.ErrorLines = append(f.ErrorLines, e.Text)
 		}
@@ -626,7 +629,7 @@ func earlierFailures(rep BackupReport, guests []GuestRef) []Alert {
 				continue
 			}
 			alerted[subj] = true
-			at := firstNonZero(f.AtEpoch, s.EndEpoch, s.StartEpoch)
+			at := f.AtEpoch
 			job := s.JobID
 			if job == "" {
 				job = "manual run"

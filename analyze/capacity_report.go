@@ -321,6 +321,7 @@ func (p *planner) peakBlocked(o objective) []Blocked {
 	return out
 }
 
+// nodeFigures are the nodes' figures before any move.
 func (p *planner) nodeFigures() []NodeCapacity {
 	out := make([]NodeCapacity, len(p.in.Nodes))
 	idx := map[string]int{}
@@ -411,6 +412,7 @@ func capForecast(f Forecast) *CapForecast {
 // inGiB converts bytes to GiB with one decimal, as results show sizes.
 func inGiB(b float64) float64 { return round1(b / (1 << 30)) }
 
+// ptr is a figure that may be absent (see NodeCapacity).
 func ptr[T any](v T) *T { return &v }
 
 // provisioning flags running guests with history whose p95 use is far

@@ -300,15 +300,8 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 			}
 		}
 		for _, f := range s.Failures {
-			at := f.AtEpoch
-			if at == 0 {
-				at = s.EndEpoch
-			}
-			if at == 0 {
-				at = s.StartEpoch
-			}
 			out.Failures = append(out.Failures, BackupFailure{VMID: f.VMID, Name: f.Name, Job: s.JobID, Node: s.Node,
-				At: rfcTime(at), Reason: capText(f.Reason, maxLineChars), ErrorLines: capAll(f.ErrorLines, maxLineChars), UPID: s.UPID})
+				At: rfcTime(f.AtEpoch), Reason: capText(f.Reason, maxLineChars), ErrorLines: capAll(f.ErrorLines, maxLineChars), UPID: s.UPID})
 		}
 	}
 	for _, s := range rep.ManualRuns {

@@ -454,13 +454,12 @@ func rrdPoints(s *proxmox.RRDSeries, field string) []analyze.Point {
 	return out
 }
 
+// capacityOut is the result: analyze's report, its findings cut to the
+// limit, and what the plan could not know in the envelope.
 func capacityOut(ctx context.Context, rep analyze.CapacityReport, args CapacityArgs) CapacityResult {
 	out := CapacityResult{Window: args.Window, Nodes: rep.Nodes, Moves: rep.Moves, PeakBefore: rep.PeakBefore, PeakAfter: rep.PeakAfter,
 		NoMoveReasons: rep.NoMoveReasons, Blocked: rep.Blocked, Search: rep.Search, Basis: rep.Basis, FindingsBasis: rep.FindingsBasis,
 		OverTotal: len(rep.OverProvisioned), UnderTotal: len(rep.UnderProvisioned)}
-	if out.Nodes == nil {
-		out.Nodes = []analyze.NodeCapacity{}
-	}
 	for _, n := range rep.Nodes {
 		if !n.Online {
 			AddUnavailable(ctx, "usage of "+n.Node+" and the state of its guests",
