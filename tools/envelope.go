@@ -195,7 +195,6 @@ const (
 	kib = 1024.0
 	mib = kib * 1024
 	gib = mib * 1024
-	tib = gib * 1024
 )
 
 // GiB converts bytes to GiB with 1 decimal.
@@ -203,12 +202,6 @@ func GiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float
 
 // GiB2 converts bytes to GiB with 2 decimals (small sizes).
 func GiB2[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/gib, 2) }
-
-// MiB converts bytes to whole MiB.
-func MiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/mib, 0) }
-
-// TiB converts bytes to TiB with 2 decimals.
-func TiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/tib, 2) }
 
 // Pct is used/total as a percentage with 1 decimal; 0 when total is 0.
 func Pct[T ~int64 | ~uint64 | ~float64 | ~int](used, total T) float64 {
