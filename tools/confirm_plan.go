@@ -440,7 +440,7 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 	}
 	if err := g.Store.RecordOutcome(outcome); err != nil {
 		EnvFrom(ctx).Log.Error().Str("plan", plan.ID).Str("error", err.Error()).Msg("audit log")
-		AddError(ctx, ErrorEntry{Message: "the outcome could not be written to the audit log: " + err.Error()})
+		AddErr(ctx, "", fmt.Errorf("the outcome could not be written to the audit log: %v", err))
 	}
 	return res, nil
 }

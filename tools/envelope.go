@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"sync"
@@ -68,9 +69,23 @@ func AddAlert(ctx context.Context, a ...Alert) {
 	}
 }
 
-// AddError records a partial failure: the result stays useful, and says
-// what is missing and why.
-func AddError(ctx context.Context, e ErrorEntry) {
+// AddErr records a partial failure of node ("" when not about one node):
+// the result stays useful, and says what is missing and why. The entry's
+// message is err's; its kind comes from a *proxmox.Error (so does its node
+// when node is "") or from NodeUnreachable.
+func AddErr(ctx context.Context, node string, err error) {
+	e := ErrorEntry{Node: node, Message: err.Error()}
+	var pe *proxmox.Error
+	var ne nodeUnreachable
+	switch {
+	case errors.As(err, &pe):
+		e.Kind = string(pe.Kind)
+		if e.Node == "" {
+			e.Node = pe.Node
+		}
+	case errors.As(err, &ne):
+		e.Kind = string(proxmox.KindNodeUnreachable)
+	}
 	if n := notesFrom(ctx); n != nil {
 		n.mu.Lock()
 		n.errors = append(n.errors, e)
@@ -78,19 +93,15 @@ func AddError(ctx context.Context, e ErrorEntry) {
 	}
 }
 
-// AddErr records err (usually a *proxmox.Error) as an error entry for node
-// ("" when not about one node).
-func AddErr(ctx context.Context, node string, err error) {
-	e := ErrorEntry{Node: node, Message: err.Error()}
-	var pe *proxmox.Error
-	if errors.As(err, &pe) {
-		e.Kind = string(pe.Kind)
-		if e.Node == "" {
-			e.Node = pe.Node
-		}
-	}
-	AddError(ctx, e)
+// NodeUnreachable is the error of a node the cluster reports down, so that
+// nothing was asked of it; AddErr records it with kind node_unreachable.
+func NodeUnreachable(format string, args ...any) error {
+	return nodeUnreachable(fmt.Sprintf(format, args...))
 }
+
+type nodeUnreachable string
+
+func (e nodeUnreachable) Error() string { return string(e) }
 
 // AddUnavailable records something the API does not expose (or did not
 // answer), by name, instead of estimating it.

@@ -401,12 +401,12 @@ func TestListGuestsNodeOffline(t *testing.T) {
 	errs, _ := m["errors"].([]any)
 	named := false
 	for _, x := range errs {
-		if x.(map[string]any)["node"] == "pve-node03" {
+		if e := x.(map[string]any); e["node"] == "pve-node03" && e["kind"] == "node_unreachable" {
 			named = true
 		}
 	}
 	if !named {
-		t.Errorf("no error entry naming pve-node03: %v", m["errors"])
+		t.Errorf("no node_unreachable error entry naming pve-node03: %v", m["errors"])
 	}
 	if !strings.Contains(res.Text, "pve-node03") || !strings.Contains(res.Text, "partial result") {
 		t.Errorf("text does not say the result is partial: %s", res.Text)
