@@ -89,8 +89,8 @@
 // default catalog's model-facing part must stay under 16 KB (schemas test).
 //
 // Write tools set Hints{ReadOnly: false, ...} explicitly; they return a plan
-// and never act (see confirm_plan.go and package guard). --read-only drops them,
-// derived from the read-only hint.
+// and never act (see plan_builder.go, confirm_plan.go and package guard).
+// --read-only drops them, derived from the read-only hint.
 //
 // After adding or changing a tool run `make snapshots` (schemas/tools/*.json
 // and the README tool list) and review the diff. Test against the in-process
