@@ -27,9 +27,13 @@ MODULE              := github.com/pvemcp/pvemcp
 # - guard.WithClock, guard.WithReplica: NewStore options the tests of tools
 #   and cmd/pvemcp pass (a clock to expire plans, names for replicas run in
 #   one process); a guard _test.go file cannot serve other packages' tests.
+# - harness.Local and its methods: the harness package's documented
+#   controller over an in-process simulator, for Go harnesses that import
+#   it (the eval suite does); the binary drives a simulator's control plane.
 # Anything else only tests call is dead in production: delete it, or move it
 # to a _test.go file of its package.
-DEADCODE_ALLOW      := internal/redistest.* internal/simtest.* guard.WithClock guard.WithReplica
+DEADCODE_ALLOW      := internal/redistest.* internal/simtest.* guard.WithClock guard.WithReplica \
+                       proxmox/pvesim/harness.Local proxmox/pvesim/harness.local.*
 
 # Go files of the project (the caches hold none of ours).
 GOFILES    = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './.git/*' -not -path '*/node_modules/*')
