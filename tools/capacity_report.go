@@ -113,8 +113,7 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		in.Nodes = append(in.Nodes, analyze.CapNode{Name: r.Node, Online: online, CPUThreads: int(r.MaxCPU), CPUFraction: float64(r.CPU),
 			MemTotalBytes: uint64(r.MaxMem), MemUsedBytes: uint64(r.Mem)})
 		if !online {
-			AddError(ctx, ErrorEntry{Node: r.Node, Kind: string(proxmox.KindNodeUnreachable),
-				Message: fmt.Sprintf("%s is %s per /cluster/resources: it receives no guest and its figures are missing", r.Node, r.Status)})
+			AddErr(ctx, r.Node, NodeUnreachable("%s is %s per /cluster/resources: it receives no guest and its figures are missing", r.Node, r.Status))
 		}
 	}
 	for _, n := range append(append([]string(nil), args.ExcludeNodes...), args.EvacuateNode) {

@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -148,12 +148,7 @@ func flatScenario(t *testing.T) string {
 // check_permissions says the tool works on /vms/101 only.
 func TestNonPropagatingGrantIsNotInherited(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	sim, err := pvesim.Start(ctx, pvesim.Options{Scenario: flatScenario(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := simtest.Start(t, pvesim.Options{Scenario: flatScenario(t)})
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("flat@pve!mcp"), Fingerprint: sim.Fingerprint()})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -36,12 +37,7 @@ func newWriteEnv(t *testing.T, token string) *writeEnv {
 // newWriteEnvOpts is newWriteEnv on a simulator started with opts.
 func newWriteEnvOpts(t *testing.T, token string, opts pvesim.Options) *writeEnv {
 	t.Helper()
-	ctx := context.Background()
-	sim, err := pvesim.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := simtest.Start(t, opts)
 	tok := sim.Token(token)
 	if tok == "" {
 		t.Fatalf("no token %q in the demo scenario", token)

@@ -37,7 +37,7 @@ type DeleteBackupResult struct {
 }
 
 func deleteBackup(ctx context.Context, args DeleteBackupArgs) (DeleteBackupResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return DeleteBackupResult{}, err
 	}

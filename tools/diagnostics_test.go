@@ -8,7 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
@@ -18,15 +18,12 @@ import (
 // simulator with the given token (operator by default).
 func newDiagEnv(t testing.TB, token ...string) *testEnv {
 	t.Helper()
-	sim := demoSim(t)
+	sim := simtest.Demo(t)
 	who := "operator"
 	if len(token) > 0 {
 		who = token[0]
 	}
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token(who), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simtest.Proxmox(t, sim, who)
 	logs := &syncBuffer{}
 	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
 	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, []string{ToolsetDiagnostics, ToolsetStorage})), logs: logs}

@@ -3,8 +3,11 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/pvemcp/pvemcp/analyze"
@@ -72,9 +75,23 @@ func AddAlert(ctx context.Context, a ...Alert) {
 	}
 }
 
-// AddError records a partial failure: the result stays useful, and says
-// what is missing and why.
-func AddError(ctx context.Context, e ErrorEntry) {
+// AddErr records a partial failure of node ("" when not about one node):
+// the result stays useful, and says what is missing and why. The entry's
+// message is err's; its kind comes from a *proxmox.Error (so does its node
+// when node is "") or from NodeUnreachable.
+func AddErr(ctx context.Context, node string, err error) {
+	e := ErrorEntry{Node: node, Message: err.Error()}
+	var pe *proxmox.Error
+	var ne nodeUnreachable
+	switch {
+	case errors.As(err, &pe):
+		e.Kind = string(pe.Kind)
+		if e.Node == "" {
+			e.Node = pe.Node
+		}
+	case errors.As(err, &ne):
+		e.Kind = string(proxmox.KindNodeUnreachable)
+	}
 	if n := notesFrom(ctx); n != nil {
 		n.mu.Lock()
 		n.errors = append(n.errors, e)
@@ -82,19 +99,15 @@ func AddError(ctx context.Context, e ErrorEntry) {
 	}
 }
 
-// AddErr records err (usually a *proxmox.Error) as an error entry for node
-// ("" when not about one node).
-func AddErr(ctx context.Context, node string, err error) {
-	e := ErrorEntry{Node: node, Message: err.Error()}
-	var pe *proxmox.Error
-	if errors.As(err, &pe) {
-		e.Kind = string(pe.Kind)
-		if e.Node == "" {
-			e.Node = pe.Node
-		}
-	}
-	AddError(ctx, e)
+// NodeUnreachable is the error of a node the cluster reports down, so that
+// nothing was asked of it; AddErr records it with kind node_unreachable.
+func NodeUnreachable(format string, args ...any) error {
+	return nodeUnreachable(fmt.Sprintf(format, args...))
 }
+
+type nodeUnreachable string
+
+func (e nodeUnreachable) Error() string { return string(e) }
 
 // AddUnavailable records something the API does not expose (or did not
 // answer), by name, instead of estimating it.
@@ -118,44 +131,33 @@ func HasErrors(ctx context.Context) bool {
 }
 
 func addEnvelope(out *Schema) {
-	must := func(t reflect.Type) *Schema {
-		s, err := reflectSchema(t, false)
+	maps.Copy(out.Properties, envelopeSchemas())
+	// Envelope identity first, tool data, then notes and provenance last.
+	out.PropertyOrder = slices.Concat(envelopeNames[:2], out.PropertyOrder, envelopeNames[2:])
+	out.Required = slices.Concat([]string{"fetched_at"}, out.Required, []string{"sources"})
+}
+
+// envelopeSchemas describes the envelope's properties once for every tool.
+// They repeat in every output schema: the lists are lean (the server
+// instructions explain them once).
+var envelopeSchemas = sync.OnceValue(func() map[string]*Schema {
+	list := func(t reflect.Type) *Schema {
+		items, err := reflectSchema(t, false)
 		if err != nil {
 			panic(err)
 		}
-		return s
-	}
-	// The envelope repeats in every tool's output schema: keep it lean (the
-	// server instructions explain it once).
-	arr := func(t reflect.Type, _ string) *Schema {
-		items := must(t)
 		lean(items)
 		return &Schema{Type: "array", Items: items}
 	}
-	props := []struct {
-		name string
-		s    *Schema
-	}{
-		{"cluster", &Schema{Type: "string"}},
-		{"fetched_at", &Schema{Type: "string", Format: "date-time"}},
-		{"alerts", arr(reflect.TypeFor[Alert](), "threshold crossings and conditions needing attention")},
-		{"errors", arr(reflect.TypeFor[ErrorEntry](), "per-node or per-call failures; the rest of the result is still valid")},
-		{"unavailable", arr(reflect.TypeFor[Unavailable](), "asked for but not exposed by the API")},
-		{"sources", arr(reflect.TypeFor[proxmox.Call](), "the Proxmox API calls this result was built from")},
+	return map[string]*Schema{
+		"cluster":     {Type: "string"},
+		"fetched_at":  {Type: "string", Format: "date-time"},
+		"alerts":      list(reflect.TypeFor[Alert]()),
+		"errors":      list(reflect.TypeFor[ErrorEntry]()),
+		"unavailable": list(reflect.TypeFor[Unavailable]()),
+		"sources":     list(reflect.TypeFor[proxmox.Call]()),
 	}
-	// Envelope identity first, tool data, then notes and provenance last.
-	names := []string{props[0].name, props[1].name}
-	schemas := []*Schema{props[0].s, props[1].s}
-	names = append(names, out.Properties.Names...)
-	schemas = append(schemas, out.Properties.Schemas...)
-	for _, p := range props[2:] {
-		names = append(names, p.name)
-		schemas = append(schemas, p.s)
-	}
-	out.Properties = &Props{Names: names, Schemas: schemas}
-	out.Required = append([]string{"fetched_at"}, out.Required...)
-	out.Required = append(out.Required, "sources")
-}
+})
 
 // lean drops descriptions and required lists below s, to keep schemas that
 // repeat in every tool small.
@@ -165,10 +167,8 @@ func lean(s *Schema) {
 	}
 	s.Description, s.Required = "", nil
 	lean(s.Items)
-	if s.Properties != nil {
-		for _, p := range s.Properties.Schemas {
-			lean(p)
-		}
+	for _, p := range s.Properties {
+		lean(p)
 	}
 }
 
@@ -199,7 +199,6 @@ const (
 	kib = 1024.0
 	mib = kib * 1024
 	gib = mib * 1024
-	tib = gib * 1024
 )
 
 // GiB converts bytes to GiB with 1 decimal.
@@ -207,12 +206,6 @@ func GiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float
 
 // GiB2 converts bytes to GiB with 2 decimals (small sizes).
 func GiB2[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/gib, 2) }
-
-// MiB converts bytes to whole MiB.
-func MiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/mib, 0) }
-
-// TiB converts bytes to TiB with 2 decimals.
-func TiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/tib, 2) }
 
 // Pct is used/total as a percentage with 1 decimal; 0 when total is 0.
 func Pct[T ~int64 | ~uint64 | ~float64 | ~int](used, total T) float64 {

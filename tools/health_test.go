@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -23,17 +24,12 @@ var healthToolsets = []string{ToolsetMetrics, ToolsetStorage, ToolsetHA, Toolset
 
 func newHealthEnv(t testing.TB, token ...string) *testEnv {
 	t.Helper()
-	sim := demoSim(t)
+	sim := simtest.Demo(t)
 	who := "operator"
 	if len(token) > 0 {
 		who = token[0]
 	}
-	c, err := proxmox.New(proxmox.Options{
-		Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token(who), Fingerprint: sim.Fingerprint(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simtest.Proxmox(t, sim, who)
 	logs := &syncBuffer{}
 	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
 	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, healthToolsets)), logs: logs}

@@ -12,40 +12,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
-
-// Every test (and benchmark) gets a demo simulator of its own, shared by
-// the environments it builds and closed when it ends, so no test sees what
-// another did to the cluster (faults, writes, HA recovery) and the tests
-// pass in any order. Starting one is cheap: the TLS keys are made once per
-// process.
-var (
-	simMu  sync.Mutex
-	simFor = map[testing.TB]*pvesim.Sim{}
-)
-
-func demoSim(t testing.TB) *pvesim.Sim {
-	t.Helper()
-	simMu.Lock()
-	defer simMu.Unlock()
-	if s := simFor[t]; s != nil {
-		return s
-	}
-	s, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
-	simFor[t] = s
-	t.Cleanup(func() {
-		simMu.Lock()
-		delete(simFor, t)
-		simMu.Unlock()
-		_ = s.Close()
-	})
-	return s
-}
 
 type testEnv struct {
 	sim    *pvesim.Sim
@@ -73,13 +43,8 @@ func (s *syncBuffer) String() string {
 
 func newTestEnv(t testing.TB, token string) *testEnv {
 	t.Helper()
-	sim := demoSim(t)
-	c, err := proxmox.New(proxmox.Options{
-		Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token(token), Fingerprint: sim.Fingerprint(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simtest.Demo(t)
+	c := simtest.Proxmox(t, sim, token)
 	logs := &syncBuffer{}
 	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
 	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, []string{ToolsetInventory})), logs: logs}
@@ -89,11 +54,7 @@ func newTestEnv(t testing.TB, token string) *testEnv {
 // own, started with opts and read with the operator token.
 func simEnv(t testing.TB, opts pvesim.Options, toolsets []string) *testEnv {
 	t.Helper()
-	sim, err := pvesim.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := simtest.Start(t, opts)
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
 	if err != nil {
 		t.Fatal(err)
@@ -440,12 +401,12 @@ func TestListGuestsNodeOffline(t *testing.T) {
 	errs, _ := m["errors"].([]any)
 	named := false
 	for _, x := range errs {
-		if x.(map[string]any)["node"] == "pve-node03" {
+		if e := x.(map[string]any); e["node"] == "pve-node03" && e["kind"] == "node_unreachable" {
 			named = true
 		}
 	}
 	if !named {
-		t.Errorf("no error entry naming pve-node03: %v", m["errors"])
+		t.Errorf("no node_unreachable error entry naming pve-node03: %v", m["errors"])
 	}
 	if !strings.Contains(res.Text, "pve-node03") || !strings.Contains(res.Text, "partial result") {
 		t.Errorf("text does not say the result is partial: %s", res.Text)

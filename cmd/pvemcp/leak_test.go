@@ -16,6 +16,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/tools"
@@ -97,11 +98,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "xdg"))
 	logs := &lockedBuffer{}
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Logger: zerolog.New(logs).Level(zerolog.DebugLevel)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simtest.Start(t, pvesim.Options{Logger: zerolog.New(logs).Level(zerolog.DebugLevel)})
 	token := sim.Token("operator")
 	tokenID, secret, err := proxmox.ParseToken(token)
 	if err != nil || len(secret) < 8 {
