@@ -7,6 +7,13 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("backup_guest", testArgs{
+		demo:   fixed{`{"vmids":[201],"storage":"backup-pool"}`},
+		broken: fixed{`{"vmids":[105],"storage":"nfs-backup"}`, `{"vmids":[102],"storage":"nfs-backup"}`},
+	})
+}
+
 func TestBackupGuestRunsAndReportsArchive(t *testing.T) {
 	w := newWriteEnv(t, "operator")
 	plan := w.plan("s1", "backup_guest", map[string]any{"vmids": []int{105}, "storage": "nfs-backup", "notes": "{{guestname}} before upgrade", "protected": true})

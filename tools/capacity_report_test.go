@@ -7,6 +7,10 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
+func init() {
+	declareArgs("capacity_report", testArgs{demo: fixed{`{"guests":true}`, `{"evacuate_node":"pve-node03"}`}})
+}
+
 // validMoves checks every suggested move against the thresholds and the
 // demo's HA rules, and that no template or excluded target appears.
 func validMoves(t *testing.T, out CapacityResult, noTarget ...string) {

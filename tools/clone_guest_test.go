@@ -5,6 +5,10 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("clone_guest", testArgs{demo: fixed{`{"vmid":9000,"count":2,"name":"w-{n}"}`}})
+}
+
 func TestCloneGuest(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")

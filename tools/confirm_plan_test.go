@@ -12,6 +12,25 @@ import (
 	"github.com/pvemcp/pvemcp/guard"
 )
 
+func init() {
+	declareArgs("confirm_plan", testArgs{
+		// Plans of other tools, confirmed: a power action, a command whose
+		// output is capped, a backup with its archive.
+		demo: computed(func(t *testing.T, call callFunc) []string {
+			return []string{
+				planArgs(call("guest_power", `{"vmid":203,"action":"start"}`)),
+				planArgs(call("guest_exec", `{"vmid":101,"command":["seq","9000"]}`)),
+				planArgs(call("backup_guest", `{"vmids":[201],"storage":"backup-pool"}`)),
+			}
+		}),
+		// It must not run on a broken cluster as if all were well.
+		broken: computed(func(t *testing.T, call callFunc) []string {
+			return []string{planArgs(call("guest_power", `{"vmid":100,"action":"reboot"}`))}
+		}),
+		last: true,
+	})
+}
+
 func TestConfirmRefusals(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")

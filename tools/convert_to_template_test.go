@@ -5,6 +5,10 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("convert_to_template", testArgs{demo: fixed{`{"vmid":203}`}})
+}
+
 func TestConvertToTemplate(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")

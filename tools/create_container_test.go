@@ -4,6 +4,14 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("create_container", testArgs{
+		demo: fixed{`{"node":"pve-node02","ostemplate":"debian-12"}`},
+		broken: fixed{`{"node":"pve-node02","ostemplate":"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst","hostname":"af-ct"}`,
+			`{"node":"pve-node01","ostemplate":"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst","hostname":"af-ct"}`},
+	})
+}
+
 func TestCreateContainer(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")

@@ -5,6 +5,14 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("create_vm", testArgs{
+		demo: fixed{`{"node":"pve-node02","cores":2,"disk_gib":10}`},
+		broken: fixed{`{"node":"pve-node02","name":"af-vm","cores":2,"memory_gib":2,"disk_gib":20}`,
+			`{"node":"pve-node03","name":"af-vm","cores":2,"memory_gib":2,"disk_gib":20,"storage":"local-zfs"}`},
+	})
+}
+
 // The product description's provisioning example: "create a new Ubuntu 22.04
 // VM on pve-node02, 4 cores, 8GB RAM, 80GB disk".
 func TestCreateVMProvisioningExample(t *testing.T) {

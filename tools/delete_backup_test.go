@@ -6,6 +6,12 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("delete_backup", testArgs{demo: computed(func(t *testing.T, call callFunc) []string {
+		return []string{fmt.Sprintf(`{"volid":%q}`, aBackup(t, call, 101, false))}
+	})})
+}
+
 func TestDeleteBackupLastWarning(t *testing.T) {
 	w := newWriteEnv(t, "operator")
 	// A fresh backup of 203 to local is its only one there; the job's are on backup-pool.

@@ -9,6 +9,10 @@ import (
 	"github.com/pvemcp/pvemcp/guard"
 )
 
+func init() {
+	declareArgs("delete_guest", testArgs{demo: fixed{`{"vmid":203,"purge":true}`}})
+}
+
 func TestDeleteGuest(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")

@@ -8,6 +8,10 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("enable_toolset", testArgs{demo: fixed{`{"toolset":"inventory"}`}})
+}
+
 // 2025-11-25 era over stdio: the session starts with its start toolsets;
 // enable_toolset adds one, the session is told (tools/list_changed) and its
 // next tools/list shows the new tools, which answer.

@@ -5,6 +5,10 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("firewall_status", testArgs{demo: fixed{`{"port":22}`, `{"vmid":101,"port":22}`}})
+}
+
 // Is port 22 open to VM 101?
 func TestFirewallPortQuestion(t *testing.T) {
 	e := newDiagEnv(t)

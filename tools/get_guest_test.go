@@ -9,6 +9,13 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
+func init() {
+	declareArgs("get_guest", testArgs{
+		demo:   fixed{`{"vmid":100}`, `{"vmid":200}`, `{"vmid":203}`, `{"vmid":101}`},
+		broken: fixed{`{"vmid":102}`, `{"vmid":104}`, `{"vmid":100}`},
+	})
+}
+
 func TestGetGuestDetails(t *testing.T) {
 	e := newTestEnv(t, "operator")
 	res, _ := e.call(t, "get_guest", `{"vmid":100}`)

@@ -4,6 +4,13 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("get_metrics", testArgs{
+		demo:   fixed{`{"node":"pve-node03"}`, `{"vmid":103}`, `{"storage":"local-zfs","node":"pve-node03","timeframe":"month"}`},
+		broken: fixed{`{"node":"pve-node02"}`, `{"node":"pve-node03"}`, `{"vmid":102}`, `{"storage":"local-zfs","node":"pve-node03"}`},
+	})
+}
+
 func TestGetMetrics(t *testing.T) {
 	e := newHealthEnv(t)
 	var node struct {

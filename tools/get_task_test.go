@@ -13,6 +13,38 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
+func init() {
+	declareArgs("get_task", testArgs{
+		// One task of each kind: OK or not, backup (parsed per guest) or not.
+		demo: computed(func(t *testing.T, call callFunc) []string {
+			list, _ := call("list_tasks", `{"limit":200,"since_hours":720}`)["tasks"].([]any)
+			if len(list) == 0 {
+				t.Fatal("list_tasks: no tasks in the demo scenario")
+			}
+			var out []string
+			picked := map[string]bool{}
+			for _, x := range list {
+				task, _ := x.(map[string]any)
+				upid, _ := task["upid"].(string)
+				kind := fmt.Sprint(task["status"] == "OK", task["type"] == "vzdump")
+				if upid == "" || picked[kind] {
+					continue
+				}
+				picked[kind] = true
+				out = append(out, fmt.Sprintf(`{"upid":%q,"lines":5}`, upid))
+			}
+			return out
+		}),
+		broken: computed(func(t *testing.T, call callFunc) []string {
+			tasks, _ := call("list_tasks", `{"limit":1}`)["tasks"].([]any)
+			if len(tasks) == 0 {
+				t.Fatal("list_tasks: no task to read")
+			}
+			return []string{fmt.Sprintf(`{"upid":%q}`, tasks[0].(map[string]any)["upid"])}
+		}),
+	})
+}
+
 // TestGetTaskUnknownLogLines feeds get_task a vzdump log with lines no parser
 // has seen (from a fake Proxmox): they are kept verbatim, never dropped or
 // read as outcomes.

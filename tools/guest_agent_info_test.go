@@ -6,6 +6,13 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("guest_agent_info", testArgs{
+		demo:   fixed{`{"vmid":101}`, `{"vmid":200}`},
+		broken: fixed{`{"vmid":102}`, `{"vmid":101}`},
+	})
+}
+
 // TestGuestAgentInfo: the tool alone, for a VM, a hung agent, a stopped VM and a container.
 func TestGuestAgentInfo(t *testing.T) {
 	e := readEnv(t)

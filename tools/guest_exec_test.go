@@ -8,6 +8,13 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
+func init() {
+	declareArgs("guest_exec", testArgs{
+		demo:   fixed{`{"vmid":101,"command":["seq","9000"]}`},
+		broken: fixed{`{"vmid":101,"command":["systemctl","is-active","nginx"]}`},
+	})
+}
+
 func fmtJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)

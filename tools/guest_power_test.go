@@ -5,6 +5,13 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("guest_power", testArgs{
+		demo:   fixed{`{"vmid":203,"action":"start"}`},
+		broken: fixed{`{"vmid":102,"action":"start"}`, `{"vmid":100,"action":"shutdown"}`},
+	})
+}
+
 func TestPowerAllowed(t *testing.T) {
 	cases := []struct {
 		action, typ, status, qmp string

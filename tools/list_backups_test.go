@@ -5,6 +5,10 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("list_backups", testArgs{demo: fixed{`{"vmid":101}`}})
+}
+
 // Which backups are there, and which guest has none recent enough?
 func TestListBackups(t *testing.T) {
 	e := readEnv(t)

@@ -11,6 +11,13 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
+func init() {
+	declareArgs("list_guests", testArgs{
+		demo:   fixed{`{}`, `{"node":"pve-node01","sort":"mem","desc":true,"limit":2}`},
+		broken: fixed{`{}`, `{"node":"pve-node02"}`},
+	})
+}
+
 func rowsOf(t *testing.T, structured json.RawMessage) ([]string, []map[string]any, GuestTotals, map[string]any) {
 	t.Helper()
 	var out struct {

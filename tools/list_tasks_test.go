@@ -7,6 +7,10 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
+func init() {
+	declareArgs("list_tasks", testArgs{demo: fixed{`{"limit":200,"since_hours":720}`}})
+}
+
 func TestTasksDemo(t *testing.T) {
 	e := newHealthEnv(t)
 	var list struct {

@@ -5,6 +5,10 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("node_logs", testArgs{demo: fixed{`{"hours":300,"cluster_log":true}`}})
+}
+
 func hasLine(lines []LogLine, level string, parts ...string) bool {
 	for _, l := range lines {
 		if level != "" && l.Level != level {

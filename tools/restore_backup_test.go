@@ -6,6 +6,12 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("restore_backup", testArgs{demo: computed(func(t *testing.T, call callFunc) []string {
+		return []string{fmt.Sprintf(`{"volid":%q,"unique":true}`, aBackup(t, call, 101, true))}
+	})})
+}
+
 func TestBackupTooBigAndRestoreOverRunning(t *testing.T) {
 	w := newWriteEnv(t, "operator")
 	// 102 (500 GB disk) does not fit into pve-node02's 100 GiB local storage.

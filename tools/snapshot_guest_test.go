@@ -8,6 +8,13 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
+func init() {
+	declareArgs("snapshot_guest", testArgs{
+		demo:   fixed{`{"vmid":102,"action":"rollback","name":"pre-vacuum-tuning"}`},
+		broken: fixed{`{"vmid":203,"action":"create","name":"af-snap"}`, `{"vmid":104,"action":"create","name":"af-snap"}`},
+	})
+}
+
 func snapshotNames(t *testing.T, out map[string]any) ([]string, string) {
 	t.Helper()
 	gs := out["guests"].([]any)

@@ -5,6 +5,10 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("storage_content", testArgs{demo: fixed{`{"available_templates":true,"limit":150}`}})
+}
+
 // Which ISOs and templates can I install from?
 func TestStorageContentDemo(t *testing.T) {
 	e := newDiagEnv(t)
