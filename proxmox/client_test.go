@@ -88,6 +88,20 @@ func jsonReply(body string) func(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// canned serves fixed Proxmox answers by path below /api2/json (query
+// ignored); any other path answers 501.
+func canned(t *testing.T, answers map[string]string) *Client {
+	t.Helper()
+	return newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		body, ok := answers[strings.TrimPrefix(r.URL.Path, "/api2/json")]
+		if !ok {
+			http.Error(w, "not found", http.StatusNotImplemented)
+			return
+		}
+		jsonReply(body)(w, r)
+	}).client(t)
+}
+
 func TestParseToken(t *testing.T) {
 	id, secret, err := ParseToken(testToken)
 	if err != nil || id != "pvemcp@pve!test" || secret != testSecret {
@@ -217,14 +231,14 @@ func TestErrorMapping(t *testing.T) {
 	}
 }
 
-func TestMissingPrivilegeHelpers(t *testing.T) {
+func TestMissingPrivilegeNamed(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
 		rawReply(w, 403, "Permission check failed (/storage/local, Datastore.Audit|Datastore.AllocateSpace)", "", "")
 	})
 	_, err := f.client(t).Nodes(context.Background())
-	priv, path, ok := MissingPrivilege(err)
-	if !ok || priv != "Datastore.Audit|Datastore.AllocateSpace" || path != "/storage/local" || !IsForbidden(err) {
-		t.Fatalf("got %q %q %v (%v)", priv, path, ok, err)
+	var e *Error
+	if !errors.As(err, &e) || e.Privilege != "Datastore.Audit|Datastore.AllocateSpace" || e.PrivPath != "/storage/local" || !IsForbidden(err) {
+		t.Fatalf("got %+v (%v)", e, err)
 	}
 	if !strings.Contains(err.Error(), "Datastore.Audit or Datastore.AllocateSpace") {
 		t.Errorf("message %v", err)
@@ -238,7 +252,7 @@ func TestTLS(t *testing.T) {
 		c := f.client(t, func(o *Options) { o.Fingerprint = wrong })
 		_, err := c.Nodes(context.Background())
 		var pin *PinMismatchError
-		if !IsTLS(err) || !errors.As(err, &pin) {
+		if KindOf(err) != KindTLS || !errors.As(err, &pin) {
 			t.Fatalf("got %v", err)
 		}
 		if !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), f.fingerprint()) {
@@ -248,7 +262,7 @@ func TestTLS(t *testing.T) {
 	t.Run("untrusted chain names the fingerprint to pin", func(t *testing.T) {
 		c := f.client(t, func(o *Options) { o.Fingerprint = "" })
 		_, err := c.Nodes(context.Background())
-		if !IsTLS(err) || !strings.Contains(err.Error(), "PROXMOX_VE_FINGERPRINT") || !strings.Contains(err.Error(), f.fingerprint()) {
+		if KindOf(err) != KindTLS || !strings.Contains(err.Error(), "PROXMOX_VE_FINGERPRINT") || !strings.Contains(err.Error(), f.fingerprint()) {
 			t.Fatalf("got %v", err)
 		}
 		if f.count() != 0 {

@@ -144,12 +144,7 @@ type Service struct {
 
 // Services lists a node's PVE-related services (Sys.Audit on the node).
 func (c *Client) Services(ctx context.Context, node string) ([]Service, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []Service
-	err := c.get(ctx, apiPath("nodes", node, "services"), nil, &out)
-	return out, err
+	return nodeRead[[]Service](ctx, c, node, "services")
 }
 
 // AptPackage is an entry of apt/update (pending) or apt/versions
@@ -170,22 +165,12 @@ type AptPackage struct {
 // AptUpdates reads the pending updates of the node's last package list
 // refresh, without refreshing (GET apt/update; Proxmox requires Sys.Modify).
 func (c *Client) AptUpdates(ctx context.Context, node string) ([]AptPackage, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []AptPackage
-	err := c.get(ctx, apiPath("nodes", node, "apt", "update"), nil, &out)
-	return out, err
+	return nodeRead[[]AptPackage](ctx, c, node, "apt", "update")
 }
 
 // AptVersions reads the installed versions of the PVE packages.
 func (c *Client) AptVersions(ctx context.Context, node string) ([]AptPackage, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []AptPackage
-	err := c.get(ctx, apiPath("nodes", node, "apt", "versions"), nil, &out)
-	return out, err
+	return nodeRead[[]AptPackage](ctx, c, node, "apt", "versions")
 }
 
 // Subscription is GET /nodes/{node}/subscription (the key is never kept).
@@ -201,14 +186,7 @@ type Subscription struct {
 
 // Subscription reads a node's subscription status.
 func (c *Client) Subscription(ctx context.Context, node string) (*Subscription, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out Subscription
-	if err := c.get(ctx, apiPath("nodes", node, "subscription"), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return nodeReadRef[Subscription](ctx, c, node, "subscription")
 }
 
 // CertInfo is one certificate file of GET /nodes/{node}/certificates/info.
@@ -224,12 +202,7 @@ type CertInfo struct {
 
 // Certificates reads a node's certificate files (PEM bodies are skipped).
 func (c *Client) Certificates(ctx context.Context, node string) ([]CertInfo, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []CertInfo
-	err := c.get(ctx, apiPath("nodes", node, "certificates", "info"), nil, &out)
-	return out, err
+	return nodeRead[[]CertInfo](ctx, c, node, "certificates", "info")
 }
 
 // NodeTime is GET /nodes/{node}/time.
@@ -241,14 +214,7 @@ type NodeTime struct {
 
 // Time reads a node's clock and time zone.
 func (c *Client) Time(ctx context.Context, node string) (*NodeTime, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out NodeTime
-	if err := c.get(ctx, apiPath("nodes", node, "time"), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return nodeReadRef[NodeTime](ctx, c, node, "time")
 }
 
 // NodeDNS is GET /nodes/{node}/dns.
@@ -261,14 +227,7 @@ type NodeDNS struct {
 
 // DNS reads a node's resolver settings.
 func (c *Client) DNS(ctx context.Context, node string) (*NodeDNS, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out NodeDNS
-	if err := c.get(ctx, apiPath("nodes", node, "dns"), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return nodeReadRef[NodeDNS](ctx, c, node, "dns")
 }
 
 // NetIface is one entry of GET /nodes/{node}/network.
@@ -287,12 +246,7 @@ type NetIface struct {
 
 // Network lists a node's interfaces and bridges.
 func (c *Client) Network(ctx context.Context, node string) ([]NetIface, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []NetIface
-	err := c.get(ctx, apiPath("nodes", node, "network"), nil, &out)
-	return out, err
+	return nodeRead[[]NetIface](ctx, c, node, "network")
 }
 
 // ReplicationJob is one job's state on its source node
@@ -324,12 +278,7 @@ func (c *Client) ReplicationConfig(ctx context.Context) ([]ReplicationJob, error
 
 // ReplicationStatus lists the state of the jobs of a node's guests.
 func (c *Client) ReplicationStatus(ctx context.Context, node string) ([]ReplicationJob, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []ReplicationJob
-	err := c.get(ctx, apiPath("nodes", node, "replication"), nil, &out)
-	return out, err
+	return nodeRead[[]ReplicationJob](ctx, c, node, "replication")
 }
 
 // CephStatus is the part of `ceph status` pvemcp reads.
@@ -435,10 +384,5 @@ type CephPool struct {
 
 // CephPools lists the pools with their usage.
 func (c *Client) CephPools(ctx context.Context, node string) ([]CephPool, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []CephPool
-	err := c.get(ctx, apiPath("nodes", node, "ceph", "pool"), nil, &out)
-	return out, err
+	return nodeRead[[]CephPool](ctx, c, node, "ceph", "pool")
 }

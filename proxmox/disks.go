@@ -52,12 +52,5 @@ type DiskInfo struct {
 // Disks reads a node's physical disks with SMART health and wearout (needs
 // Sys.Audit). Proxmox runs smartctl for it, so the call can take a while.
 func (c *Client) Disks(ctx context.Context, node string) ([]DiskInfo, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []DiskInfo
-	if err := c.get(ctx, apiPath("nodes", node, "disks", "list"), nil, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return nodeRead[[]DiskInfo](ctx, c, node, "disks", "list")
 }

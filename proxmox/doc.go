@@ -12,9 +12,10 @@
 // Every call is recorded (method, path below /api2/json with query, status,
 // ms) into the Recorder carried by the context (WithRecorder), which the
 // tool layer turns into a result's "sources". Failures are *Error values
-// whose message names what failed in plain language; use KindOf,
-// IsUnauthorized, IsForbidden, IsNotFound, IsNodeUnreachable, IsTLS and
-// MissingPrivilege instead of parsing messages.
+// whose message names what failed in plain language; use KindOf (and
+// IsUnauthorized, IsForbidden, IsNodeUnreachable), and the Error fields
+// (Privilege and PrivPath of a 403, Params of a 400) instead of parsing
+// messages.
 //
 // The approval gate is built into the API surface: this package exports read
 // (GET) methods only. The generic request method c.do, which can send
@@ -34,7 +35,9 @@
 //  2. Write the method on *Client. Validate every caller-supplied path value
 //     first (checkNode, checkGuest, ValidVMID): nothing invalid may reach the
 //     network. Build the path with apiPath / guestPath (they escape segments),
-//     then call c.get(ctx, path, query, &out). For the top-level "total" use
+//     then call c.get(ctx, path, query, &out). A per-node read without
+//     parameters is one line: nodeRead (or nodeReadRef for a pointer) checks
+//     the node, builds the path and decodes. For the top-level "total" use
 //     c.getEnvelope. Never log or put the token into errors.
 //  3. For per-node reads across the cluster, the tool calls
 //     ForEachNode(ctx, c, nodes, fn): results come back per node, in order,
@@ -54,11 +57,6 @@
 //	}
 //
 //	func (c *Client) ZFSPools(ctx context.Context, node string) ([]ZFSPool, error) {
-//		if err := checkNode(node); err != nil {
-//			return nil, err
-//		}
-//		var out []ZFSPool
-//		err := c.get(ctx, apiPath("nodes", node, "disks", "zfs"), nil, &out)
-//		return out, err
+//		return nodeRead[[]ZFSPool](ctx, c, node, "disks", "zfs")
 //	}
 package proxmox

@@ -77,26 +77,11 @@ func IsUnauthorized(err error) bool { return KindOf(err) == KindAuth }
 // IsForbidden reports a missing privilege (403).
 func IsForbidden(err error) bool { return KindOf(err) == KindPermission }
 
-// IsNotFound reports a missing guest, node or object.
-func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
-
 // IsNodeUnreachable reports a node the cluster could not reach (595) or an
 // endpoint pvemcp could not connect to.
 func IsNodeUnreachable(err error) bool {
 	k := KindOf(err)
 	return k == KindNodeUnreachable || k == KindUnreachable || k == KindTimeout
-}
-
-// IsTLS reports a certificate that was not trusted or did not match the pin.
-func IsTLS(err error) bool { return KindOf(err) == KindTLS }
-
-// MissingPrivilege returns the privilege and ACL path Proxmox named in a 403.
-func MissingPrivilege(err error) (privilege, path string, ok bool) {
-	var e *Error
-	if errors.As(err, &e) && e.Kind == KindPermission && e.Privilege != "" {
-		return e.Privilege, e.PrivPath, true
-	}
-	return "", "", false
 }
 
 // PinMismatchError is returned when the server's leaf certificate does not

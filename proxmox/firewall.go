@@ -198,10 +198,5 @@ type Appliance struct {
 
 // Appliances lists the templates available for download.
 func (c *Client) Appliances(ctx context.Context, node string) ([]Appliance, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []Appliance
-	err := c.get(ctx, apiPath("nodes", node, "aplinfo"), nil, &out)
-	return out, err
+	return nodeRead[[]Appliance](ctx, c, node, "aplinfo")
 }

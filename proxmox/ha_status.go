@@ -3,7 +3,6 @@ package proxmox
 import (
 	"context"
 	"strconv"
-	"strings"
 )
 
 // HAStatusEntry is one entry of GET /cluster/ha/status/current: the quorum,
@@ -41,26 +40,4 @@ func HASID(t GuestType, vmid int) string {
 		return "ct:" + strconv.Itoa(vmid)
 	}
 	return "vm:" + strconv.Itoa(vmid)
-}
-
-// ParseHASID splits "vm:100" / "ct:200" (also a bare "100", which Proxmox
-// treats as vm:100).
-func ParseHASID(sid string) (GuestType, int, bool) {
-	t := TypeQemu
-	rest := sid
-	if p, r, ok := strings.Cut(sid, ":"); ok {
-		switch p {
-		case "vm":
-		case "ct":
-			t = TypeLXC
-		default:
-			return "", 0, false
-		}
-		rest = r
-	}
-	id, err := strconv.Atoi(rest)
-	if err != nil || !ValidVMID(id) {
-		return "", 0, false
-	}
-	return t, id, true
 }

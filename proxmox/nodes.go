@@ -62,12 +62,5 @@ type NodeStatus struct {
 
 // NodeStatus reads one node's status (needs Sys.Audit on /nodes/{node}).
 func (c *Client) NodeStatus(ctx context.Context, node string) (*NodeStatus, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var st NodeStatus
-	if err := c.get(ctx, apiPath("nodes", node, "status"), nil, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	return nodeReadRef[NodeStatus](ctx, c, node, "status")
 }

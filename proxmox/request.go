@@ -49,6 +49,31 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 	return decodeAnswer(a.body, out, "GET", pq)
 }
 
+// nodeRead checks the node name, then reads GET /nodes/{node}/<rest...>
+// into a T: the shape of every per-node read without parameters. On error
+// it returns T's zero value.
+func nodeRead[T any](ctx context.Context, c *Client, node string, rest ...string) (T, error) {
+	var out T
+	if err := checkNode(node); err != nil {
+		return out, err
+	}
+	if err := c.get(ctx, apiPath(append([]string{"nodes", node}, rest...)...), nil, &out); err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// nodeReadRef is nodeRead for an answer handed out by reference (nil on
+// error).
+func nodeReadRef[T any](ctx context.Context, c *Client, node string, rest ...string) (*T, error) {
+	out, err := nodeRead[T](ctx, c, node, rest...)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // getEnvelope performs a read and returns the whole envelope (for "total").
 func (c *Client) getEnvelope(ctx context.Context, path string, query url.Values) (*envelope, error) {
 	pq, a, err := c.read(ctx, path, query)
@@ -314,17 +339,7 @@ type flightGroup[T any] struct {
 type flight[T any] struct {
 	done    chan struct{}
 	res     T
-	waiters int // followers joined; guarded by flightGroup.mu
-}
-
-// waiting reports how many callers wait on the call in flight for key.
-func (g *flightGroup[T]) waiting(key string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if f, ok := g.m[key]; ok {
-		return f.waiters
-	}
-	return 0
+	waiters int // followers joined, for tests; guarded by flightGroup.mu
 }
 
 // do runs fn for key, or joins the call already in flight for it; shared

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -173,22 +172,6 @@ func (r *RRDRow) fastDecode(b []byte) bool {
 			return false
 		}
 	}
-}
-
-// RRDFields returns the data-source names present in any row, sorted.
-func RRDFields(rows []RRDRow) []string {
-	seen := map[string]bool{}
-	for _, r := range rows {
-		for k := range r.Values {
-			seen[k] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func rrdQuery(timeframe, cf string, decade bool) (url.Values, error) {

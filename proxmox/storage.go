@@ -2,6 +2,7 @@ package proxmox
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 )
 
@@ -38,11 +39,34 @@ type NodeStorage struct {
 // Storages reads the storages one node sees, with their usage. Proxmox
 // filters the list by the token's Datastore.Audit privileges.
 func (c *Client) Storages(ctx context.Context, node string) ([]NodeStorage, error) {
+	return nodeRead[[]NodeStorage](ctx, c, node, "storage")
+}
+
+// Volume is one entry of a storage's content list.
+type Volume struct {
+	VolID   string `json:"volid"`
+	Content string `json:"content"` // iso, vztmpl, images, rootdir, backup, import
+	Format  string `json:"format"`
+	Size    Int    `json:"size"`
+	VMID    Int    `json:"vmid"`
+	CTime   Int    `json:"ctime"` // creation time (epoch); for a backup archive, when the backup was written
+}
+
+// StorageVolumes reads GET /nodes/{node}/storage/{storage}/content,
+// optionally filtered by content type (e.g. "iso", "vztmpl").
+func (c *Client) StorageVolumes(ctx context.Context, node, storage, content string) ([]Volume, error) {
 	if err := checkNode(node); err != nil {
 		return nil, err
 	}
-	var out []NodeStorage
-	if err := c.get(ctx, apiPath("nodes", node, "storage"), nil, &out); err != nil {
+	if err := checkStorage(storage); err != nil {
+		return nil, err
+	}
+	var q url.Values
+	if content != "" {
+		q = url.Values{"content": {content}}
+	}
+	var out []Volume
+	if err := c.get(ctx, apiPath("nodes", node, "storage", storage, "content"), q, &out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -170,3 +170,76 @@ func (c *Client) TaskLog(ctx context.Context, upid string, start, limit int) ([]
 	}
 	return out, total, nil
 }
+
+// TaskState is GET /nodes/{node}/tasks/{upid}/status, as far as waiting for a
+// write's task needs it.
+type TaskState struct {
+	UPID       string `json:"upid"`
+	Node       string `json:"node"`
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+	Status     string `json:"status"`     // running | stopped
+	ExitStatus string `json:"exitstatus"` // OK, WARNINGS: n, or the error; only when stopped
+}
+
+// Done reports a finished task.
+func (t TaskState) Done() bool { return t.Status == "stopped" }
+
+// OK reports a task that finished without error (warnings included).
+func (t TaskState) OK() bool {
+	return t.Done() && (t.ExitStatus == "OK" || strings.HasPrefix(t.ExitStatus, "WARNINGS"))
+}
+
+// UPIDNode returns the node a UPID names ("UPID:node:..."), or "".
+func UPIDNode(upid string) string {
+	parts := strings.Split(upid, ":")
+	if len(parts) < 9 || parts[0] != "UPID" || !ValidNode(parts[1]) {
+		return ""
+	}
+	return parts[1]
+}
+
+func taskPath(upid string, rest string) (string, error) {
+	node := UPIDNode(upid)
+	if node == "" {
+		return "", invalidf("invalid task id %q", upid)
+	}
+	return apiPath("nodes", node, "tasks", upid, rest), nil
+}
+
+// PollTask reads a task's status once.
+func (c *Client) PollTask(ctx context.Context, upid string) (TaskState, error) {
+	p, err := taskPath(upid, "status")
+	if err != nil {
+		return TaskState{}, err
+	}
+	var st TaskState
+	if err := c.get(ctx, p, nil, &st); err != nil {
+		return TaskState{}, err
+	}
+	return st, nil
+}
+
+// TaskErrorLines reads a finished task's log and returns the lines that
+// explain a failure (ERROR:, TASK ERROR:, "failed", "unable to", "error").
+func (c *Client) TaskErrorLines(ctx context.Context, upid string) ([]string, error) {
+	p, err := taskPath(upid, "log")
+	if err != nil {
+		return nil, err
+	}
+	var lines []struct {
+		N Int    `json:"n"`
+		T string `json:"t"`
+	}
+	if err := c.get(ctx, p, url.Values{"limit": {"0"}}, &lines); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range lines {
+		low := strings.ToLower(l.T)
+		if strings.Contains(low, "error") || strings.Contains(low, "failed") || strings.Contains(low, "unable to") {
+			out = append(out, l.T)
+		}
+	}
+	return out, nil
+}

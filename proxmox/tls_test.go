@@ -34,7 +34,7 @@ func TestFingerprintPinAcceptAndRefuse(t *testing.T) {
 	sim.SetFault(sim.Nodes()[0], pvesim.Fault{ChangedCert: true})
 	c.CloseIdleConnections() // a new handshake sees the new certificate
 	_, err = c.Version(context.Background())
-	if !proxmox.IsTLS(err) {
+	if proxmox.KindOf(err) != proxmox.KindTLS {
 		t.Fatalf("changed certificate accepted or wrong error: %v", err)
 	}
 	var pm *proxmox.PinMismatchError

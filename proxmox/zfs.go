@@ -47,27 +47,13 @@ var poolNameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9\-_.:]*$`)
 
 // ZFSPools lists a node's pools (needs Sys.Audit on /).
 func (c *Client) ZFSPools(ctx context.Context, node string) ([]ZFSPool, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
-	var out []ZFSPool
-	if err := c.get(ctx, apiPath("nodes", node, "disks", "zfs"), nil, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return nodeRead[[]ZFSPool](ctx, c, node, "disks", "zfs")
 }
 
 // ZFSPoolDetail reads one pool's status and vdev tree.
 func (c *Client) ZFSPoolDetail(ctx context.Context, node, pool string) (*ZFSPoolStatus, error) {
-	if err := checkNode(node); err != nil {
-		return nil, err
-	}
 	if len(pool) > 255 || !poolNameRE.MatchString(pool) {
 		return nil, invalidf("invalid ZFS pool name %q", pool)
 	}
-	var out ZFSPoolStatus
-	if err := c.get(ctx, apiPath("nodes", node, "disks", "zfs", pool), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return nodeReadRef[ZFSPoolStatus](ctx, c, node, "disks", "zfs", pool)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,17 @@ func decode[T any](t testing.TB, r apiResp) T {
 		t.Fatalf("decode %s: %v", r.Data, err)
 	}
 	return v
+}
+
+// routeList lists the registered routes sorted by pattern, then method, for
+// the fidelity tests.
+func (s *Sim) routeList() []*route {
+	out := append([]*route(nil), s.routes...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].pattern != out[j].pattern {
+			return out[i].pattern < out[j].pattern
+		}
+		return out[i].method < out[j].method
+	})
+	return out
 }

@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"sort"
 	"strings"
 )
 
@@ -89,17 +88,4 @@ func (s *Sim) match(method, path string) (*route, map[string]string) {
 		}
 	}
 	return best, bestVars
-}
-
-// Routes lists the registered routes as "METHOD /pattern", sorted; used by
-// the fidelity test and documentation.
-func (s *Sim) routeList() []*route {
-	out := append([]*route(nil), s.routes...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].pattern != out[j].pattern {
-			return out[i].pattern < out[j].pattern
-		}
-		return out[i].method < out[j].method
-	})
-	return out
 }
