@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/pvemcp/pvemcp/proxmox"
 )
 
 // ArgError is a bad tool argument. Its message names the argument and is
@@ -63,34 +65,29 @@ func decodeArgs(raw json.RawMessage, t reflect.Type, s *Schema) (reflect.Value, 
 	}
 	// Unknown keys first, in a stable order, so the message is deterministic.
 	for _, k := range sortedKeys(fields) {
-		if s.Properties.Get(k) == nil {
+		if s.Properties[k] == nil {
 			allowed := "none"
-			if len(s.Properties.Names) > 0 {
-				allowed = strings.Join(s.Properties.Names, ", ")
+			if len(s.PropertyOrder) > 0 {
+				allowed = strings.Join(s.PropertyOrder, ", ")
 			}
 			return v, &ArgError{Arg: k, Msg: "unknown argument; this tool accepts: " + allowed}
 		}
 	}
-	for i, name := range s.Properties.Names {
-		ps := s.Properties.Schemas[i]
-		fv := v.FieldByIndex(ps.field.index)
-		rawv, present := fields[name]
+	for _, p := range properties(s, t) {
+		rawv, present := fields[p.name]
 		if present && string(bytes.TrimSpace(rawv)) == "null" {
 			present = false
 		}
-		if !present {
-			if ps.field.required {
-				return v, &ArgError{Arg: name, Msg: "is required"}
-			}
-			if ps.Default != nil {
-				b, _ := json.Marshal(ps.Default)
-				if err := decodeValue(b, fv, ps, name); err != nil {
-					return v, err
-				}
-			}
+		switch {
+		case present:
+		case slices.Contains(s.Required, p.name):
+			return v, &ArgError{Arg: p.name, Msg: "is required"}
+		case p.schema.Default != nil:
+			rawv = p.schema.Default
+		default:
 			continue
 		}
-		if err := decodeValue(rawv, fv, ps, name); err != nil {
+		if err := decodeValue(rawv, v.FieldByIndex(p.field.Index), p.schema, p.name); err != nil {
 			return v, err
 		}
 	}
@@ -240,13 +237,12 @@ func checkString(str string, s *Schema, name string) error {
 		}
 		return &ArgError{Arg: name, Msg: fmt.Sprintf("must be one of %s, got %q", strings.Join(vals, ", "), clip(str))}
 	}
-	if s.Pattern != "" && !compiled(s.Pattern).MatchString(str) {
-		switch s.field.kind {
-		case "node":
-			return &ArgError{Arg: name, Msg: fmt.Sprintf("%q is not a valid node name (letters, digits and inner hyphens)", clip(str))}
-		default:
-			return &ArgError{Arg: name, Msg: fmt.Sprintf("%q does not match %s", clip(str), s.Pattern)}
-		}
+	switch {
+	case s.Pattern == "" || compiled(s.Pattern).MatchString(str):
+	case s.Pattern == proxmox.NodeNamePattern:
+		return &ArgError{Arg: name, Msg: fmt.Sprintf("%q is not a valid node name (letters, digits and inner hyphens)", clip(str))}
+	default:
+		return &ArgError{Arg: name, Msg: fmt.Sprintf("%q does not match %s", clip(str), s.Pattern)}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pvemcp/pvemcp/proxmox"
 )
@@ -66,6 +67,8 @@ func TestSchemaReflection(t *testing.T) {
 			t.Errorf("schema lacks %s: %s", want, got)
 		}
 	}
+	// JSON Schema could describe a type that contains itself only with
+	// $ref; no result needs one, and the library refuses it by name.
 	type node struct {
 		Name     string `json:"name"`
 		Children []node `json:"children,omitempty"`
@@ -73,13 +76,81 @@ func TestSchemaReflection(t *testing.T) {
 	type tree struct {
 		Root node `json:"root"`
 	}
-	rs, err := reflectSchema(reflect.TypeFor[tree](), false)
+	if _, err := reflectSchema(reflect.TypeFor[tree](), false); err == nil || !strings.Contains(err.Error(), "cycle detected for type tools.node") {
+		t.Errorf("recursive type: got %v", err)
+	}
+}
+
+// A result schema as pvemcp writes it: nothing is null (pointers and slices
+// are absent when empty), sized integers have no implicit bounds, objects
+// stay open, only the result's own non-optional fields are required, and
+// keywords come in a fixed order (served schemas are a contract).
+func TestResultSchemaConventions(t *testing.T) {
+	type inner struct {
+		N uint32 `json:"n"`
+	}
+	type result struct {
+		Count  int8              `json:"count" description:"how many" minimum:"0"`
+		Opt    *float64          `json:"opt"`
+		Names  []string          `json:"names" description:"sorted"`
+		At     time.Time         `json:"at"`
+		Raw    json.RawMessage   `json:"raw,omitempty"`
+		RawPtr *json.RawMessage  `json:"raw_ptr,omitempty"`
+		Inner  *inner            `json:"inner,omitempty"`
+		Items  []inner           `json:"items"`
+		ByName map[string]*inner `json:"by_name,omitempty"`
+		Kind   string            `json:"kind" enum:"a,b" default:"a"`
+	}
+	s, err := reflectSchema(reflect.TypeFor[result](), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ = json.Marshal(rs)
-	if !strings.Contains(string(b), `"$ref":"#/$defs/node"`) || !strings.Contains(string(b), `"$defs":{"node":`) {
-		t.Errorf("recursive type: %s", b)
+	in := `{"type":"object","properties":{"n":{"type":"integer"}}}`
+	want := `{"type":"object","properties":{` +
+		`"count":{"type":"integer","description":"how many","minimum":0},` +
+		`"opt":{"type":"number"},` +
+		`"names":{"type":"array","description":"sorted","items":{"type":"string"}},` +
+		`"at":{"type":"string","format":"date-time"},` +
+		`"raw":{},"raw_ptr":{},` +
+		`"inner":` + in + `,` +
+		`"items":{"type":"array","items":` + in + `},` +
+		`"by_name":{"type":"object","additionalProperties":` + in + `},` +
+		`"kind":{"type":"string","enum":["a","b"],"default":"a"}},` +
+		`"required":["count","names","at","items","kind"]}`
+	if got := string(marshalSchema(s)); got != want {
+		t.Errorf("result schema\n got %s\nwant %s", got, want)
+	}
+}
+
+// A bad tag fails at start-up, naming the field.
+func TestBadTags(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{struct {
+			A string `json:"a" maxLength:"1.5"`
+		}{}, `field A: bad maxLength tag "1.5"`},
+		{struct {
+			A int `json:"a" minimum:"x"`
+		}{}, `field A: bad minimum tag "x"`},
+		{struct {
+			A int `json:"a" default:"many"`
+		}{}, `field A: bad default "many"`},
+		{struct {
+			A bool `json:"a" default:"yes"`
+		}{}, `field A: bad default "yes"`},
+		{struct {
+			A int `json:"a" pve:"node"`
+		}{}, `field A: pve:"node" needs a string`},
+		{struct {
+			A string `json:"a" pve:"guest"`
+		}{}, `field A: unknown pve tag "guest"`},
+	} {
+		_, err := reflectSchema(reflect.TypeOf(c.v), true)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%T: got %v, want %s", c.v, err, c.want)
+		}
 	}
 }
 

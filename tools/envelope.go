@@ -3,8 +3,10 @@ package tools
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/pvemcp/pvemcp/analyze"
@@ -114,44 +116,33 @@ func HasErrors(ctx context.Context) bool {
 }
 
 func addEnvelope(out *Schema) {
-	must := func(t reflect.Type) *Schema {
-		s, err := reflectSchema(t, false)
+	maps.Copy(out.Properties, envelopeSchemas())
+	// Envelope identity first, tool data, then notes and provenance last.
+	out.PropertyOrder = slices.Concat(envelopeNames[:2], out.PropertyOrder, envelopeNames[2:])
+	out.Required = slices.Concat([]string{"fetched_at"}, out.Required, []string{"sources"})
+}
+
+// envelopeSchemas describes the envelope's properties once for every tool.
+// They repeat in every output schema: the lists are lean (the server
+// instructions explain them once).
+var envelopeSchemas = sync.OnceValue(func() map[string]*Schema {
+	list := func(t reflect.Type) *Schema {
+		items, err := reflectSchema(t, false)
 		if err != nil {
 			panic(err)
 		}
-		return s
-	}
-	// The envelope repeats in every tool's output schema: keep it lean (the
-	// server instructions explain it once).
-	arr := func(t reflect.Type, _ string) *Schema {
-		items := must(t)
 		lean(items)
 		return &Schema{Type: "array", Items: items}
 	}
-	props := []struct {
-		name string
-		s    *Schema
-	}{
-		{"cluster", &Schema{Type: "string"}},
-		{"fetched_at", &Schema{Type: "string", Format: "date-time"}},
-		{"alerts", arr(reflect.TypeFor[Alert](), "threshold crossings and conditions needing attention")},
-		{"errors", arr(reflect.TypeFor[ErrorEntry](), "per-node or per-call failures; the rest of the result is still valid")},
-		{"unavailable", arr(reflect.TypeFor[Unavailable](), "asked for but not exposed by the API")},
-		{"sources", arr(reflect.TypeFor[proxmox.Call](), "the Proxmox API calls this result was built from")},
+	return map[string]*Schema{
+		"cluster":     {Type: "string"},
+		"fetched_at":  {Type: "string", Format: "date-time"},
+		"alerts":      list(reflect.TypeFor[Alert]()),
+		"errors":      list(reflect.TypeFor[ErrorEntry]()),
+		"unavailable": list(reflect.TypeFor[Unavailable]()),
+		"sources":     list(reflect.TypeFor[proxmox.Call]()),
 	}
-	// Envelope identity first, tool data, then notes and provenance last.
-	names := []string{props[0].name, props[1].name}
-	schemas := []*Schema{props[0].s, props[1].s}
-	names = append(names, out.Properties.Names...)
-	schemas = append(schemas, out.Properties.Schemas...)
-	for _, p := range props[2:] {
-		names = append(names, p.name)
-		schemas = append(schemas, p.s)
-	}
-	out.Properties = &Props{Names: names, Schemas: schemas}
-	out.Required = append([]string{"fetched_at"}, out.Required...)
-	out.Required = append(out.Required, "sources")
-}
+})
 
 // lean drops descriptions and required lists below s, to keep schemas that
 // repeat in every tool small.
@@ -161,10 +152,8 @@ func lean(s *Schema) {
 	}
 	s.Description, s.Required = "", nil
 	lean(s.Items)
-	if s.Properties != nil {
-		for _, p := range s.Properties.Schemas {
-			lean(p)
-		}
+	for _, p := range s.Properties {
+		lean(p)
 	}
 }
 

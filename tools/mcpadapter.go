@@ -85,7 +85,7 @@ func envelopeShapes() string {
 			b.WriteString("; ")
 		}
 		b.WriteString(l.name + ": [{")
-		for j, n := range s.Properties.Names {
+		for j, n := range s.PropertyOrder {
 			if j > 0 {
 				b.WriteString(", ")
 			}
@@ -93,7 +93,7 @@ func envelopeShapes() string {
 			if !slices.Contains(s.Required, n) {
 				b.WriteString("?")
 			}
-			if ty := s.Properties.Schemas[j].Type; ty != "string" {
+			if ty := s.Properties[n].Type; ty != "string" {
 				b.WriteString(" " + ty)
 			}
 		}

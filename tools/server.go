@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"time"
@@ -276,15 +277,10 @@ func (s *Server) InputSchema(t *Tool) json.RawMessage {
 		return t.InputSchema
 	}
 	in := *t.in
-	in.Properties = &Props{
-		Names:   append([]string{"cluster"}, t.in.Properties.Names...),
-		Schemas: append([]*Schema{{Type: "string", Enum: toAny(s.env.ClusterNames), Description: "cluster to ask (default " + s.env.ClusterNames[0] + ")"}}, t.in.Properties.Schemas...),
-	}
-	b, err := json.Marshal(&in)
-	if err != nil {
-		return t.InputSchema
-	}
-	return b
+	in.Properties = maps.Clone(t.in.Properties)
+	in.Properties["cluster"] = &Schema{Type: "string", Enum: toAny(s.env.ClusterNames), Description: "cluster to ask (default " + s.env.ClusterNames[0] + ")"}
+	in.PropertyOrder = append([]string{"cluster"}, t.in.PropertyOrder...)
+	return marshalSchema(&in)
 }
 
 func toAny(ss []string) []any {

@@ -167,22 +167,14 @@ func build(m Meta, at, rt reflect.Type, invoke func(context.Context, reflect.Val
 		return nil, fmt.Errorf("result: %w", err)
 	}
 	for _, n := range envelopeNames {
-		if out.Properties.Get(n) != nil {
+		if out.Properties[n] != nil {
 			return nil, fmt.Errorf("result field %q collides with the envelope", n)
 		}
 	}
 	addEnvelope(out)
-	inJSON, err := json.Marshal(in)
-	if err != nil {
-		return nil, err
-	}
-	outJSON, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
 	h := *m.Hints
 	m.Hints = &h
-	return &Tool{Meta: m, InputSchema: inJSON, OutputSchema: outJSON, in: in, argsT: at, invoke: invoke}, nil
+	return &Tool{Meta: m, InputSchema: marshalSchema(in), OutputSchema: marshalSchema(out), in: in, argsT: at, invoke: invoke}, nil
 }
 
 // registry holds every tool registered by the files of this package.
