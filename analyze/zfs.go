@@ -580,6 +580,16 @@ func MatchDiskToVdev(leaf string, disks []Disk) *Disk {
 	return &disks[best]
 }
 
+// Alert turns a disk verdict into an alert, nil when the disk is ok or only
+// its SMART status is unknown (info).
+func (v DiskVerdict) Alert() *Alert {
+	if v.Severity.Rank() < SeverityWarning.Rank() {
+		return nil
+	}
+	return &Alert{Severity: v.Severity, Subject: v.Node + ":" + v.DevPath, Metric: "disk_health", Value: float64(len(v.Reasons)),
+		Message: fmt.Sprintf("%s %s: %s", v.Node, v.DevPath, joinReasons(v.Reasons)), Basis: "health and wearout from /nodes/{node}/disks/list"}
+}
+
 // MemberDiskAlerts turns the verdict of a disk behind a vdev of pool into
 // an alert, none when the disk is ok or only its SMART status is unknown
 // (info). Value is the remaining life in percent (0 when not reported).

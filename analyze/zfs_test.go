@@ -186,6 +186,16 @@ func FuzzParseScan(f *testing.F) {
 	})
 }
 
+func TestDiskAlert(t *testing.T) {
+	w := 5.0
+	if a := EvaluateDisk(Disk{Node: "n", DevPath: "/dev/sdb", Health: "PASSED", WearoutRemainingPct: &w}, DiskThresholds{}).Alert(); a == nil || a.Severity != SeverityCritical || a.Subject != "n:/dev/sdb" {
+		t.Fatalf("%+v", a)
+	}
+	if a := EvaluateDisk(Disk{Health: "UNKNOWN"}, DiskThresholds{}).Alert(); a != nil {
+		t.Fatalf("%+v", a)
+	}
+}
+
 func TestMemberDiskAlerts(t *testing.T) {
 	life := func(v float64) *float64 { return &v }
 	tests := []struct {

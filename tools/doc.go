@@ -94,5 +94,7 @@
 //
 // After adding or changing a tool run `make snapshots` (schemas/tools/*.json
 // and the README tool list) and review the diff. Test against the in-process
-// simulator (see inventory_test.go: newTestEnv, call, validateOutput).
+// simulator in tools/NAME_test.go (see testenv_test.go: newTestEnv, call,
+// validateOutput; toolargs_test.go: declareArgs for a tool that needs
+// arguments; TestEveryToolHasItsFile checks the tool has each of these).
 package tools
