@@ -19,13 +19,28 @@ STATICCHECK_VERSION ?= v0.8.2
 # ST1005 (error string style) is off: the simulator reproduces Proxmox's own
 # error texts, capitals and full stops included.
 STATICCHECK_CHECKS  ?= inherit,-ST1005
+DEADCODE_VERSION    ?= v0.52.0
+MODULE              := github.com/pvemcp/pvemcp
+# What `deadcode ./...` (reachability from the binary) may list, with why:
+# - internal/redistest, internal/simtest: test-support packages; only tests
+#   import them, so nothing in the binary reaches them.
+# - guard.WithClock, guard.WithReplica: NewStore options the tests of tools
+#   and cmd/pvemcp pass (a clock to expire plans, names for replicas run in
+#   one process); a guard _test.go file cannot serve other packages' tests.
+# - harness.Local and its methods: the harness package's documented
+#   controller over an in-process simulator, for Go harnesses that import
+#   it (the eval suite does); the binary drives a simulator's control plane.
+# Anything else only tests call is dead in production: delete it, or move it
+# to a _test.go file of its package.
+DEADCODE_ALLOW      := internal/redistest.* internal/simtest.* guard.WithClock guard.WithReplica \
+                       proxmox/pvesim/harness.Local proxmox/pvesim/harness.local.*
 
 # Go files of the project (the caches hold none of ours).
 GOFILES    = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './.git/*' -not -path '*/node_modules/*')
 # Puts Node.js 22 first on PATH, installing it and the e2e packages on first use.
 WITH_NODE  = node_bin=$$(bash e2e/install.sh | tail -n 1); export PATH="$$node_bin:$$PATH";
 
-.PHONY: apidata help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck demo sim bench snapshots dashboards mutate clean distclean
+.PHONY: apidata help build test gotest fmt-check vet fuzz e2e e2e-deps lint staticcheck deadcode tidy-check demo sim bench snapshots dashboards mutate clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -34,7 +49,7 @@ build: ## build bin/pvemcp (version stamped from git)
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
 
-test: fmt-check vet staticcheck gotest fuzz e2e ## everything CI runs: gofmt, vet, staticcheck, go test -race, short fuzz runs, real-client e2e
+test: lint gotest fuzz e2e ## everything CI runs: the lint checks, go test -race, short fuzz runs, real-client e2e
 	@echo "make test: all checks passed"
 
 fmt-check: ## fail if any Go file is not gofmt-clean
@@ -65,10 +80,29 @@ e2e-deps: ## install Node.js 22 and the pinned npm MCP clients into .cache/ (if 
 e2e: build ## real MCP clients (official TS client, Inspector CLI, conformance suite) against bin/pvemcp
 	@$(WITH_NODE) node --test --test-reporter=spec --test-timeout=300000 e2e/*.test.mjs
 
-lint: fmt-check vet staticcheck ## gofmt, go vet, staticcheck
+lint: fmt-check vet staticcheck deadcode tidy-check ## gofmt, go vet, staticcheck, deadcode, go mod tidy -diff
 
 staticcheck: ## staticcheck (fetched from the Go module proxy at a pinned version)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -checks=$(STATICCHECK_CHECKS) ./...
+
+# deadcode (golang.org/x/tools, pinned) runs twice. With -test, from the
+# binary and every test: nothing may be unreachable, test support included.
+# Without, from the binary alone: only what DEADCODE_ALLOW names may be.
+deadcode: ## fail on functions nothing calls (deadcode, at a pinned version)
+	@set -f; dc="$(GO) run golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)"; \
+	out=$$($$dc -test ./...); \
+	if [ -n "$$out" ]; then printf 'deadcode -test: unreachable from the binary and every test:\n%s\n' "$$out"; exit 1; fi; \
+	out=$$($$dc -f '{{range .Funcs}}{{$$.Path}}.{{.Name}} {{.Position}}{{"\n"}}{{end}}' ./...); \
+	bad=$$(while read -r fn pos; do \
+	  [ -n "$$fn" ] || continue; fn=$${fn#$(MODULE)/}; \
+	  for a in $(DEADCODE_ALLOW); do case $$fn in $$a) continue 2;; esac; done; \
+	  echo "$$pos: $$fn"; \
+	done <<<"$$out"); \
+	if [ -n "$$bad" ]; then printf 'deadcode: unreachable from the binary (delete it, or move what only tests use to a _test.go file):\n%s\n' "$$bad"; exit 1; fi; \
+	echo "deadcode: nothing unreachable but test support"
+
+tidy-check: ## fail when go.mod or go.sum differ from what go mod tidy writes
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 # Answers to the product description's example questions, from the embedded
 # demo cluster, with no MCP client and no Proxmox needed (a question whose tool

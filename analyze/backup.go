@@ -56,11 +56,22 @@ type GuestRef struct {
 
 // BackupOptions tune BackupStatus.
 type BackupOptions struct {
-	// StaleAfterSeconds: a guest whose last successful backup is older is
-	// listed as stale (default 48 h, two missed daily runs).
+	// StaleAfterSeconds, when > 0, is every guest's staleness limit: a guest
+	// whose last successful backup is older is stale. When 0, each guest's
+	// limit follows the schedules of the jobs covering it (StaleLimitHours).
 	StaleAfterSeconds int64
 	// Location is the cluster's time zone for schedule matching (nil: UTC).
 	Location *time.Location
+	// WindowDays is the window the runs were listed from (0: not said). It
+	// is named in the alert of a guest without a success in the runs, and
+	// an enabled job whose period fits in it but has no run is alerted.
+	WindowDays int
+	// SomeNodes says only some nodes' runs were listed: a job without a run
+	// may have run elsewhere, so it is not alerted.
+	SomeNodes bool
+	// ArchiveEpochs maps a VMID to the creation time of its newest backup
+	// archive on the storages: a success whose run log was not read.
+	ArchiveEpochs map[int]int64
 }
 
 // Job outcomes (JobReport.Outcome).
@@ -79,7 +90,9 @@ type GuestFailure struct {
 	Name       string   `json:"name,omitempty"`
 	Reason     string   `json:"reason,omitempty"`
 	ErrorLines []string `json:"error_lines,omitempty"`
-	AtEpoch    int64    `json:"at_epoch,omitempty"`
+	// AtEpoch is when the guest's backup failed: its end in the log, else
+	// the run's end, else its start.
+	AtEpoch int64 `json:"at_epoch,omitempty"`
 }
 
 // RunSummary is the outcome of one run.
@@ -103,6 +116,8 @@ type RunSummary struct {
 	// JobID is the matched job ("" for a manual run) and MatchBasis how.
 	JobID      string `json:"job_id,omitempty"`
 	MatchBasis string `json:"match_basis,omitempty"`
+	// TaskStatus is the task list's status of the run (BackupRun.Status).
+	TaskStatus string `json:"task_status,omitempty"`
 }
 
 // JobReport is one job with its runs.
@@ -126,16 +141,23 @@ type GuestBackupState struct {
 	LastSuccessJob   string   `json:"last_success_job,omitempty"`
 	LastFailureEpoch int64    `json:"last_failure_epoch,omitempty"`
 	LastFailure      string   `json:"last_failure,omitempty"`
-	// Stale is true when the last success is older than the threshold or
-	// there is none in the runs examined.
+	// Stale is true when the guest is in an enabled job and its last
+	// success is older than LimitHours, or there is none.
 	Stale bool `json:"stale,omitempty"`
+	// AgeHours is the age of the last success (0: none); LimitHours the
+	// staleness limit that applies to the guest (0: in no enabled job).
+	AgeHours   float64 `json:"age_hours,omitempty"`
+	LimitHours float64 `json:"limit_hours,omitempty"`
 }
 
 // BackupReport combines jobs and runs.
 type BackupReport struct {
 	Jobs []JobReport `json:"jobs"`
-	// ManualRuns are runs matched to no job.
+	// Runs are every run, newest first; ManualRuns those matched to no job
+	// (oldest first).
+	Runs       []RunSummary       `json:"runs"`
 	ManualRuns []RunSummary       `json:"manual_runs,omitempty"`
+	LogsRead   int                `json:"logs_read"`
 	Guests     []GuestBackupState `json:"guests,omitempty"`
 	Stale      []GuestBackupState `json:"stale,omitempty"`
 	Uncovered  []GuestRef         `json:"uncovered,omitempty"` // in no enabled job
@@ -145,7 +167,7 @@ type BackupReport struct {
 
 // SummarizeRun turns a run into its outcome.
 func SummarizeRun(r BackupRun) RunSummary {
-	s := RunSummary{Node: r.Node, UPID: r.UPID, StartEpoch: r.StartEpoch, EndEpoch: r.EndEpoch, Status: "unknown"}
+	s := RunSummary{Node: r.Node, UPID: r.UPID, StartEpoch: r.StartEpoch, EndEpoch: r.EndEpoch, Status: "unknown", TaskStatus: r.Status}
 	if r.Log == nil {
 		s.Outcome = outcomeFromTaskStatus(r)
 		return s
@@ -163,7 +185,8 @@ func SummarizeRun(r BackupRun) RunSummary {
 		if g.Status != GuestBackupFailed {
 			continue
 		}
-		f := GuestFailure{VMID: g.VMID, Name: g.Name, Reason: g.Reason, AtEpoch: g.FinishedEpoch}
+		// When the guest's own end is not logged, the run's end (or start) dates it.
+		f := GuestFailure{VMID: g.VMID, Name: g.Name, Reason: g.Reason, AtEpoch: firstNonZero(g.FinishedEpoch, r.EndEpoch, r.StartEpoch)}
 		for _, e := range g.Errors {
 			f.ErrorLines = append(f.ErrorLines, e.Text)
 		}
@@ -387,16 +410,19 @@ func intsText(v []int) string {
 }
 
 // BackupStatus matches runs to jobs, gives each job its last run and
-// outcome, and each guest its last success; guests covered by an enabled job
-// whose last success is older than the threshold (or absent) are stale.
-// nowEpoch is the time of the read.
+// outcome, and each guest its last success (in the run logs, or its newest
+// archive); guests covered by an enabled job whose last success is older
+// than their limit (or absent) are stale. Its alerts: the failures of each
+// job's last round, a job whose last round backed up nothing, stale guests,
+// enabled jobs without a run in the window, and guests that failed earlier
+// in the window. nowEpoch is the time of the read.
 func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoch int64, opt BackupOptions) BackupReport {
-	if opt.StaleAfterSeconds <= 0 {
-		opt.StaleAfterSeconds = 48 * 3600
+	rep := BackupReport{Jobs: []JobReport{}, Runs: []RunSummary{}}
+	sorted := make([]int, len(runs))
+	for i := range sorted {
+		sorted[i] = i
 	}
-	rep := BackupReport{Jobs: []JobReport{}, Basis: "runs matched to jobs by their vzdump command (selection, storage, mode, node) or schedule time; outcomes parsed from the task logs"}
-	sorted := append([]BackupRun(nil), runs...)
-	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].StartEpoch < sorted[b].StartEpoch })
+	sort.SliceStable(sorted, func(a, b int) bool { return runs[sorted[a]].StartEpoch < runs[sorted[b]].StartEpoch })
 
 	names := map[int]string{}
 	for _, g := range guests {
@@ -411,10 +437,13 @@ func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoc
 		}
 		return s
 	}
+	sums := make([]RunSummary, len(runs))
 	jobRuns := map[string][]RunSummary{}
-	for _, r := range sorted {
+	for _, i := range sorted {
+		r := runs[i]
 		sum := SummarizeRun(r)
 		sum.JobID, sum.MatchBasis = MatchRunToJob(r, jobs, opt.Location)
+		sums[i] = sum
 		if sum.JobID == "" {
 			rep.ManualRuns = append(rep.ManualRuns, sum)
 		} else {
@@ -423,6 +452,7 @@ func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoc
 		if r.Log == nil {
 			continue
 		}
+		rep.LogsRead++
 		for _, g := range r.Log.Guests {
 			s := state(g.VMID)
 			if s.Name == "" {
@@ -444,6 +474,17 @@ func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoc
 			}
 		}
 	}
+	// Every run, newest first; of runs that started together, the manual
+	// ones first, then the others in the order given.
+	rep.Runs = append(rep.Runs, rep.ManualRuns...)
+	for _, sum := range sums {
+		if sum.JobID != "" {
+			rep.Runs = append(rep.Runs, sum)
+		}
+	}
+	sort.SliceStable(rep.Runs, func(a, b int) bool { return rep.Runs[a].StartEpoch > rep.Runs[b].StartEpoch })
+	rep.Basis = fmt.Sprintf("runs matched to jobs by their vzdump command (selection, storage, mode, node) or schedule time; outcomes parsed from the task logs; "+
+		"%d of %d logs read, the other runs judged by their task status", rep.LogsRead, len(runs))
 
 	for _, j := range jobs {
 		jr := JobReport{Job: j, Selection: j.SelectionText(), Outcome: OutcomeNever}
@@ -479,7 +520,7 @@ func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoc
 				jr.Counts = fmt.Sprintf("%d/%d", ok, total)
 			}
 			for _, f := range last.Failures {
-				msg := fmt.Sprintf("%s: %s failed", j.ID, guestLabel(f.VMID, f.Name))
+				msg := fmt.Sprintf("%s: %s failed", j.ID, GuestLabel(f.VMID, f.Name))
 				if f.Reason != "" {
 					msg += fmt.Sprintf(". Error: %q", f.Reason)
 				}
@@ -499,42 +540,217 @@ func BackupStatus(jobs []BackupJob, runs []BackupRun, guests []GuestRef, nowEpoc
 			continue
 		}
 		s := state(g.VMID)
-		for _, j := range jobs {
-			if j.Enabled && j.Covers(g) {
-				s.Jobs = append(s.Jobs, j.ID)
-			}
-		}
+		s.Jobs = CoveringJobs(g, jobs)
 		if len(s.Jobs) == 0 {
 			rep.Uncovered = append(rep.Uncovered, g)
-			continue
 		}
-		if s.LastSuccessEpoch == 0 || nowEpoch-s.LastSuccessEpoch > opt.StaleAfterSeconds {
-			s.Stale = true
+	}
+	for vmid, s := range states {
+		if a := opt.ArchiveEpochs[vmid]; a > s.LastSuccessEpoch {
+			s.LastSuccessEpoch = a
 		}
 	}
 	for _, s := range states {
 		rep.Guests = append(rep.Guests, *s)
 	}
 	sort.Slice(rep.Guests, func(a, b int) bool { return rep.Guests[a].VMID < rep.Guests[b].VMID })
-	for _, s := range rep.Guests {
-		if s.Stale {
-			rep.Stale = append(rep.Stale, s)
-			msg := fmt.Sprintf("%s has no successful backup in the runs examined", guestLabel(s.VMID, s.Name))
-			age := 0.0
-			if s.LastSuccessEpoch != 0 {
-				age = round1(float64(nowEpoch-s.LastSuccessEpoch) / 3600)
-				msg = fmt.Sprintf("%s last backed up %.1f days ago", guestLabel(s.VMID, s.Name), age/24)
+	byID := map[string]BackupJob{}
+	for _, j := range jobs {
+		byID[j.ID] = j
+	}
+	logsUnread := rep.LogsRead < len(runs)
+	for i := range rep.Guests {
+		s := &rep.Guests[i]
+		if len(s.Jobs) == 0 {
+			continue
+		}
+		s.LimitHours = float64(opt.StaleAfterSeconds) / 3600
+		if opt.StaleAfterSeconds <= 0 {
+			var mine []BackupJob
+			for _, id := range s.Jobs {
+				mine = append(mine, byID[id])
 			}
-			rep.Alerts = append(rep.Alerts, Alert{Severity: SeverityWarning, Subject: GuestSubject(guestType(guests, s.VMID), s.VMID),
-				Metric: "backup_age_hours", Value: age, Threshold: float64(opt.StaleAfterSeconds) / 3600,
-				Message: msg, Basis: "newest successful guest backup in the vzdump task logs examined"})
+			s.LimitHours = StaleLimitHours(mine)
+		}
+		age := float64(nowEpoch-s.LastSuccessEpoch) / 3600
+		if s.LastSuccessEpoch != 0 && age <= s.LimitHours {
+			continue
+		}
+		s.Stale = true
+		msg := GuestLabel(s.VMID, s.Name) + " has no successful backup in the runs examined"
+		if opt.WindowDays > 0 {
+			msg += fmt.Sprintf(" (%d days)", opt.WindowDays)
+		}
+		if s.LastSuccessEpoch != 0 {
+			s.AgeHours = round1(age)
+			msg = fmt.Sprintf("%s last backed up %.1f days ago (limit %.0f h)", GuestLabel(s.VMID, s.Name), age/24, s.LimitHours)
+		} else if logsUnread {
+			msg += "; older runs that ended OK were judged by task status only (logs=all reads them)"
+		}
+		rep.Stale = append(rep.Stale, *s)
+		rep.Alerts = append(rep.Alerts, Alert{Severity: SeverityWarning, Subject: GuestSubject(guestType(guests, s.VMID), s.VMID),
+			Metric: "backup_age_hours", Value: s.AgeHours, Threshold: s.LimitHours, Message: msg,
+			Basis: "newest successful guest backup in the vzdump task logs read and the backup archives on the storages"})
+	}
+	// An enabled job with no run in a window longer than its period missed
+	// its schedule (a stopped timer, a node down at the time, ...).
+	for _, jr := range rep.Jobs {
+		j := jr.Job
+		if j.Enabled && jr.Runs == 0 && !opt.SomeNodes && opt.WindowDays > 0 && float64(opt.WindowDays*24) >= StaleLimitHours([]BackupJob{j}) {
+			rep.Alerts = append(rep.Alerts, Alert{Severity: SeverityWarning, Subject: "backup-job/" + j.ID, Metric: "backup_runs",
+				Message: fmt.Sprintf("backup job %s (%s) has no run in the last %d days", j.ID, j.Schedule, opt.WindowDays),
+				Basis:   "vzdump tasks of every node in the window"})
 		}
 	}
+	rep.Alerts = append(rep.Alerts, earlierFailures(rep, guests)...)
 	SortAlerts(rep.Alerts)
 	return rep
 }
 
-func guestLabel(vmid int, name string) string {
+// earlierFailures alerts on each guest that failed in a run of the window
+// and is not alerted yet by its job's last round: a failure earlier in the
+// window is still news ("did all backups work this week?").
+func earlierFailures(rep BackupReport, guests []GuestRef) []Alert {
+	alerted := map[string]bool{}
+	for _, a := range rep.Alerts {
+		if a.Metric == "backup" {
+			alerted[a.Subject] = true
+		}
+	}
+	lastOK := map[int]int64{}
+	for _, g := range rep.Guests {
+		lastOK[g.VMID] = g.LastSuccessEpoch
+	}
+	var out []Alert
+	for _, s := range rep.Runs {
+		for _, f := range s.Failures {
+			subj := GuestSubject(guestType(guests, f.VMID), f.VMID)
+			if alerted[subj] {
+				continue
+			}
+			alerted[subj] = true
+			at := f.AtEpoch
+			job := s.JobID
+			if job == "" {
+				job = "manual run"
+			}
+			msg := fmt.Sprintf("%s: %s failed on %s", job, GuestLabel(f.VMID, f.Name), time.Unix(at, 0).UTC().Format(time.DateOnly))
+			if f.Reason != "" {
+				msg += fmt.Sprintf(". Error: %q", f.Reason)
+			}
+			if ok := lastOK[f.VMID]; ok > at {
+				msg += "; backed up successfully since, at " + time.Unix(ok, 0).UTC().Format(time.RFC3339)
+			}
+			out = append(out, Alert{Severity: SeverityWarning, Subject: subj, Metric: "backup", Value: 0, Threshold: 1,
+				Message: msg, Basis: "ERROR line of the vzdump task log " + s.UPID})
+		}
+	}
+	return out
+}
+
+// EvaluateUncovered warns about each guest that no enabled backup job
+// covers (as /cluster/backup-info/not-backed-up lists them).
+func EvaluateUncovered(guests []GuestRef) []Alert {
+	var out []Alert
+	for _, g := range guests {
+		out = append(out, Alert{Severity: SeverityWarning, Subject: GuestSubject(g.Type, g.VMID), Metric: "backup_job",
+			Message: GuestLabel(g.VMID, g.Name) + " is covered by no enabled backup job", Basis: "/cluster/backup-info/not-backed-up"})
+	}
+	return out
+}
+
+// CoveringJobs returns the IDs of the enabled jobs that select g.
+func CoveringJobs(g GuestRef, jobs []BackupJob) []string {
+	var out []string
+	for _, j := range jobs {
+		if j.Enabled && j.Covers(g) {
+			out = append(out, j.ID)
+		}
+	}
+	return out
+}
+
+// StaleLimitHours is how old a guest's last good backup may be, following
+// the most frequent schedule among the jobs covering it: two missed daily
+// runs (48 h), or one missed weekly (8 days) or monthly (32 days) run plus a
+// day. No job: 48 h.
+func StaleLimitHours(jobs []BackupJob) float64 {
+	limit := 0.0
+	for _, j := range jobs {
+		l := 48.0
+		s := strings.ToLower(j.Schedule)
+		switch {
+		case strings.Contains(s, "monthly"):
+			l = 32 * 24
+		case strings.Contains(s, "weekly") || hasWeekday(s):
+			l = 8 * 24
+		}
+		if limit == 0 || l < limit {
+			limit = l
+		}
+	}
+	if limit == 0 {
+		limit = 48
+	}
+	return limit
+}
+
+// hasWeekday reports a schedule limited to some weekdays ("sun 03:00",
+// "mon..fri 21:00"); ranges of five or more days count as daily.
+func hasWeekday(s string) bool {
+	days := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	n := 0
+	for _, d := range days {
+		if strings.Contains(s, d) {
+			n++
+		}
+	}
+	return n > 0 && !strings.Contains(s, "..") && n < 5
+}
+
+// EvaluateArchiveAge judges a guest by the creation time of its newest
+// backup archive on the storages (newestEpoch, 0: none): it is stale when
+// there is none or it is older than limitHours (0: by the schedules of the
+// enabled jobs covering it, see StaleLimitHours; a guest in no job gets
+// 48 h). It returns the guest's state and, when stale, its alert.
+func EvaluateArchiveAge(g GuestRef, jobs []BackupJob, newestEpoch, nowEpoch int64, limitHours float64) (GuestBackupState, []Alert) {
+	s := GuestBackupState{VMID: g.VMID, Name: g.Name, LastSuccessEpoch: newestEpoch, LimitHours: limitHours}
+	var mine []BackupJob
+	for _, j := range jobs {
+		if j.Enabled && j.Covers(g) {
+			s.Jobs = append(s.Jobs, j.ID)
+			mine = append(mine, j)
+		}
+	}
+	if limitHours <= 0 {
+		s.LimitHours = StaleLimitHours(mine)
+	}
+	age := float64(nowEpoch-newestEpoch) / 3600
+	if newestEpoch != 0 && age <= s.LimitHours {
+		return s, nil
+	}
+	s.Stale = true
+	msg := GuestLabel(g.VMID, g.Name) + " has no backup on the storages read"
+	if newestEpoch != 0 {
+		s.AgeHours = round1(age)
+		msg = fmt.Sprintf("%s: newest backup is %.1f days old (limit %.0f h)", GuestLabel(g.VMID, g.Name), age/24, s.LimitHours)
+	}
+	return s, []Alert{{Severity: SeverityWarning, Subject: GuestSubject(g.Type, g.VMID), Metric: "backup_age_hours",
+		Value: s.AgeHours, Threshold: s.LimitHours, Message: msg, Basis: "newest backup volume on the backup storages"}}
+}
+
+func firstNonZero(v ...int64) int64 {
+	for _, x := range v {
+		if x != 0 {
+			return x
+		}
+	}
+	return 0
+}
+
+// GuestLabel names a guest in messages: "VM 103 (docker-host-01)", or
+// "VM 103" without a name (containers too, as vzdump's log names them).
+func GuestLabel(vmid int, name string) string {
 	if name == "" {
 		return fmt.Sprintf("VM %d", vmid)
 	}

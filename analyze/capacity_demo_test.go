@@ -3,7 +3,6 @@ package analyze
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 )
@@ -14,8 +13,9 @@ func gb(f float64) uint64 { return uint64(f * (1 << 30)) }
 // nodes, pve-node03 at ~91% RAM.
 func demoCluster() CapacityInput {
 	stor := func(used, total float64) []CapStorage {
-		return []CapStorage{{Storage: "local-zfs", Active: true, TotalBytes: gb(total), UsedBytes: gb(used)},
-			{Storage: "nfs-backup", Shared: true, Active: true, TotalBytes: gb(8000), UsedBytes: gb(3000)}}
+		return []CapStorage{{Storage: "local-zfs", Active: true, GuestDisks: true, TotalBytes: gb(total), UsedBytes: gb(used)},
+			{Storage: "nfs-backup", Shared: true, Active: true, GuestDisks: true, TotalBytes: gb(8000), UsedBytes: gb(3000)},
+			{Storage: "local", Active: true, TotalBytes: gb(100), UsedBytes: gb(10)}}
 	}
 	nodes := []CapNode{
 		{Name: "pve-node01", Online: true, CPUCores: 8, CPUThreads: 16, CPUFraction: 0.34, MemTotalBytes: gb(76), MemUsedBytes: gb(60.3), Storages: stor(1200, 3600)},
@@ -92,15 +92,20 @@ func TestCapacityDemo(t *testing.T) {
 		t.Fatalf("peak after %+v", rep.PeakAfter)
 	}
 	n1 := rep.Nodes[0]
-	if n1.VCPUsRunning != 24 || n1.VCPURatioRunning != 1.5 || n1.MemAllocRunningBytes != gb(62) || n1.GuestsRunning != 5 {
+	if *n1.VCPUsRunning != 24 || *n1.VCPURatioRunning != 1.5 || *n1.MemAllocRunGiB != 62 || *n1.GuestsRunning != 5 || *n1.CPUUsedPct != 34 ||
+		n1.MemTotalGiB != 76 || *n1.MemUsedGiB != 60.3 || *n1.MemUsedPct != 79.3 || *n1.MemCommitPct != 81.6 || n1.GuestsUnknown != 0 {
 		t.Fatalf("node01 figures %+v", n1)
 	}
 	n2 := rep.Nodes[1]
-	if n2.VCPUsAll != 14 || n2.VCPUsRunning != 12 || n2.GuestsStopped != 1 {
+	if n2.VCPUsAll != 14 || *n2.VCPUsRunning != 12 || *n2.GuestsStopped != 1 {
 		t.Fatalf("node02 figures %+v", n2)
 	}
 	if rep.Nodes[2].Templates != 1 {
 		t.Fatalf("node03 %+v", rep.Nodes[2])
+	}
+	// Only the local storage that holds guest disks is listed.
+	if s := rep.Nodes[0].Storages; len(s) != 1 || s[0].Storage != "local-zfs" || s[0].UsedGiB != 1200 || s[0].TotalGiB != 3600 || s[0].UsedPct != 33.3 {
+		t.Fatalf("node01 storages %+v", s)
 	}
 	// 102 is at 28.1 of 32 GiB: 12% headroom, not flagged; 108 at 11.1/12 is.
 	for _, f := range rep.UnderProvisioned {
@@ -110,10 +115,13 @@ func TestCapacityDemo(t *testing.T) {
 	}
 	found := false
 	for _, f := range rep.UnderProvisioned {
-		found = found || (f.VMID == 108 && f.Resource == "mem" && strings.Contains(f.Evidence, "headroom"))
+		found = found || (f.VMID == 108 && f.Resource == "mem" && f.Alloc == 12 && f.P95Pct > 90 && f.Samples > 0)
 	}
 	if !found {
 		t.Fatalf("108 not under-provisioned: %+v", rep.UnderProvisioned)
+	}
+	if !strings.Contains(rep.FindingsBasis, "p95 memory under half of the allocation") || !strings.Contains(rep.FindingsBasis, "headroom under 10%") {
+		t.Fatalf("findings basis %q", rep.FindingsBasis)
 	}
 	b, _ := json.Marshal(rep)
 	if len(b) > 16000 {
@@ -144,7 +152,7 @@ func TestCapacityEvacuate(t *testing.T) {
 	if moved[203] == "" || len(moved) != 1 {
 		t.Fatalf("moved %v blocked %+v", moved, rep.Blocked)
 	}
-	if rep.Moves[0].Guests[0].Method != "offline" || rep.Moves[0].CostBytes != gb(20) {
+	if rep.Moves[0].Guests[0].Method != "offline" || rep.Moves[0].CostGiB != 20 {
 		t.Fatalf("move %+v", rep.Moves[0])
 	}
 	blocked := map[int]string{}
@@ -153,6 +161,15 @@ func TestCapacityEvacuate(t *testing.T) {
 	}
 	if !strings.Contains(blocked[103], "pve-node01 RAM would reach 100%") || !strings.Contains(blocked[106], "pve-node01 RAM would reach 90%") {
 		t.Fatalf("blocked %+v", rep.Blocked)
+	}
+	// An evacuation has no move limit, and the reasons say so.
+	if len(rep.NoMoveReasons) != 2 || !strings.Contains(rep.NoMoveReasons[1], "no set of any number of moves lowers") {
+		t.Fatalf("reasons %q", rep.NoMoveReasons)
+	}
+	for i := 1; i < len(rep.Blocked); i++ {
+		if rep.Blocked[i].VMID < rep.Blocked[i-1].VMID {
+			t.Fatalf("blocked not by VMID: %+v", rep.Blocked)
+		}
 	}
 }
 
@@ -173,20 +190,6 @@ func TestCapacityBalancedNoMove(t *testing.T) {
 	}
 }
 
-func TestHAParsingAndGroups(t *testing.T) {
-	n := ParseHANodes("pve1:2, pve2:1,pve3")
-	if len(n) != 3 || n["pve1"] != 2 || n["pve2"] != 1 || n["pve3"] != 0 {
-		t.Fatalf("%v", n)
-	}
-	if r := ParseHAResources("vm:100,ct:200,"); len(r) != 2 || r[1] != "ct:200" {
-		t.Fatalf("%v", r)
-	}
-	r := HAGroupRule("prod", "pve1:2,pve2:1", true, []string{"vm:100"})
-	if r.ID != "ha-group-prod" || !r.Strict || r.Type != "node-affinity" {
-		t.Fatalf("%+v", r)
-	}
-}
-
 func TestCapacityHAAndForecasts(t *testing.T) {
 	in := demoCluster()
 	// Pin 108 and 107 (the movable guests on node03) with a strict rule to node03
@@ -197,7 +200,9 @@ func TestCapacityHAAndForecasts(t *testing.T) {
 			in.Guests[i].HASID = fmt.Sprintf("vm:%d", in.Guests[i].VMID)
 		}
 	}
-	in.HARules = append(in.HARules, HAGroupRule("edge", "pve-node03:2,pve-node01:1", true, []string{"vm:107", "vm:108", "vm:109"}))
+	// A PVE 8 group "edge" (restricted), as PVE 9 migrates it to a rule.
+	in.HARules = append(in.HARules, HARule{ID: "ha-group-edge", Type: "node-affinity", Nodes: map[string]int{"pve-node03": 2, "pve-node01": 1}, Strict: true,
+		Resources: []string{"vm:107", "vm:108", "vm:109"}})
 	// Storage and RAM history for the forecasts: +1.2 GiB/day on node03's local-zfs.
 	var hist, mem []Point
 	for i := 0; i < 100; i++ {
@@ -223,10 +228,10 @@ func TestCapacityHAAndForecasts(t *testing.T) {
 		t.Fatalf("blocked %+v", rep.Blocked)
 	}
 	f := rep.Nodes[2].Storages[0].Forecast
-	if f == nil || !f.Available || math.Abs(f.SlopeBytesPerDay-1.2*(1<<30)) > 1e3 {
+	if f == nil || f.DaysToThreshold <= 0 || f.GrowthGiBPerDay != 1.2 || f.None != "" || f.Points == 0 {
 		t.Fatalf("storage forecast %+v", f)
 	}
-	if mf := rep.Nodes[2].MemForecast; mf == nil || mf.Available || mf.Reason != ReasonAlreadyPast {
+	if mf := rep.Nodes[2].MemForecast; mf == nil || mf.DaysToThreshold != 0 || mf.GrowthGiBPerDay != 0 || mf.None != ReasonAlreadyPast {
 		t.Fatalf("mem forecast %+v", mf)
 	}
 }
@@ -278,5 +283,34 @@ func TestCapacityDisallowedNodes(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("blocked %+v moves %+v", rep.Blocked, rep.Moves)
+	}
+}
+
+// A node that is not online has no usage figures (Proxmox gives none) and
+// its guests' states are unknown: the report leaves those fields out and
+// counts the guests as unknown, keeping the configured figures.
+func TestCapacityOfflineNodeFigures(t *testing.T) {
+	in := demoCluster()
+	in.Nodes[1].Online = false
+	rep := PlanCapacity(in, CapacityOptions{})
+	n2 := rep.Nodes[1]
+	if n2.Online || n2.CPUUsedPct != nil || n2.MemUsedGiB != nil || n2.MemUsedPct != nil || n2.VCPUsRunning != nil || n2.VCPURatioRunning != nil ||
+		n2.MemAllocRunGiB != nil || n2.MemCommitPct != nil || n2.GuestsRunning != nil || n2.GuestsStopped != nil {
+		t.Fatalf("usage figures of an offline node: %+v", n2)
+	}
+	if n2.GuestsUnknown != 3 || n2.VCPUsAll != 14 || n2.MemTotalGiB != 64 || n2.MemAllocAllGiB == 0 || n2.CPUThreads != 16 {
+		t.Fatalf("configured figures of an offline node: %+v", n2)
+	}
+	b, err := json.Marshal(n2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"cpu_used_pct", "mem_used_gib", "mem_used_pct", "vcpus_running", "guests_running", "guests_stopped"} {
+		if strings.Contains(string(b), `"`+k+`"`) {
+			t.Errorf("%s in %s", k, b)
+		}
+	}
+	if n1 := rep.Nodes[0]; n1.CPUUsedPct == nil || n1.GuestsRunning == nil || n1.GuestsUnknown != 0 {
+		t.Fatalf("online node: %+v", n1)
 	}
 }

@@ -93,6 +93,36 @@ func ServiceAlert(node, service, activeState, unitState string) *Alert {
 	return nil
 }
 
+// EvaluateUpdates notes pending package updates (pending of them, pve of
+// those PVE packages), from the last package list the node fetched.
+func EvaluateUpdates(node string, pending, pve int) []Alert {
+	if pending <= 0 {
+		return nil
+	}
+	return []Alert{{Severity: SeverityInfo, Subject: node, Metric: "pending_updates", Value: float64(pending),
+		Message: fmt.Sprintf("%d package updates pending on %s (%d of them PVE packages)", pending, node, pve), Basis: "GET /nodes/{node}/apt/update (not refreshed)"}}
+}
+
+// EvaluateSubscription warns about a subscription that is neither active
+// nor absent ("notfound": no subscription is a choice, not a fault), e.g.
+// expired or invalid; message is Proxmox's.
+func EvaluateSubscription(node, status, message string) []Alert {
+	switch status {
+	case "active", "notfound":
+		return nil
+	}
+	return []Alert{{Severity: SeverityWarning, Subject: node, Metric: "subscription", Message: fmt.Sprintf("subscription on %s is %s: %s", node, status, message),
+		Basis: "GET /nodes/{node}/subscription"}}
+}
+
+// EvaluateDNS warns about a node without a DNS server.
+func EvaluateDNS(node string, servers int) []Alert {
+	if servers > 0 {
+		return nil
+	}
+	return []Alert{{Severity: SeverityWarning, Subject: node, Metric: "dns", Message: node + " has no DNS server configured", Basis: "GET /nodes/{node}/dns"}}
+}
+
 var (
 	everyRE = regexp.MustCompile(`^\*/(\d+)$`)
 	dailyRE = regexp.MustCompile(`^\d{1,2}:\d{2}$`)

@@ -144,3 +144,37 @@ func TestEvalInbound(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeHealthChecks(t *testing.T) {
+	tests := []struct {
+		name string
+		got  []Alert
+		want string // severity:subject:metric:message, "" for none
+	}{
+		{"no updates", EvaluateUpdates("n1", 0, 0), ""},
+		{"updates", EvaluateUpdates("n1", 12, 3), "info:n1:pending_updates:12 package updates pending on n1 (3 of them PVE packages)"},
+		{"subscription active", EvaluateSubscription("n1", "active", ""), ""},
+		{"no subscription", EvaluateSubscription("n1", "notfound", "There is no subscription key"), ""},
+		{"subscription expired", EvaluateSubscription("n1", "expired", "subscription has expired"), "warning:n1:subscription:subscription on n1 is expired: subscription has expired"},
+		{"subscription invalid", EvaluateSubscription("n2", "invalid", "wrong server id"), "warning:n2:subscription:subscription on n2 is invalid: wrong server id"},
+		{"DNS", EvaluateDNS("n1", 2), ""},
+		{"no DNS", EvaluateDNS("n1", 0), "warning:n1:dns:n1 has no DNS server configured"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			for _, a := range tc.got {
+				got += string(a.Severity) + ":" + a.Subject + ":" + a.Metric + ":" + a.Message
+				if a.Basis == "" {
+					t.Error("no basis")
+				}
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if a := EvaluateUpdates("n1", 12, 3)[0]; a.Value != 12 {
+		t.Errorf("value %v", a.Value)
+	}
+}

@@ -164,3 +164,13 @@ func EvalInbound(rules []FWRule, policyIn string, clusterOn, guestOn, nicOn bool
 	}
 	return v
 }
+
+// EvaluateFirewall says when the datacenter firewall is off: then no host
+// or guest rule applies, whatever the rules say.
+func EvaluateFirewall(clusterEnabled bool) []Alert {
+	if clusterEnabled {
+		return nil
+	}
+	return []Alert{{Severity: SeverityInfo, Subject: "firewall", Metric: "enabled", Message: "the datacenter firewall is disabled: no host or guest rule is applied",
+		Basis: "enable in /cluster/firewall/options"}}
+}

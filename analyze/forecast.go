@@ -204,3 +204,26 @@ func FillForecastRows(rows []Row, usedField, totalField string, thresholdPct flo
 	}
 	return FillForecast(pts, total, thresholdPct, opt)
 }
+
+// Fill forecast alert horizons: a storage that reaches its threshold within
+// ForecastWarnDays is a warning, within ForecastCriticalDays critical.
+const (
+	ForecastWarnDays     = 30
+	ForecastCriticalDays = 7
+)
+
+// EvaluateStorageForecast alerts when a storage's fill forecast (fitted
+// over window, e.g. "month") reaches the threshold within ForecastWarnDays.
+func EvaluateStorageForecast(node, storage, window string, f Forecast) []Alert {
+	if !f.Available || f.DaysToThreshold <= 0 || f.DaysToThreshold > ForecastWarnDays {
+		return nil
+	}
+	sev := SeverityWarning
+	if f.DaysToThreshold <= ForecastCriticalDays {
+		sev = SeverityCritical
+	}
+	const gib = 1 << 30
+	return []Alert{{Severity: sev, Subject: node + "/" + storage, Metric: "days_to_storage_threshold", Value: f.DaysToThreshold, Threshold: ForecastWarnDays,
+		Message: fmt.Sprintf("%s/%s will reach %.0f%% in about %.0f days at %.1f GiB/day", node, storage, f.ThresholdPct, f.DaysToThreshold, round2(f.SlopeBytesPerDay/gib)),
+		Basis:   fmt.Sprintf("linear fit over %d RRD points (%s, %.1f days) of %.0f GiB total", f.Points, window, round1(f.WindowDays), f.TotalBytes/gib)}}
+}

@@ -117,3 +117,43 @@ func TestFillForecastRows(t *testing.T) {
 		t.Fatalf("%+v (want %.1f days)", f, want)
 	}
 }
+
+func TestEvaluateStorageForecast(t *testing.T) {
+	const total = 1000 * gib
+	// 10 GiB/day from 50%: 90% in 40 days less the 9 days elapsed, etc.
+	at := func(days float64) Forecast {
+		f := Forecast{Available: true, DaysToThreshold: days, ThresholdPct: 90, SlopeBytesPerDay: 10.26 * gib, Points: 48, WindowDays: 6.96, TotalBytes: total}
+		return f
+	}
+	tests := []struct {
+		name string
+		f    Forecast
+		want string // severity, "" for no alert
+	}{
+		{"no forecast", Forecast{Reason: ReasonFlat, DaysToThreshold: 3}, ""},
+		{"beyond 30 days", at(30.1), ""},
+		{"30 days", at(30), "warning"},
+		{"8 days", at(8), "warning"},
+		{"7 days", at(7), "critical"},
+		{"hours", at(0.2), "critical"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := EvaluateStorageForecast("pve-node03", "local-zfs", "week", tc.f)
+			if tc.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("alert %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 || string(got[0].Severity) != tc.want || got[0].Subject != "pve-node03/local-zfs" || got[0].Value != tc.f.DaysToThreshold || got[0].Threshold != 30 {
+				t.Fatalf("got %+v, want one %s alert", got, tc.want)
+			}
+		})
+	}
+	a := EvaluateStorageForecast("pve-node03", "local-zfs", "week", at(8))[0]
+	if a.Message != "pve-node03/local-zfs will reach 90% in about 8 days at 10.3 GiB/day" ||
+		a.Basis != "linear fit over 48 RRD points (week, 7.0 days) of 1000 GiB total" {
+		t.Errorf("wording: %q / %q", a.Message, a.Basis)
+	}
+}

@@ -146,24 +146,6 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// Downsample reduces points (in time order) to at most maxPoints bucket
-// averages. Non-finite values are ignored; a series already short enough is
-// returned without its non-finite values. maxPoints < 1 means 1.
-func Downsample(points []Point, maxPoints int) []Point {
-	rows := make([]Row, 0, len(points))
-	for _, p := range points {
-		rows = append(rows, Row{Time: p.Time, Values: map[string]float64{"v": p.Value}})
-	}
-	ds := DownsampleRows(rows, maxPoints)
-	out := make([]Point, 0, len(ds))
-	for _, r := range ds {
-		if v, ok := r.Values["v"]; ok {
-			out = append(out, Point{Time: r.Time, Value: v})
-		}
-	}
-	return out
-}
-
 // DownsampleRows reduces rows (in time order) to at most maxPoints rows, each
 // the per-field average of the finite values in its bucket. A field with no
 // finite value in a bucket is absent from that row; a bucket with no row is

@@ -43,6 +43,21 @@ func TestSummarizeRows(t *testing.T) {
 	}
 }
 
+// downsamplePoints runs DownsampleRows over a single series.
+func downsamplePoints(points []Point, maxPoints int) []Point {
+	rows := make([]Row, 0, len(points))
+	for _, p := range points {
+		rows = append(rows, Row{Time: p.Time, Values: map[string]float64{"v": p.Value}})
+	}
+	var out []Point
+	for _, r := range DownsampleRows(rows, maxPoints) {
+		if v, ok := r.Values["v"]; ok {
+			out = append(out, Point{Time: r.Time, Value: v})
+		}
+	}
+	return out
+}
+
 func TestDownsampleAlignedAverages(t *testing.T) {
 	// 1440 one-minute points (an RRD day) down to 24: hourly buckets.
 	var pts []Point
@@ -50,7 +65,7 @@ func TestDownsampleAlignedAverages(t *testing.T) {
 	for i := 0; i < 1440; i++ {
 		pts = append(pts, Point{Time: base + int64(i*60), Value: float64(i / 60)})
 	}
-	ds := Downsample(pts, 24)
+	ds := downsamplePoints(pts, 24)
 	if len(ds) != 24 {
 		t.Fatalf("got %d points", len(ds))
 	}
@@ -79,7 +94,7 @@ func TestDownsampleProperties(t *testing.T) {
 			pts = append(pts, Point{Time: start + int64(i)*step, Value: v})
 		}
 		max := 1 + r.Intn(400)
-		ds := Downsample(pts, max)
+		ds := downsamplePoints(pts, max)
 		if len(ds) > max {
 			t.Fatalf("iter %d: %d points > max %d", iter, len(ds), max)
 		}

@@ -279,6 +279,37 @@ func EvaluateGuest(t Thresholds, g GuestUsage) []Alert {
 	return out
 }
 
+// NodeSampleAlerts returns a node's RAM and CPU alerts from its newest RRD
+// sample (memPct and cpuPct in percent), for a figure that did not come from
+// a /cluster/resources row: the same rule as EvaluateNode, worded for a
+// sample.
+func NodeSampleAlerts(t Thresholds, node string, memPct, cpuPct float64) []Alert {
+	t = t.WithDefaults()
+	var out []Alert
+	if sev := t.severityFor(memPct, t.RAMPct); sev != "" {
+		out = append(out, Alert{Severity: sev, Subject: node, Metric: "mem_pct", Value: round1(memPct), Threshold: t.RAMPct,
+			Message: fmt.Sprintf("%s RAM at %.0f%% in the newest RRD sample", node, memPct), Basis: "100 × memused / memtotal of the newest node RRD sample"})
+	}
+	if sev := t.severityFor(cpuPct, t.CPUPct); sev != "" {
+		out = append(out, Alert{Severity: sev, Subject: node, Metric: "cpu_pct", Value: round1(cpuPct), Threshold: t.CPUPct,
+			Message: fmt.Sprintf("%s CPU at %.0f%% in the newest RRD sample", node, cpuPct), Basis: "100 × cpu of the newest node RRD sample"})
+	}
+	return out
+}
+
+// StorageSampleAlerts returns a storage's fill alert from its newest RRD
+// sample (usedPct in percent): the same rule as EvaluateStorage.
+func StorageSampleAlerts(t Thresholds, node, storage string, usedPct float64) []Alert {
+	t = t.WithDefaults()
+	sev := t.severityFor(usedPct, t.StoragePct)
+	if sev == "" {
+		return nil
+	}
+	return []Alert{{Severity: sev, Subject: node + "/" + storage, Metric: "storage_pct", Value: round1(usedPct), Threshold: t.StoragePct,
+		Message: fmt.Sprintf("%s/%s at %.0f%% in the newest RRD sample", node, storage, usedPct),
+		Basis:   "100 × used / total of the newest storage RRD sample"}}
+}
+
 // SortAlerts orders alerts most urgent first, then by subject and metric, so
 // results are stable.
 func SortAlerts(a []Alert) {

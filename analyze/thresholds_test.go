@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -108,5 +109,43 @@ func TestSortAlertsAndHumanBytes(t *testing.T) {
 	}
 	if SeverityWarning.Max(SeverityCritical) != SeverityCritical || SeverityWarning.Max(SeverityOK) != SeverityWarning {
 		t.Fatal("Max")
+	}
+}
+
+func TestSampleAlerts(t *testing.T) {
+	th := Thresholds{RAMPct: 80, CPUPct: 90, StoragePct: 85, CriticalPct: 95}
+	tests := []struct {
+		name string
+		got  []Alert
+		want []string // severity:subject:metric:value
+		msg  string   // the first alert's message
+	}{
+		{"node below", NodeSampleAlerts(th, "n1", 79.9, 89.9), nil, ""},
+		{"node RAM at threshold", NodeSampleAlerts(th, "n1", 80, 10), []string{"warning:n1:mem_pct:80"}, "n1 RAM at 80% in the newest RRD sample"},
+		{"node both critical", NodeSampleAlerts(th, "n1", 96.26, 99), []string{"critical:n1:mem_pct:96.3", "critical:n1:cpu_pct:99"}, "n1 RAM at 96% in the newest RRD sample"},
+		{"node CPU only", NodeSampleAlerts(th, "n2", 50, 91), []string{"warning:n2:cpu_pct:91"}, "n2 CPU at 91% in the newest RRD sample"},
+		// A critical level below the warning one: the warning level is critical.
+		{"critical below warning", NodeSampleAlerts(Thresholds{RAMPct: 80, CriticalPct: 50}, "n1", 81, 0), []string{"critical:n1:mem_pct:81"}, ""},
+		{"defaults", NodeSampleAlerts(Thresholds{}, "n1", 85, 0), []string{"warning:n1:mem_pct:85"}, ""},
+		{"storage below", StorageSampleAlerts(th, "n1", "local", 84.9), nil, ""},
+		{"storage warning", StorageSampleAlerts(th, "n1", "local", 85), []string{"warning:n1/local:storage_pct:85"}, "n1/local at 85% in the newest RRD sample"},
+		{"storage critical", StorageSampleAlerts(th, "n1", "local-zfs", 97.04), []string{"critical:n1/local-zfs:storage_pct:97"}, "n1/local-zfs at 97% in the newest RRD sample"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, a := range tc.got {
+				got = append(got, fmt.Sprintf("%s:%s:%s:%g", a.Severity, a.Subject, a.Metric, a.Value))
+				if a.Basis == "" || a.Threshold == 0 {
+					t.Errorf("no basis or threshold: %+v", a)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			if tc.msg != "" && tc.got[0].Message != tc.msg {
+				t.Errorf("message %q, want %q", tc.got[0].Message, tc.msg)
+			}
+		})
 	}
 }

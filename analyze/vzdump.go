@@ -15,21 +15,6 @@ type LogLine struct {
 	Text string `json:"t"`
 }
 
-// LinesFromText splits a whole log (download=1) into numbered lines. A
-// trailing newline does not add an empty line.
-func LinesFromText(text string) []LogLine {
-	text = strings.TrimSuffix(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	if text == "" {
-		return nil
-	}
-	parts := strings.Split(text, "\n")
-	out := make([]LogLine, len(parts))
-	for i, p := range parts {
-		out[i] = LogLine{N: i + 1, Text: p}
-	}
-	return out
-}
-
 // Job-level outcomes of a vzdump task (VzdumpLog.Status).
 const (
 	VzdumpOK        = "ok"        // TASK OK
@@ -523,4 +508,16 @@ func (l VzdumpLog) Summary() string {
 		}
 	}
 	return fmt.Sprintf("%s (%d/%d)", l.Status, good, n)
+}
+
+// Alerts warns about each guest that failed in this run, with its reason.
+func (l VzdumpLog) Alerts() []Alert {
+	var out []Alert
+	for _, g := range l.Guests {
+		if g.Status == GuestBackupFailed {
+			out = append(out, Alert{Severity: SeverityWarning, Subject: GuestSubject(g.Kind, g.VMID), Metric: "backup",
+				Message: fmt.Sprintf("backup of %s failed: %s", GuestLabel(g.VMID, g.Name), g.Reason), Basis: "ERROR line of this vzdump task log"})
+		}
+	}
+	return out
 }

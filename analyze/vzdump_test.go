@@ -9,13 +9,28 @@ import (
 	"time"
 )
 
+// linesFromText numbers the lines of a whole log, as the task log endpoint
+// does; a trailing newline does not add an empty line.
+func linesFromText(text string) []LogLine {
+	text = strings.TrimSuffix(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if text == "" {
+		return nil
+	}
+	parts := strings.Split(text, "\n")
+	out := make([]LogLine, len(parts))
+	for i, p := range parts {
+		out[i] = LogLine{N: i + 1, Text: p}
+	}
+	return out
+}
+
 func readLog(t *testing.T, name string) []LogLine {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "vzdump", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return LinesFromText(string(b))
+	return linesFromText(string(b))
 }
 
 // guestSection writes one guest's part of a log the way vzdump does.
@@ -53,7 +68,7 @@ func joinLog(parts ...[]string) []LogLine {
 	for _, p := range parts {
 		all = append(all, p...)
 	}
-	return LinesFromText(strings.Join(all, "\n") + "\n")
+	return linesFromText(strings.Join(all, "\n") + "\n")
 }
 
 func sevenGuestsOneFailed() []LogLine {
@@ -218,7 +233,7 @@ func TestParseVzdumpEdgeCases(t *testing.T) {
 					t.Fatalf("job errors: %+v", l.JobErrors)
 				}
 			}},
-		{"job error before any guest", LinesFromText("INFO: starting new backup job: vzdump 100 --storage nfs-backup\nERROR: could not activate storage 'nfs-backup': storage 'nfs-backup' is not online\nTASK ERROR: could not activate storage 'nfs-backup': storage 'nfs-backup' is not online\n"),
+		{"job error before any guest", linesFromText("INFO: starting new backup job: vzdump 100 --storage nfs-backup\nERROR: could not activate storage 'nfs-backup': storage 'nfs-backup' is not online\nTASK ERROR: could not activate storage 'nfs-backup': storage 'nfs-backup' is not online\n"),
 			VzdumpParseOptions{TaskEnded: true},
 			func(t *testing.T, l VzdumpLog) {
 				if l.Status != VzdumpError || len(l.JobErrors) != 1 || len(l.Guests) != 0 || !strings.Contains(l.TaskError, "not online") {
@@ -320,7 +335,7 @@ func FuzzParseVzdumpLog(f *testing.F) {
 	f.Add(sb.String(), false)
 	f.Add("ERROR: Backup of VM 1 failed - x\nINFO: Finished Backup of VM 1 (1:00:00)\nTASK WARNINGS: 99999999999999999999", true)
 	f.Fuzz(func(t *testing.T, text string, ended bool) {
-		lines := LinesFromText(text)
+		lines := linesFromText(text)
 		l, kinds := parseVzdump(lines, VzdumpParseOptions{TaskEnded: ended})
 		checkAccounting(t, lines, l, kinds)
 		if l.GuestsOK+l.GuestsWarning+l.GuestsFailed+l.GuestsUnknown != len(l.Guests) {
@@ -339,5 +354,24 @@ func BenchmarkParseVzdumpSeven(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ParseVzdumpLog(lines, VzdumpParseOptions{TaskEnded: true})
+	}
+}
+
+func TestVzdumpLogAlerts(t *testing.T) {
+	l := ParseVzdumpLog(sevenGuestsOneFailed(), VzdumpParseOptions{TaskEnded: true})
+	got := l.Alerts()
+	if len(got) != 1 {
+		t.Fatalf("%+v", got)
+	}
+	if a := got[0]; a.Severity != SeverityWarning || a.Subject != "vm/103" || a.Metric != "backup" ||
+		a.Message != "backup of VM 103 (docker-host-01) failed: vzdump: backup size 201 GB exceeds storage limit" || a.Basis != "ERROR line of this vzdump task log" {
+		t.Errorf("%+v", a)
+	}
+	ct := ParseVzdumpLog(joinLog(guestSection(200, "lxc", "", "2026-02-21 02:00:00", "no space")), VzdumpParseOptions{TaskEnded: true}).Alerts()
+	if len(ct) != 1 || ct[0].Subject != "ct/200" || ct[0].Message != "backup of VM 200 failed: no space" {
+		t.Errorf("container: %+v", ct)
+	}
+	if ok := ParseVzdumpLog(readLog(t, "qemu_lxc_ok.log"), VzdumpParseOptions{TaskEnded: true}).Alerts(); len(ok) != 0 {
+		t.Errorf("alerts for a good run: %+v", ok)
 	}
 }

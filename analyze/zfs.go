@@ -589,3 +589,19 @@ func (v DiskVerdict) Alert() *Alert {
 	return &Alert{Severity: v.Severity, Subject: v.Node + ":" + v.DevPath, Metric: "disk_health", Value: float64(len(v.Reasons)),
 		Message: fmt.Sprintf("%s %s: %s", v.Node, v.DevPath, joinReasons(v.Reasons)), Basis: "health and wearout from /nodes/{node}/disks/list"}
 }
+
+// MemberDiskAlerts turns the verdict of a disk behind a vdev of pool into
+// an alert, none when the disk is ok or only its SMART status is unknown
+// (info). Value is the remaining life in percent (0 when not reported).
+func MemberDiskAlerts(pool string, d Disk, v DiskVerdict) []Alert {
+	if v.Severity.Rank() < SeverityWarning.Rank() {
+		return nil
+	}
+	life := 0.0
+	if d.WearoutRemainingPct != nil {
+		life = *d.WearoutRemainingPct
+	}
+	return []Alert{{Severity: v.Severity, Subject: d.Node + ":" + d.DevPath, Metric: "smart", Value: life,
+		Message: fmt.Sprintf("disk %s (%s %s, member of %s/%s): %s", d.DevPath, d.Model, d.Serial, d.Node, pool, strings.Join(v.Reasons, "; ")),
+		Basis:   "health and wearout (remaining life %) from /nodes/" + d.Node + "/disks/list"}}
+}

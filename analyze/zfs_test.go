@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -192,5 +193,41 @@ func TestDiskAlert(t *testing.T) {
 	}
 	if a := EvaluateDisk(Disk{Health: "UNKNOWN"}, DiskThresholds{}).Alert(); a != nil {
 		t.Fatalf("%+v", a)
+	}
+}
+
+func TestMemberDiskAlerts(t *testing.T) {
+	life := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name string
+		d    Disk
+		want string // severity:value, "" for no alert
+		msg  string
+	}{
+		{"worn out", Disk{Health: "PASSED", WearoutRemainingPct: life(5)}, "critical:5", "disk /dev/sdb (Samsung S1, member of n/rpool): 5% life remaining"},
+		{"wearing", Disk{Health: "PASSED", WearoutRemainingPct: life(15)}, "warning:15", ""},
+		{"failed SMART, no wearout", Disk{Health: "FAILED"}, "critical:0", "disk /dev/sdb (Samsung S1, member of n/rpool): SMART health FAILED"},
+		{"failed and worn", Disk{Health: "FAILED", WearoutRemainingPct: life(8)}, "critical:8", "disk /dev/sdb (Samsung S1, member of n/rpool): SMART health FAILED; 8% life remaining"},
+		{"healthy", Disk{Health: "PASSED", WearoutRemainingPct: life(97)}, "", ""},
+		{"unknown SMART only", Disk{Health: "UNKNOWN"}, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.d.Node, tc.d.DevPath, tc.d.Model, tc.d.Serial = "n", "/dev/sdb", "Samsung", "S1"
+			got := MemberDiskAlerts("rpool", tc.d, EvaluateDisk(tc.d, DiskThresholds{}))
+			if tc.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("alert %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 || fmt.Sprintf("%s:%g", got[0].Severity, got[0].Value) != tc.want || got[0].Subject != "n:/dev/sdb" || got[0].Metric != "smart" ||
+				got[0].Basis != "health and wearout (remaining life %) from /nodes/n/disks/list" {
+				t.Fatalf("got %+v, want %s", got, tc.want)
+			}
+			if tc.msg != "" && got[0].Message != tc.msg {
+				t.Errorf("message %q, want %q", got[0].Message, tc.msg)
+			}
+		})
 	}
 }

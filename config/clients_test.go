@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
@@ -15,11 +16,7 @@ import (
 func TestClientsRouteByClusterName(t *testing.T) {
 	var sims []*pvesim.Sim
 	for i := 0; i < 2; i++ {
-		s, err := pvesim.Start(context.Background(), pvesim.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
+		s := simtest.Start(t, pvesim.Options{})
 		sims = append(sims, s)
 	}
 	dir := t.TempDir()

@@ -103,19 +103,6 @@ func (c Cluster) Options() proxmox.Options {
 		UnsafeCleartextHTTP: c.UnsafeCleartextHTTP}
 }
 
-// TLSMode describes how the cluster's certificates are checked.
-func (c Cluster) TLSMode() string {
-	switch {
-	case c.Fingerprint != "":
-		return "fingerprint pin"
-	case c.CAFile != "":
-		return "CA file " + c.CAFile
-	case c.Insecure:
-		return "INSECURE (certificate not verified)"
-	}
-	return "system CA roots"
-}
-
 // Thresholds are alert limits in percent (0 = default).
 type Thresholds struct {
 	RAMPct     float64
@@ -184,16 +171,6 @@ func (c *Config) Names() []string {
 
 // Getenv looks up a variable; os.LookupEnv in production.
 type Getenv func(string) (string, bool)
-
-// FromEnv reads the configuration the way the server does: flags aside,
-// the environment over the default config file, with every secret resolved.
-func FromEnv() (*Config, error) { return LoadAll(Options{}) }
-
-// Load reads the configuration from getenv alone (no config file), with
-// secrets resolved from the environment, files and systemd credentials.
-func Load(getenv Getenv) (*Config, error) {
-	return LoadAll(Options{Getenv: getenv, NoFile: true, Keyring: noKeyring{}})
-}
 
 // LoadAll reads the configuration and resolves every cluster's secret. A
 // default cluster without its secret is an error; another cluster's missing

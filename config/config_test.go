@@ -32,6 +32,13 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// loadEnv reads the configuration from getenv alone (no config file), with
+// secrets resolved from the environment, files and systemd credentials,
+// never from a keyring.
+func loadEnv(getenv Getenv) (*Config, error) {
+	return LoadAll(Options{Getenv: getenv, NoFile: true, Keyring: memKeyring{}})
+}
+
 // memKeyring is an in-memory Keyring.
 type memKeyring map[string]string
 
@@ -183,7 +190,7 @@ func TestPrecedence(t *testing.T) {
 
 func TestEnvironmentOnly(t *testing.T) {
 	tokFile := writeFile(t, "tok", "root@pam!mcp=from-file\n")
-	cfg, err := Load(envOf(map[string]string{EnvEndpoint: "pve1, pve2:8007", EnvToken + "_FILE": tokFile,
+	cfg, err := loadEnv(envOf(map[string]string{EnvEndpoint: "pve1, pve2:8007", EnvToken + "_FILE": tokFile,
 		EnvInsecure: "true", EnvClusterName: "home", EnvTimeout: "4s"}))
 	if err != nil {
 		t.Fatal(err)
@@ -194,12 +201,12 @@ func TestEnvironmentOnly(t *testing.T) {
 		t.Errorf("%+v", c)
 	}
 	// Nothing set: no cluster and no error.
-	cfg, err = Load(envOf(nil))
+	cfg, err = loadEnv(envOf(nil))
 	if err != nil || cfg.Cluster != nil || len(cfg.Clusters) != 0 {
 		t.Errorf("empty: %v %+v", err, cfg)
 	}
 	// Partly set: names what is missing.
-	_, err = Load(envOf(map[string]string{EnvEndpoint: "https://pve1:8006"}))
+	_, err = loadEnv(envOf(map[string]string{EnvEndpoint: "https://pve1:8006"}))
 	if err == nil || !strings.Contains(err.Error(), "missing "+EnvToken+";") {
 		t.Errorf("partial: %v", err)
 	}
@@ -213,7 +220,7 @@ func TestEnvironmentOnly(t *testing.T) {
 		"bad timeout": {EnvEndpoint: "a", EnvToken: "root@pam!mcp=s", EnvInsecure: "1", EnvTimeout: "soon"},
 		"approval":    {EnvApproval: "yolo"},
 	} {
-		if _, err := Load(envOf(env)); err == nil {
+		if _, err := loadEnv(envOf(env)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -298,10 +305,13 @@ default_cluster: ring
 
 	// Failures name the cluster and the source, and how to fix it.
 	cfg, _ = Read(Options{Path: path, Getenv: envOf(nil)})
-	err = cfg.Resolve(memKeyring{}, envOf(nil))
-	for _, w := range []string{"cluster cred", CredentialsHint(), "cluster ring", "pvemcp auth set --cluster ring"} {
-		if err == nil || !strings.Contains(err.Error(), w) {
-			t.Errorf("resolve error lacks %q: %v", w, err)
+	for name, want := range map[string][]string{"cred": {"cluster cred", CredentialsHint()}, "ring": {"cluster ring", "pvemcp auth set --cluster ring"}} {
+		c, _ := cfg.ClusterByName(name)
+		err := c.Resolve(memKeyring{}, envOf(nil))
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("resolve error of %s lacks %q: %v", name, w, err)
+			}
 		}
 	}
 	// A stored token for another id is refused.
@@ -384,7 +394,7 @@ func TestFlags(t *testing.T) {
 // TestSystemRootsByDefault: endpoint and token are enough (a certificate a
 // CA the system trusts signed, as with ACME); the file form too.
 func TestSystemRootsByDefault(t *testing.T) {
-	cfg, err := Load(envOf(map[string]string{EnvEndpoint: "https://pve1.example.com:8006", EnvToken: "pvemcp@pve!mcp=s3cret-value"}))
+	cfg, err := loadEnv(envOf(map[string]string{EnvEndpoint: "https://pve1.example.com:8006", EnvToken: "pvemcp@pve!mcp=s3cret-value"}))
 	if err != nil || cfg.Cluster == nil || cfg.Cluster.Fingerprint != "" || cfg.Cluster.CAFile != "" || cfg.Cluster.Insecure {
 		t.Fatalf("endpoint and token only: %v %+v", err, cfg)
 	}

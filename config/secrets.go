@@ -110,29 +110,6 @@ func (OSKeyring) Delete(service, user string) error {
 	return keyringErr(err)
 }
 
-// noKeyring is used where the keyring must not be consulted.
-type noKeyring struct{}
-
-func (noKeyring) Get(string, string) (string, error) {
-	return "", errors.New("the OS keyring is not used here")
-}
-func (noKeyring) Set(string, string, string) error {
-	return errors.New("the OS keyring is not used here")
-}
-func (noKeyring) Delete(string, string) error { return errors.New("the OS keyring is not used here") }
-
-// Resolve fills every cluster's Token from its secret source. Errors name
-// the cluster and the source, never a secret.
-func (c *Config) Resolve(kr Keyring, getenv Getenv) error {
-	var errs []error
-	for _, cl := range c.Clusters {
-		if err := cl.Resolve(kr, getenv); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // Resolve reads the cluster's secret and sets Token.
 func (cl *Cluster) Resolve(kr Keyring, getenv Getenv) error {
 	if getenv == nil {

@@ -1,9 +1,11 @@
 // Arguments the end-to-end tests call each tool with, keyed by tool name.
 //
-// Every tool that tools/list returns is called. A tool without an entry here
-// is called with {} when its input schema requires nothing; a tool that
-// requires arguments and has no entry fails the suite by name, so a new tool
-// only needs a line here.
+// Every tool that tools/list returns is called. A tool is called with its
+// entry here if it has one, else with the arguments its own Go tests declare
+// for the demo cluster (tools/<tool>_test.go, declareArgs; make snapshots
+// publishes them in schemas/tool-args.json), else with {} when its input
+// schema requires nothing; a tool that requires arguments and has none fails
+// the suite by name. A new tool needs no line here.
 //
 // An entry is either a plain arguments object, or an async function
 // ({ call }) => arguments for tools that need a value another tool returns
@@ -12,7 +14,12 @@
 //
 // Values refer to the demo scenario (the product description's cluster).
 // Write tools only plan here; confirm_plan executes one harmless plan.
+import { readFileSync } from 'node:fs';
+
+const declared = JSON.parse(readFileSync(new URL('../schemas/tool-args.json', import.meta.url), 'utf8'));
+
 export const toolArgs = {
+  ...declared,
   get_guest: { vmid: 100 }, // dc01-win2022 on pve-node01
   get_metrics: { node: 'pve-node03' }, // it needs one of node, vmid or storage
   enable_toolset: { toolset: 'inventory' }, // on from the start: changes no tool list

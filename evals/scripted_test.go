@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim/harness"
@@ -490,11 +491,7 @@ func TestScriptedAgents(t *testing.T) {
 		t.Fatalf("%d task files, eval.yaml lists %d", len(dirs), len(ev.Config.TaskSets))
 	}
 
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "scenario.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simtest.Start(t, pvesim.Options{Scenario: "scenario.yaml"})
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), CAPEM: sim.CACertPEM()})
 	if err != nil {
 		t.Fatal(err)

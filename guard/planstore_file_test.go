@@ -71,7 +71,7 @@ func TestFileStoreSweepsExpiredPlans(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	path := filepath.Join(t.TempDir(), "plans.json")
-	s := fileStore(t, path, WithClock(clock), WithTTL(time.Minute))
+	s := fileStore(t, path, WithClock(clock), withTTL(time.Minute))
 	old, err := s.Propose(samplePlan("local"), nil)
 	if err != nil {
 		t.Fatal(err)

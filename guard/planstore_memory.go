@@ -130,18 +130,6 @@ func (m *memoryBackend) trimTombstonesLocked() {
 	m.tombs = n
 }
 
-func (m *memoryBackend) tombstones() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, md := range m.meta {
-		if !md.pending {
-			n++
-		}
-	}
-	return n
-}
-
 func (m *memoryBackend) Sweep(_ context.Context, now time.Time) ([]Plan, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

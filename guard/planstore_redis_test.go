@@ -186,7 +186,7 @@ func TestRedisDownRefusesAndRecovers(t *testing.T) {
 
 func TestRedisExpiredPlansAreGone(t *testing.T) {
 	srv := redistest.Start(t)
-	a := replicaStore(t, srv.URL(), "a", WithTTL(200*time.Millisecond))
+	a := replicaStore(t, srv.URL(), "a", withTTL(200*time.Millisecond))
 	prop, err := a.Propose(samplePlan("c"), nil)
 	if err != nil {
 		t.Fatal(err)

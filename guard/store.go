@@ -122,10 +122,8 @@ const maxSwapRetries = 16
 // Option configures a Store.
 type Option func(*Store)
 
-// WithTTL sets how long plans stay confirmable.
-func WithTTL(d time.Duration) Option { return func(s *Store) { s.ttl = d } }
-
-// WithClock replaces time.Now (tests use it to expire plans without waiting).
+// WithClock replaces time.Now. Only tests use it (here and in the tools
+// and cmd packages, to expire plans without waiting).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // WithAudit records every plan, confirmation, refusal and outcome.
@@ -134,7 +132,8 @@ func WithAudit(l *AuditLog) Option { return func(s *Store) { s.audit = l } }
 // WithBackend keeps the plans in b instead of this process's memory.
 func WithBackend(b PlanBackend) Option { return func(s *Store) { s.backend = b } }
 
-// WithReplica names this process in the audit (default host/pid).
+// WithReplica names this process in the audit (default host/pid). Only
+// tests use it, to run several named replicas in one process.
 func WithReplica(name string) Option { return func(s *Store) { s.replica = name } }
 
 // NewStore returns a store; without WithBackend its plans live in memory.

@@ -396,7 +396,7 @@ func TestAuditFailureFailsClosed(t *testing.T) {
 
 func TestExpiredPlansArePrunedButStillExplained(t *testing.T) {
 	now := time.Date(2026, 2, 23, 10, 0, 0, 0, time.UTC)
-	s := NewStore(WithClock(func() time.Time { return now }), WithTTL(time.Minute))
+	s := NewStore(WithClock(func() time.Time { return now }), withTTL(time.Minute))
 	old, _ := s.Propose(samplePlan("c"), nil)
 	now = now.Add(2 * time.Minute)
 	s.Propose(samplePlan("c"), nil) // prunes the expired plan

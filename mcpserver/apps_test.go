@@ -17,7 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
 	"github.com/pvemcp/pvemcp/tools"
@@ -31,15 +31,8 @@ var appsCaps = `{"extensions":{"` + resources.AppsExtension + `":{"mimeTypes":["
 func fixedServer(t *testing.T) *tools.Server {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) }
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0", Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simtest.Start(t, pvesim.Options{Now: now})
+	c := simtest.Proxmox(t, sim, "operator")
 	return tools.NewServer(&tools.Env{Client: c, Now: now}, tools.Select(true, nil))
 }
 

@@ -8,17 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
 func startNodeSim(t *testing.T) *pvesim.Sim {
 	t.Helper()
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{PerNodePorts: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := simtest.Start(t, pvesim.Options{PerNodePorts: true})
 	return sim
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -13,11 +14,7 @@ import (
 // The pin accepts the certificate it names and refuses a changed one,
 // showing both fingerprints.
 func TestFingerprintPinAcceptAndRefuse(t *testing.T) {
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simtest.Demo(t)
 	pin := sim.Fingerprint()
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("operator"),
 		Fingerprint: strings.ToLower(strings.ReplaceAll(pin, ":", ""))})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -12,11 +11,11 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
 	"github.com/pvemcp/pvemcp/tools"
@@ -65,77 +64,35 @@ type world struct {
 
 func newWorld(t *testing.T, toolsets []string) *world {
 	t.Helper()
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Now: fixedNow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simtest.Start(t, pvesim.Options{Scenario: "demo", Now: fixedNow})
+	c := simtest.Proxmox(t, sim, "operator")
 	return &world{sim: sim, srv: tools.NewServer(&tools.Env{Client: c, Now: fixedNow}, tools.Select(true, toolsets))}
-}
-
-func initialize(t *testing.T, c *client.Client, version string) {
-	t.Helper()
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = version
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	ir, err := c.Initialize(ctx, init)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ir.ProtocolVersion != version {
-		t.Fatalf("negotiated %s, want %s", ir.ProtocolVersion, version)
-	}
-	if ir.Capabilities.Resources == nil {
-		t.Error("no resources capability")
-	}
 }
 
 // connect returns an initialized client of ms over the given transport.
 func connect(t *testing.T, ms *mcpserver.Server, via, version string) *client.Client {
 	t.Helper()
-	var c *client.Client
+	o := simtest.MCP{Version: version}
+	var c *simtest.Client
 	switch via {
 	case "inprocess":
-		var err error
-		if c, err = client.NewInProcessClientWithOptions(ms.MCP(), client.WithProtocolVersion(version)); err != nil {
-			t.Fatal(err)
-		}
+		c = simtest.InProcess(t, ms.MCP(), o)
 	case "stdio":
-		inR, inW := io.Pipe()
-		outR, outW := io.Pipe()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = ms.ServeStdio(ctx, inR, outW, nil)
-		}()
-		t.Cleanup(func() {
-			cancel()
-			inW.Close()
-			outW.Close()
-			<-done
-		})
-		c = client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))), client.WithProtocolVersion(version))
+		c = simtest.Stdio(t, ms.MCP(), o)
 	case "http":
 		hs := httptest.NewServer(ms.HTTPHandler(mcpserver.HTTPOptions{}))
 		t.Cleanup(hs.Close)
-		tr, err := transport.NewStreamableHTTP(hs.URL + "/mcp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c = client.NewClient(tr, client.WithProtocolVersion(version))
+		c = simtest.HTTP(t, hs.URL+"/mcp", o)
+	default:
+		t.Fatalf("no transport %q", via)
 	}
-	initialize(t, c, version)
-	return c
+	if c.Init.ProtocolVersion != version {
+		t.Fatalf("negotiated %s, want %s", c.Init.ProtocolVersion, version)
+	}
+	if c.Init.Capabilities.Resources == nil {
+		t.Error("no resources capability")
+	}
+	return c.Client
 }
 
 func read(t *testing.T, c *client.Client, uri string) (string, error) {

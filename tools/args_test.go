@@ -185,7 +185,7 @@ func TestRounding(t *testing.T) {
 			t.Errorf("Compact(%v) = %v, want %v", in, got, want)
 		}
 	}
-	if GiB(int64(64)<<30) != 64 || GiB2(int64(512)<<20) != 0.5 || MiB(int64(3)<<20) != 3 || TiB(int64(1)<<40) != 1 {
+	if GiB(int64(64)<<30) != 64 || GiB2(int64(512)<<20) != 0.5 {
 		t.Error("unit conversion")
 	}
 	if Pct(1, 3) != 33.3 || Pct(5, 0) != 0 || FracPct(0.4567) != 45.7 {

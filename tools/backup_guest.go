@@ -137,7 +137,7 @@ func guestUsedBytes(ctx context.Context, c *proxmox.Client, g proxmox.Resource) 
 }
 
 func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return BackupGuestResult{}, err
 	}

@@ -1,12 +1,12 @@
 package tools
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -34,11 +34,7 @@ func TestBackupStatusJobSelections(t *testing.T) {
 	if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: p, Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := simtest.Start(t, pvesim.Options{Scenario: p})
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("homelab"), Fingerprint: sim.Fingerprint()})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -230,7 +229,6 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		lines, _, err := c.TaskLog(ctx, upid, 0, 0)
 		return lines, err
 	})
-	read := 0
 	for _, l := range logs {
 		i := byUPID[l.Node]
 		if l.Err != nil {
@@ -243,7 +241,6 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		}
 		parsed := analyze.ParseVzdumpLog(ll, analyze.VzdumpParseOptions{TaskEnded: runs[i].EndEpoch > 0})
 		runs[i].Log = &parsed
-		read++
 	}
 
 	if args.Job != "" {
@@ -251,54 +248,36 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		for _, r := range runs {
 			if id, _ := analyze.MatchRunToJob(r, allJobs, nil); id == args.Job {
 				mine = append(mine, r)
-			} else if r.Log != nil {
-				read--
 			}
 		}
 		runs = mine
 	}
-	rep := analyze.BackupStatus(ajobs, runs, refs, now.Unix(), analyze.BackupOptions{StaleAfterSeconds: 1})
 	// Archives on the storages (a shared one counts for every guest whose
 	// backups it holds, whichever node wrote them) prove successes whose run
 	// logs were not read.
-	archives := backupArchives(ctx, c, nodes)
-	for i := range rep.Guests {
-		g := &rep.Guests[i]
-		if a, ok := archives[g.VMID]; ok && a.ctime > g.LastSuccessEpoch {
-			g.LastSuccessEpoch = a.ctime
-		}
+	archives := map[int]int64{}
+	for vmid, a := range backupArchives(ctx, c, nodes) {
+		archives[vmid] = a.ctime
 	}
-	out := BackupResult{Jobs: []BackupJobInfo{}, Window: BackupWindow{Days: args.Days, From: rfcTime(since), To: rfcTime(now.Unix()), LogsRead: read}}
-	out.Basis = rep.Basis + fmt.Sprintf("; %d of %d logs read, the other runs judged by their task status", read, len(runs))
+	rep := analyze.BackupStatus(ajobs, runs, refs, now.Unix(), analyze.BackupOptions{StaleAfterSeconds: int64(args.StaleAfterHours) * 3600,
+		WindowDays: args.Days, SomeNodes: args.Node != "", ArchiveEpochs: archives})
+	out := BackupResult{Jobs: []BackupJobInfo{}, Window: BackupWindow{Days: args.Days, From: rfcTime(since), To: rfcTime(now.Unix()), LogsRead: rep.LogsRead}}
+	out.Basis = rep.Basis
 	if jobsErr != nil {
 		out.Basis += "; jobs unknown"
-	}
-	jobByID := map[string]analyze.BackupJob{}
-	for _, j := range ajobs {
-		jobByID[j.ID] = j
 	}
 	for _, jr := range rep.Jobs {
 		ji := BackupJobInfo{ID: jr.Job.ID, Schedule: jr.Job.Schedule, Storage: jr.Job.Storage, Mode: jr.Job.Mode, Enabled: jr.Job.Enabled,
 			Selection: jr.Selection, NextRun: rfcTime(jr.Job.NextRunEpoch), Runs: jr.Runs, Outcome: jr.Outcome, Counts: jr.Counts}
 		if jr.LastRun != nil {
-			ri := runInfo(*jr.LastRun, runs)
+			ri := runInfo(*jr.LastRun)
 			ri.Job, ri.Match = "", ""
 			ji.LastRun = &ri
 		}
 		out.Jobs = append(out.Jobs, ji)
 	}
-	// Every summarised run: counts, failures, problem runs.
-	all := append([]analyze.RunSummary(nil), rep.ManualRuns...)
-	for _, r := range runs {
-		s := analyze.SummarizeRun(r)
-		s.JobID, s.MatchBasis = analyze.MatchRunToJob(r, ajobs, nil)
-		if s.JobID == "" {
-			continue // already in ManualRuns
-		}
-		all = append(all, s)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].StartEpoch > all[j].StartEpoch })
-	for _, s := range all {
+	// Every run: counts, failures, problem runs.
+	for _, s := range rep.Runs {
 		out.Runs.Total++
 		switch s.Outcome {
 		case analyze.OutcomeOK:
@@ -313,7 +292,7 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 			out.Runs.Unknown++
 		}
 		if s.Outcome != analyze.OutcomeOK {
-			out.Problems = append(out.Problems, runInfo(s, runs))
+			out.Problems = append(out.Problems, runInfo(s))
 			for i := range out.Jobs {
 				if out.Jobs[i].ID == s.JobID {
 					out.Jobs[i].RunsNotOK++
@@ -322,103 +301,36 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		}
 		for _, f := range s.Failures {
 			out.Failures = append(out.Failures, BackupFailure{VMID: f.VMID, Name: f.Name, Job: s.JobID, Node: s.Node,
-				At: rfcTime(firstNonZero(f.AtEpoch, s.EndEpoch, s.StartEpoch)), Reason: capText(f.Reason, maxLineChars), ErrorLines: capAll(f.ErrorLines, maxLineChars), UPID: s.UPID})
+				At: rfcTime(f.AtEpoch), Reason: capText(f.Reason, maxLineChars), ErrorLines: capAll(f.ErrorLines, maxLineChars), UPID: s.UPID})
 		}
 	}
 	for _, s := range rep.ManualRuns {
-		out.Manual = append(out.Manual, runInfo(s, runs))
-	}
-	// Alerts: analyze's, except its stale ones, which are recomputed with a
-	// limit that follows each guest's job schedules.
-	var alerts []Alert
-	for _, a := range rep.Alerts {
-		if a.Metric != "backup_age_hours" {
-			alerts = append(alerts, a)
-		}
+		out.Manual = append(out.Manual, runInfo(s))
 	}
 	for _, g := range rep.Guests {
 		gi := GuestBackupIn{VMID: g.VMID, Name: g.Name, LastSuccess: rfcTime(g.LastSuccessEpoch), LastFailure: rfcTime(g.LastFailureEpoch), Reason: g.LastFailure}
 		if gi.LastSuccess != "" || gi.LastFailure != "" {
 			out.Guests = append(out.Guests, gi)
 		}
-		if len(g.Jobs) == 0 {
-			continue
-		}
-		limit := float64(args.StaleAfterHours)
-		if limit == 0 {
-			limit = staleLimitHours(g.Jobs, jobByID)
-		}
-		age := float64(now.Unix()-g.LastSuccessEpoch) / 3600
-		if g.LastSuccessEpoch != 0 && age <= limit {
-			continue
-		}
-		sg := StaleGuest{VMID: g.VMID, Name: g.Name, Jobs: g.Jobs, LastSuccess: rfcTime(g.LastSuccessEpoch), LimitHours: limit}
-		msg := fmt.Sprintf("%s has no successful backup in the runs examined (%d days)", backupGuestLabel(g.VMID, g.Name), args.Days)
-		if g.LastSuccessEpoch != 0 {
-			sg.AgeHours = Round(age, 1)
-			msg = fmt.Sprintf("%s last backed up %.1f days ago (limit %.0f h)", backupGuestLabel(g.VMID, g.Name), age/24, limit)
-		}
-		if read < len(runs) && g.LastSuccessEpoch == 0 {
-			msg += "; older runs that ended OK were judged by task status only (logs=all reads them)"
-		}
-		out.Stale = append(out.Stale, sg)
-		alerts = append(alerts, Alert{Severity: SeverityWarning, Subject: analyze.GuestSubject(guestTypeOf(refs, g.VMID), g.VMID),
-			Metric: "backup_age_hours", Value: sg.AgeHours, Threshold: limit, Message: msg,
-			Basis: "newest successful guest backup in the vzdump task logs read and the backup archives on the storages"})
 	}
-	// An enabled job with no run in a window longer than its period missed
-	// its schedule (a stopped timer, a node down at the time, ...).
-	for _, j := range out.Jobs {
-		if j.Enabled && j.Runs == 0 && args.Node == "" && float64(args.Days*24) >= staleLimitHours([]string{j.ID}, jobByID) {
-			alerts = append(alerts, Alert{Severity: SeverityWarning, Subject: "backup-job/" + j.ID, Metric: "backup_runs",
-				Message: fmt.Sprintf("backup job %s (%s) has no run in the last %d days", j.ID, j.Schedule, args.Days),
-				Basis:   "vzdump tasks of every node in the window"})
-		}
+	for _, g := range rep.Stale {
+		out.Stale = append(out.Stale, StaleGuest{VMID: g.VMID, Name: g.Name, Jobs: g.Jobs, LastSuccess: rfcTime(g.LastSuccessEpoch),
+			AgeHours: g.AgeHours, LimitHours: g.LimitHours})
 	}
-	// analyze alerts on the failures of each job's last round; a failure
-	// earlier in the window is still news ("did all backups work this week?").
-	alerted := map[string]bool{}
-	for _, a := range alerts {
-		if a.Metric == "backup" {
-			alerted[a.Subject] = true
-		}
-	}
-	lastOK := map[int]int64{}
-	for _, g := range rep.Guests {
-		lastOK[g.VMID] = g.LastSuccessEpoch
-	}
-	for _, f := range out.Failures {
-		subj := analyze.GuestSubject(guestTypeOf(refs, f.VMID), f.VMID)
-		if alerted[subj] {
-			continue
-		}
-		alerted[subj] = true
-		msg := fmt.Sprintf("%s: %s failed on %s", orManual(f.Job), backupGuestLabel(f.VMID, f.Name), f.At[:10])
-		if f.Reason != "" {
-			msg += fmt.Sprintf(". Error: %q", f.Reason)
-		}
-		if ok := lastOK[f.VMID]; ok != 0 && rfcTime(ok) > f.At {
-			msg += "; backed up successfully since, at " + rfcTime(ok)
-		}
-		alerts = append(alerts, Alert{Severity: SeverityWarning, Subject: subj, Metric: "backup", Value: 0, Threshold: 1,
-			Message: msg, Basis: "ERROR line of the vzdump task log " + f.UPID})
-	}
-	AddAlert(ctx, alerts...)
-	switch {
-	case nbErr == nil:
+	AddAlert(ctx, rep.Alerts...)
+	uncovered := rep.Uncovered
+	if nbErr == nil {
+		uncovered = nil
 		for _, g := range nb {
-			out.Uncovered = append(out.Uncovered, GuestRefInfo{VMID: int(g.VMID), Name: g.Name, Type: g.Type})
+			uncovered = append(uncovered, analyze.GuestRef{VMID: int(g.VMID), Name: g.Name, Type: g.Type})
 		}
-	default:
+	} else {
 		AddErr(ctx, "", nbErr)
-		for _, g := range rep.Uncovered {
-			out.Uncovered = append(out.Uncovered, GuestRefInfo{VMID: g.VMID, Name: g.Name, Type: g.Type})
-		}
 	}
-	for _, g := range out.Uncovered {
-		AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: analyze.GuestSubject(g.Type, g.VMID), Metric: "backup_job",
-			Message: backupGuestLabel(g.VMID, g.Name) + " is covered by no enabled backup job", Basis: "/cluster/backup-info/not-backed-up"})
+	for _, g := range uncovered {
+		out.Uncovered = append(out.Uncovered, GuestRefInfo{VMID: g.VMID, Name: g.Name, Type: g.Type})
 	}
+	AddAlert(ctx, analyze.EvaluateUncovered(uncovered)...)
 	if args.Node != "" {
 		AddUnavailable(ctx, "runs on other nodes", "only "+args.Node+" was read (node argument)")
 	}
@@ -457,81 +369,7 @@ func logsToRead(runs []analyze.BackupRun, jobs []analyze.BackupJob, all bool) ma
 	return out
 }
 
-func runInfo(s analyze.RunSummary, runs []analyze.BackupRun) BackupRunInfo {
-	ri := BackupRunInfo{Node: s.Node, UPID: s.UPID, Start: rfcTime(s.StartEpoch), End: rfcTime(s.EndEpoch), Outcome: s.Outcome,
+func runInfo(s analyze.RunSummary) BackupRunInfo {
+	return BackupRunInfo{Node: s.Node, UPID: s.UPID, Start: rfcTime(s.StartEpoch), End: rfcTime(s.EndEpoch), Status: s.TaskStatus, Outcome: s.Outcome,
 		Counts: s.Counts, Job: s.JobID, Match: s.MatchBasis, JobError: s.JobErrors, Notify: s.NotificationErrors}
-	for _, r := range runs {
-		if r.UPID == s.UPID {
-			ri.Status = r.Status
-		}
-	}
-	return ri
-}
-
-// staleLimitHours follows the most frequent schedule among the guest's jobs:
-// two missed daily runs, or one missed weekly or monthly run plus a day.
-func staleLimitHours(jobIDs []string, jobs map[string]analyze.BackupJob) float64 {
-	limit := 0.0
-	for _, id := range jobIDs {
-		l := 48.0
-		s := strings.ToLower(jobs[id].Schedule)
-		switch {
-		case strings.Contains(s, "monthly"):
-			l = 32 * 24
-		case strings.Contains(s, "weekly") || hasWeekday(s):
-			l = 8 * 24
-		}
-		if limit == 0 || l < limit {
-			limit = l
-		}
-	}
-	if limit == 0 {
-		limit = 48
-	}
-	return limit
-}
-
-// hasWeekday reports a schedule limited to some weekdays ("sun 03:00",
-// "mon..fri 21:00"); ranges of five or more days count as daily.
-func hasWeekday(s string) bool {
-	days := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
-	n := 0
-	for _, d := range days {
-		if strings.Contains(s, d) {
-			n++
-		}
-	}
-	return n > 0 && !strings.Contains(s, "..") && n < 5
-}
-
-func backupGuestLabel(vmid int, name string) string {
-	if name == "" {
-		return fmt.Sprintf("VM %d", vmid)
-	}
-	return fmt.Sprintf("VM %d (%s)", vmid, name)
-}
-
-func guestTypeOf(refs []analyze.GuestRef, vmid int) string {
-	for _, g := range refs {
-		if g.VMID == vmid {
-			return g.Type
-		}
-	}
-	return "qemu"
-}
-
-func orManual(job string) string {
-	if job == "" {
-		return "manual run"
-	}
-	return job
-}
-
-func firstNonZero(v ...int64) int64 {
-	for _, x := range v {
-		if x != 0 {
-			return x
-		}
-	}
-	return 0
 }

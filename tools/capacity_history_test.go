@@ -29,7 +29,6 @@ func TestCapacityHistoryMatchesRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in analyze.CapacityInput
-	guestStor := map[string]bool{}
 	nodeIdx := map[string]int{}
 	for _, r := range res {
 		if r.Type == "node" {
@@ -41,16 +40,14 @@ func TestCapacityHistoryMatchesRows(t *testing.T) {
 		switch {
 		case r.Type == "storage":
 			i := nodeIdx[r.Node]
-			in.Nodes[i].Storages = append(in.Nodes[i].Storages, analyze.CapStorage{Storage: r.Storage, TotalBytes: uint64(r.MaxDisk)})
-			if !bool(r.Shared) && (strings.Contains(r.Content, "images") || strings.Contains(r.Content, "rootdir")) {
-				guestStor[r.Node+"/"+r.Storage] = true
-			}
+			in.Nodes[i].Storages = append(in.Nodes[i].Storages, analyze.CapStorage{Storage: r.Storage, TotalBytes: uint64(r.MaxDisk),
+				GuestDisks: !bool(r.Shared) && (strings.Contains(r.Content, "images") || strings.Contains(r.Content, "rootdir"))})
 		case r.IsGuest():
 			in.Guests = append(in.Guests, analyze.CapGuest{VMID: int(r.VMID), Type: r.Type, Node: r.Node, Running: r.Status == "running",
 				Template: bool(r.Template)})
 		}
 	}
-	readCapacityHistory(ctx, c, &in, guestStor, "week")
+	readCapacityHistory(ctx, c, &in, "week")
 
 	// The reference: rows of maps, as the report read them before.
 	withHistory := 0
@@ -108,7 +105,7 @@ func TestCapacityHistoryMatchesRows(t *testing.T) {
 			t.Errorf("%s memory history: %d points, want %d", n.Name, len(n.MemHistory), len(want))
 		}
 		for _, s := range n.Storages {
-			if !guestStor[n.Name+"/"+s.Storage] || s.TotalBytes == 0 {
+			if !s.GuestDisks || s.TotalBytes == 0 {
 				if s.History != nil {
 					t.Errorf("%s/%s: history read though it holds no guest disk", n.Name, s.Storage)
 				}

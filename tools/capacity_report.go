@@ -53,81 +53,22 @@ func (a CapacityArgs) Validate() error {
 
 // CapacityResult is the capacity report.
 type CapacityResult struct {
-	Window           string        `json:"window"`
-	Nodes            []CapNodeOut  `json:"nodes"`
-	OverProvisioned  []CapFinding  `json:"over_provisioned,omitempty"`
-	OverTotal        int           `json:"over_provisioned_total"`
-	UnderProvisioned []CapFinding  `json:"under_provisioned,omitempty"`
-	UnderTotal       int           `json:"under_provisioned_total"`
-	FindingsBasis    string        `json:"findings_basis,omitempty"`
-	Guests           []CapGuestUse `json:"guests,omitempty" description:"running guests: allocation vs use (guests=true)"`
-	Moves            []CapMove     `json:"moves"`
-	PeakBefore       analyze.Peak  `json:"peak_before"`
-	PeakAfter        analyze.Peak  `json:"peak_after"`
-	NoMoveReasons    []string      `json:"no_move_reasons,omitempty"`
-	Blocked          []CapBlocked  `json:"blocked,omitempty"`
-	Search           string        `json:"search" description:"exact or greedy+lookahead"`
-	Basis            []string      `json:"basis"`
-	Apply            string        `json:"apply,omitempty"`
-}
-
-// CapNodeOut is a node's capacity. A node that is not online has no usage
-// figures (Proxmox gives none) and its guests' states are unknown: those
-// fields are absent and the envelope's "unavailable" says why.
-type CapNodeOut struct {
-	Node             string          `json:"node"`
-	Online           bool            `json:"online"`
-	Excluded         bool            `json:"excluded,omitempty"`
-	Evacuate         bool            `json:"evacuate,omitempty"`
-	CPUCores         int             `json:"cpu_cores,omitempty" description:"physical cores (cores × sockets)"`
-	CPUThreads       int             `json:"cpu_threads"`
-	CPUUsedPct       *float64        `json:"cpu_used_pct,omitempty" description:"absent when the node is not online"`
-	VCPUsRunning     *float64        `json:"vcpus_running,omitempty" description:"absent when the node is not online"`
-	VCPUsAll         float64         `json:"vcpus_all"`
-	VCPURatioRunning *float64        `json:"vcpu_ratio_running,omitempty" description:"vCPUs of running guests per thread"`
-	VCPURatioAll     float64         `json:"vcpu_ratio_all"`
-	MemTotalGiB      float64         `json:"mem_total_gib"`
-	MemUsedGiB       *float64        `json:"mem_used_gib,omitempty" description:"absent when the node is not online"`
-	MemUsedPct       *float64        `json:"mem_used_pct,omitempty"`
-	MemAllocRunGiB   *float64        `json:"mem_alloc_running_gib,omitempty" description:"maxmem of running guests"`
-	MemAllocAllGiB   float64         `json:"mem_alloc_all_gib"`
-	MemCommitPct     *float64        `json:"mem_commit_pct,omitempty" description:"RAM allocated to running guests / total"`
-	GuestsRunning    *int            `json:"guests_running,omitempty"`
-	GuestsStopped    *int            `json:"guests_stopped,omitempty"`
-	GuestsUnknown    int             `json:"guests_unknown,omitempty" description:"guests of a node that is not online: their state is unknown"`
-	Templates        int             `json:"templates,omitempty"`
-	MemForecast      *CapForecast    `json:"mem_forecast,omitempty" description:"days until the RAM threshold from the node's RRD"`
-	Storages         []CapStorageOut `json:"storages,omitempty" description:"local storages holding guest disks"`
-}
-
-// CapStorageOut is a local storage of a node.
-type CapStorageOut struct {
-	Storage  string       `json:"storage"`
-	UsedGiB  float64      `json:"used_gib"`
-	TotalGiB float64      `json:"total_gib"`
-	UsedPct  float64      `json:"used_pct"`
-	Forecast *CapForecast `json:"forecast,omitempty"`
-}
-
-// CapForecast is a compact linear forecast.
-type CapForecast struct {
-	DaysToThreshold float64 `json:"days_to_threshold,omitempty"`
-	GrowthGiBPerDay float64 `json:"growth_gib_per_day,omitempty"`
-	None            string  `json:"none,omitempty" description:"why there is no forecast"`
-	Points          int     `json:"points"`
-}
-
-// CapFinding is an over- or under-provisioned guest.
-type CapFinding struct {
-	VMID     int     `json:"vmid"`
-	Name     string  `json:"name,omitempty"`
-	Node     string  `json:"node"`
-	Resource string  `json:"resource" description:"mem (GiB) or cpu (vCPUs)"`
-	Alloc    float64 `json:"alloc"`
-	Avg      float64 `json:"avg"`
-	P95      float64 `json:"p95"`
-	P95Pct   float64 `json:"p95_pct" description:"p95 as % of the allocation"`
-	Samples  int     `json:"samples" description:"RRD samples behind avg and p95"`
+	Window           string                 `json:"window"`
+	Nodes            []analyze.NodeCapacity `json:"nodes"`
+	OverProvisioned  []analyze.CapFinding   `json:"over_provisioned,omitempty"`
+	OverTotal        int                    `json:"over_provisioned_total"`
+	UnderProvisioned []analyze.CapFinding   `json:"under_provisioned,omitempty"`
+	UnderTotal       int                    `json:"under_provisioned_total"`
+	FindingsBasis    string                 `json:"findings_basis,omitempty"`
+	Guests           []CapGuestUse          `json:"guests,omitempty" description:"running guests: allocation vs use (guests=true)"`
+	Moves            []analyze.Move         `json:"moves"`
+	PeakBefore       analyze.Peak           `json:"peak_before"`
+	PeakAfter        analyze.Peak           `json:"peak_after"`
+	NoMoveReasons    []string               `json:"no_move_reasons,omitempty"`
+	Blocked          []analyze.Blocked      `json:"blocked,omitempty"`
+	Search           string                 `json:"search" description:"exact or greedy+lookahead"`
+	Basis            []string               `json:"basis"`
+	Apply            string                 `json:"apply,omitempty"`
 }
 
 // CapGuestUse is a running guest's allocation against its use.
@@ -143,46 +84,6 @@ type CapGuestUse struct {
 	MemAvgGiB   float64 `json:"mem_avg_gib,omitempty"`
 	MemP95GiB   float64 `json:"mem_p95_gib,omitempty"`
 	Samples     int     `json:"samples,omitempty"`
-}
-
-// CapMove is one suggested migration.
-type CapMove struct {
-	Step       int        `json:"step"`
-	Guests     []CapMoved `json:"guests"`
-	From       string     `json:"from"`
-	To         string     `json:"to"`
-	Reason     string     `json:"reason"`
-	CostGiB    float64    `json:"local_disk_copy_gib,omitempty"`
-	FromBefore CapFigures `json:"from_before"`
-	FromAfter  CapFigures `json:"from_after"`
-	ToBefore   CapFigures `json:"to_before"`
-	ToAfter    CapFigures `json:"to_after"`
-	HARules    []string   `json:"ha_rules,omitempty"`
-}
-
-// CapMoved is a guest of a move.
-type CapMoved struct {
-	VMID   int     `json:"vmid"`
-	Name   string  `json:"name,omitempty"`
-	Type   string  `json:"type"`
-	Method string  `json:"method" description:"online (live), restart (container) or offline"`
-	MemGiB float64 `json:"mem_gib"`
-	VCPUs  float64 `json:"vcpus"`
-}
-
-// CapFigures are a node's figures at a step.
-type CapFigures struct {
-	MemUsedPct float64 `json:"mem_used_pct"`
-	VCPURatio  float64 `json:"vcpu_ratio"`
-	CPUUsedPct float64 `json:"cpu_used_pct"`
-}
-
-// CapBlocked is a guest that cannot move, and why.
-type CapBlocked struct {
-	VMID   int    `json:"vmid"`
-	Name   string `json:"name,omitempty"`
-	Node   string `json:"node"`
-	Reason string `json:"reason"`
 }
 
 func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, error) {
@@ -212,8 +113,7 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		in.Nodes = append(in.Nodes, analyze.CapNode{Name: r.Node, Online: online, CPUThreads: int(r.MaxCPU), CPUFraction: float64(r.CPU),
 			MemTotalBytes: uint64(r.MaxMem), MemUsedBytes: uint64(r.Mem)})
 		if !online {
-			AddError(ctx, ErrorEntry{Node: r.Node, Kind: string(proxmox.KindNodeUnreachable),
-				Message: fmt.Sprintf("%s is %s per /cluster/resources: it receives no guest and its figures are missing", r.Node, r.Status)})
+			AddErr(ctx, r.Node, NodeUnreachable("%s is %s per /cluster/resources: it receives no guest and its figures are missing", r.Node, r.Status))
 		}
 	}
 	for _, n := range append(append([]string(nil), args.ExcludeNodes...), args.EvacuateNode) {
@@ -231,9 +131,12 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		if !ok {
 			continue
 		}
+		// A local storage holding guest disks: its volumes are what a move
+		// copies, and its growth is what fills the node.
+		guestDisks := !bool(r.Shared) && r.Status == "available" && (strings.Contains(r.Content, "images") || strings.Contains(r.Content, "rootdir"))
 		in.Nodes[i].Storages = append(in.Nodes[i].Storages, analyze.CapStorage{Storage: r.Storage, Shared: bool(r.Shared),
-			Active: r.Status == "available", TotalBytes: uint64(r.MaxDisk), UsedBytes: uint64(r.Disk)})
-		if !bool(r.Shared) && r.Status == "available" && (strings.Contains(r.Content, "images") || strings.Contains(r.Content, "rootdir")) {
+			Active: r.Status == "available", TotalBytes: uint64(r.MaxDisk), UsedBytes: uint64(r.Disk), GuestDisks: guestDisks})
+		if guestDisks {
 			locals = append(locals, localStor{r.Node, r.Storage})
 		}
 	}
@@ -351,12 +254,8 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		in.HARules = rules
 	}()
 	wg.Wait()
-	guestStor := map[string]bool{}
-	for _, l := range locals {
-		guestStor[l.node+"/"+l.storage] = true
-	}
 	if args.Window != "none" {
-		readCapacityHistory(ctx, c, &in, guestStor, args.Window)
+		readCapacityHistory(ctx, c, &in, args.Window)
 	}
 
 	opt := analyze.CapacityOptions{Thresholds: th, MaxMoves: args.MaxMoves, ExcludeNodes: args.ExcludeNodes,
@@ -365,11 +264,7 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		opt.EvacuateNodes = []string{args.EvacuateNode}
 	}
 	rep := analyze.PlanCapacity(in, opt)
-	samples := map[int]int{}
-	for _, g := range in.Guests {
-		samples[g.VMID] = g.HistorySamples
-	}
-	out := capacityOut(ctx, rep, args, guestStor, samples)
+	out := capacityOut(ctx, rep, args)
 	if !quorate && len(out.Moves) > 0 {
 		out.Apply = "not now: the cluster has no quorum and Proxmox refuses every migration until it has; " + out.Apply
 	}
@@ -431,7 +326,7 @@ func haRulesForPlan(ctx context.Context, c *proxmox.Client) ([]analyze.HARule, e
 
 // readCapacityHistory fills the guests' window statistics and the nodes'
 // RAM and local storage histories from RRD, all calls in parallel.
-func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.CapacityInput, guestStor map[string]bool, window string) {
+func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.CapacityInput, window string) {
 	type job struct {
 		kind    string // guest, node, storage
 		gi, ni  int
@@ -454,7 +349,7 @@ func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.Cap
 		jobs = append(jobs, job{kind: "node", ni: ni})
 		for _, s := range n.Storages {
 			// Only storages holding guest disks: their growth is what fills a node.
-			if guestStor[n.Name+"/"+s.Storage] && s.TotalBytes > 0 {
+			if s.GuestDisks && s.TotalBytes > 0 {
 				jobs = append(jobs, job{kind: "storage", ni: ni, storage: s.Storage})
 			}
 		}
@@ -558,104 +453,24 @@ func rrdPoints(s *proxmox.RRDSeries, field string) []analyze.Point {
 	return out
 }
 
-// capForecast is nil for no history or a flat trend (nothing to say, and
-// storage_status gives the details).
-func capForecast(f *analyze.Forecast) *CapForecast {
-	if f == nil || f.Reason == analyze.ReasonFlat {
-		return nil
-	}
-	out := &CapForecast{Points: f.Points, GrowthGiBPerDay: Round(f.SlopeBytesPerDay/gib, 2)}
-	if f.Available {
-		out.DaysToThreshold = f.DaysToThreshold
-	} else {
-		out.None = f.Reason
-		out.GrowthGiBPerDay = 0
-	}
-	return out
-}
-
-func capFig(f analyze.NodeFigures) CapFigures {
-	return CapFigures{MemUsedPct: f.MemUsedPct, VCPURatio: f.VCPURatio, CPUUsedPct: f.CPUUsedPct}
-}
-
-func capacityOut(ctx context.Context, rep analyze.CapacityReport, args CapacityArgs, guestStor map[string]bool, samples map[int]int) CapacityResult {
-	out := CapacityResult{Window: args.Window, Nodes: []CapNodeOut{}, Moves: []CapMove{}, PeakBefore: rep.PeakBefore, PeakAfter: rep.PeakAfter,
-		Search: rep.Search, Basis: rep.Basis}
-	for _, r := range rep.NoMoveReasons {
-		// An evacuation has no move limit; say so instead of a huge number.
-		out.NoMoveReasons = append(out.NoMoveReasons, strings.Replace(r, "at most 2147483647 moves", "any number of moves", 1))
-	}
+// capacityOut is the result: analyze's report, its findings cut to the
+// limit, and what the plan could not know in the envelope.
+func capacityOut(ctx context.Context, rep analyze.CapacityReport, args CapacityArgs) CapacityResult {
+	out := CapacityResult{Window: args.Window, Nodes: rep.Nodes, Moves: rep.Moves, PeakBefore: rep.PeakBefore, PeakAfter: rep.PeakAfter,
+		NoMoveReasons: rep.NoMoveReasons, Blocked: rep.Blocked, Search: rep.Search, Basis: rep.Basis, FindingsBasis: rep.FindingsBasis,
+		OverTotal: len(rep.OverProvisioned), UnderTotal: len(rep.UnderProvisioned)}
 	for _, n := range rep.Nodes {
-		no := CapNodeOut{Node: n.Node, Online: n.Online, Excluded: n.Excluded, Evacuate: n.Evacuate, CPUCores: n.CPUCores, CPUThreads: n.CPUThreads,
-			VCPUsAll: n.VCPUsAll, VCPURatioAll: n.VCPURatioAll, MemTotalGiB: GiB(n.MemTotalBytes),
-			MemAllocAllGiB: GiB(n.MemAllocAllBytes), Templates: n.Templates, MemForecast: capForecast(n.MemForecast)}
-		if n.Online {
-			no.CPUUsedPct, no.MemUsedGiB, no.MemUsedPct = &n.CPUUsedPct, ptr(GiB(n.MemUsedBytes)), &n.MemUsedPct
-			no.VCPUsRunning, no.VCPURatioRunning = &n.VCPUsRunning, &n.VCPURatioRunning
-			no.MemAllocRunGiB, no.MemCommitPct = ptr(GiB(n.MemAllocRunningBytes)), &n.MemCommitPct
-			no.GuestsRunning, no.GuestsStopped = &n.GuestsRunning, &n.GuestsStopped
-		} else {
-			no.GuestsUnknown = n.GuestsRunning + n.GuestsStopped
+		if !n.Online {
 			AddUnavailable(ctx, "usage of "+n.Node+" and the state of its guests",
 				"the node is not online: /cluster/resources gives no CPU or memory use for it and its guests' status is unknown")
 		}
-		for _, s := range n.Storages {
-			if s.Shared || !guestStor[n.Node+"/"+s.Storage] {
-				continue
-			}
-			no.Storages = append(no.Storages, CapStorageOut{Storage: s.Storage, UsedGiB: GiB(s.UsedBytes), TotalGiB: GiB(s.TotalBytes),
-				UsedPct: s.UsedPct, Forecast: capForecast(s.Forecast)})
-		}
-		out.Nodes = append(out.Nodes, no)
 	}
-	finding := func(f analyze.GuestFinding) CapFinding {
-		cf := CapFinding{VMID: f.VMID, Name: f.Name, Node: f.Node, Resource: f.Resource, P95Pct: f.P95Pct, Samples: samples[f.VMID]}
-		if f.Resource == "mem" {
-			cf.Alloc, cf.Avg, cf.P95 = GiB2(f.Allocated), GiB2(f.Avg), GiB2(f.P95)
-		} else {
-			cf.Alloc, cf.Avg, cf.P95 = Round(f.Allocated, 2), Round(f.Avg, 2), Round(f.P95, 2)
-		}
-		return cf
-	}
-	out.OverTotal, out.UnderTotal = len(rep.OverProvisioned), len(rep.UnderProvisioned)
-	if out.OverTotal+out.UnderTotal > 0 {
-		out.FindingsBasis = fmt.Sprintf("average and p95 of each running guest's RRD over the last %s; over-provisioned: p95 memory under half "+
-			"of the allocation or p95 CPU under a quarter of the vCPUs; under-provisioned: p95 headroom under 10%%", args.Window)
-	}
-	for i, f := range rep.OverProvisioned {
-		if i == args.FindingsLimit {
-			break
-		}
-		out.OverProvisioned = append(out.OverProvisioned, finding(f))
-	}
-	for i, f := range rep.UnderProvisioned {
-		if i == args.FindingsLimit {
-			break
-		}
-		out.UnderProvisioned = append(out.UnderProvisioned, finding(f))
-	}
-	for _, m := range rep.Moves {
-		cm := CapMove{Step: m.Step, From: m.From, To: m.To, Reason: m.Reason, CostGiB: GiB(m.CostBytes), FromBefore: capFig(m.FromBefore),
-			FromAfter: capFig(m.FromAfter), ToBefore: capFig(m.ToBefore), ToAfter: capFig(m.ToAfter), HARules: m.HARules}
-		for _, g := range m.Guests {
-			cm.Guests = append(cm.Guests, CapMoved{VMID: g.VMID, Name: g.Name, Type: g.Type, Method: g.Method, MemGiB: GiB(g.MemBytes), VCPUs: g.VCPUs})
-		}
-		out.Moves = append(out.Moves, cm)
-	}
-	for _, b := range rep.Blocked {
-		out.Blocked = append(out.Blocked, CapBlocked{VMID: b.VMID, Name: b.Name, Node: b.Node, Reason: b.Reason})
-	}
-	sort.SliceStable(out.Blocked, func(i, j int) bool { return out.Blocked[i].VMID < out.Blocked[j].VMID })
+	out.OverProvisioned = rep.OverProvisioned[:min(len(rep.OverProvisioned), args.FindingsLimit)]
+	out.UnderProvisioned = rep.UnderProvisioned[:min(len(rep.UnderProvisioned), args.FindingsLimit)]
 	if len(out.Moves) > 0 {
 		out.Apply = "suggestions only: each move is applied with migrate_guest (a plan confirmed through the approval gate), in step order"
 	}
-	alerts := rep.Alerts
-	for i := range alerts {
-		if alerts[i].Basis == "" {
-			alerts[i].Basis = "from /cluster/resources"
-		}
-	}
-	AddAlert(ctx, alerts...)
+	AddAlert(ctx, rep.Alerts...)
 	AddUnavailable(ctx, "PCI/USB passthrough and other local resources",
 		"guest configs are not read for the plan; migrate_guest checks Proxmox's own migration precondition before any move")
 	return out

@@ -3,10 +3,10 @@ package tools
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
@@ -102,14 +102,7 @@ func cephHealth(ctx context.Context, _ NoArgs) (CephResult, error) {
 	for _, code := range sortedKeysOf(st.Health.Checks) {
 		ck := st.Health.Checks[code]
 		out.Checks = append(out.Checks, CephCheck{Code: code, Severity: ck.Severity, Message: ck.Summary.Message, Count: int(ck.Summary.Count), Muted: bool(ck.Muted)})
-		if !bool(ck.Muted) {
-			sev := SeverityWarning
-			if ck.Severity == "HEALTH_ERR" {
-				sev = SeverityCritical
-			}
-			AddAlert(ctx, Alert{Severity: sev, Subject: "ceph", Metric: code, Value: float64(ck.Summary.Count), Message: "Ceph " + code + ": " + ck.Summary.Message,
-				Basis: "health.checks from /cluster/ceph/status"})
-		}
+		AddAlert(ctx, analyze.EvaluateCephCheck(code, ck.Severity, ck.Summary.Message, int(ck.Summary.Count), bool(ck.Muted))...)
 	}
 	pgs := &CephPGs{Total: int(st.PGMap.NumPGs), ByState: map[string]int{}}
 	for _, s := range st.PGMap.PGsByState {
@@ -147,10 +140,7 @@ func cephHealth(ctx context.Context, _ NoArgs) (CephResult, error) {
 		for _, p := range pools {
 			pct := Round(float64(p.PercentUsed)*100, 1)
 			out.Pools = append(out.Pools, CephPoolUse{Name: p.Name, Size: int(p.Size), MinSize: int(p.MinSize), PGs: int(p.PGNum), UsedGiB: GiB(p.BytesUsed), UsedPct: pct})
-			if pct >= 85 {
-				AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: "ceph/" + p.Name, Metric: "pool_used_pct", Value: pct, Threshold: 85,
-					Message: fmt.Sprintf("Ceph pool %s is %.1f%% full", p.Name, pct), Basis: "percent_used from /nodes/{node}/ceph/pool"})
-			}
+			AddAlert(ctx, analyze.EvaluateCephPool(p.Name, pct)...)
 		}
 	}
 	return out, nil

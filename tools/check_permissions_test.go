@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -148,12 +148,7 @@ func flatScenario(t *testing.T) string {
 // check_permissions says the tool works on /vms/101 only.
 func TestNonPropagatingGrantIsNotInherited(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	sim, err := pvesim.Start(ctx, pvesim.Options{Scenario: flatScenario(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := simtest.Start(t, pvesim.Options{Scenario: flatScenario(t)})
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("flat@pve!mcp"), Fingerprint: sim.Fingerprint()})
 	if err != nil {
 		t.Fatal(err)
@@ -194,5 +189,45 @@ func TestNonPropagatingGrantIsNotInherited(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no /vms in %v", out["paths"])
+	}
+}
+
+// TestCheckPermissionsNamesAgentPrivileges: check_permissions knows the new tools, with PVE 8's VM.Monitor
+// where the token's privileges are named the PVE 8 way.
+func TestCheckPermissionsNamesAgentPrivileges(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		ver          int
+		token, works string
+		missing      string
+	}{
+		{9, "operator", "yes", ""},
+		{9, "auditor", "no", "VM.GuestAgent.Unrestricted on /vms"},
+		{8, "operator", "yes", ""},
+	} {
+		w := newWriteEnvOpts(t, c.token, pvesim.Options{PVEVersion: c.ver})
+		out, errText := w.call("s1", "check_permissions", map[string]any{})
+		if errText != "" {
+			t.Fatal(errText)
+		}
+		found := map[string]bool{}
+		for _, x := range out["tools"].([]any) {
+			ta := x.(map[string]any)
+			found[ta["tool"].(string)] = true
+			if ta["tool"] != "guest_exec" {
+				continue
+			}
+			if ta["works"] != c.works || (c.missing != "" && !strings.Contains(fmtJSON(ta["missing"]), c.missing)) {
+				t.Errorf("PVE %d %s: guest_exec %v", c.ver, c.token, ta)
+			}
+			if c.ver == 8 && !strings.Contains(ta["needs"].(string), "VM.Monitor") {
+				t.Errorf("PVE 8: guest_exec needs %v", ta["needs"])
+			}
+		}
+		for _, name := range []string{"clone_guest", "convert_to_template", "delete_guest", "guest_agent_info", "guest_exec"} {
+			if !found[name] {
+				t.Errorf("check_permissions does not know %s", name)
+			}
+		}
 	}
 }

@@ -159,7 +159,7 @@ func chooseVMIDs(ctx context.Context, c *proxmox.Client, first, count int) ([]in
 }
 
 func cloneGuest(ctx context.Context, args CloneArgs) (CloneResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return CloneResult{}, err
 	}

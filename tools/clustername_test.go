@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -14,7 +15,7 @@ import (
 // cluster's real name from /cluster/status, read once for the process.
 func TestClusterNameReadOncePerProcess(t *testing.T) {
 	for _, name := range []string{"", "default"} {
-		sim := demoSim(t)
+		sim := simtest.Demo(t)
 		c, err := proxmox.New(proxmox.Options{Name: name, Endpoints: []string{sim.URL()}, Token: sim.Token("auditor"), Fingerprint: sim.Fingerprint()})
 		if err != nil {
 			t.Fatal(err)

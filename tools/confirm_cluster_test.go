@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
@@ -38,11 +38,7 @@ func newTwoClusters(t *testing.T) *twoClusters {
 	var b strings.Builder
 	b.WriteString("default_cluster: alpha\nclusters:\n")
 	for _, name := range []string{"alpha", "beta"} {
-		sim, err := pvesim.Start(context.Background(), pvesim.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
+		sim := simtest.Start(t, pvesim.Options{})
 		tc.sims[name] = sim
 		tok := filepath.Join(dir, name+".token")
 		if err := os.WriteFile(tok, []byte(sim.Token("operator")), 0o600); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/mcpserver"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 // answerer is a client-side human: it records each elicitation and gives a
@@ -39,29 +40,11 @@ var eras = map[string]string{"modern": mcp.LATEST_PROTOCOL_VERSION, "legacy": "2
 // version to w's tools.
 func mcpSession(t *testing.T, w *writeEnv, a *answerer, elicit bool, version string) *client.Client {
 	t.Helper()
-	var opts []client.ClientOption
+	o := simtest.MCP{Version: version}
 	if elicit {
-		opts = append(opts, client.WithElicitationHandler(a))
+		o.Elicit = a
 	}
-	c, err := client.NewInProcessClientWithOptions(mcpserver.New(w.srv, "test").MCP(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = version
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	if elicit {
-		init.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{Form: &struct{}{}}
-	}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return simtest.InProcess(t, mcpserver.New(w.srv, "test").MCP(), o).Client
 }
 
 func callMCP(t *testing.T, c *client.Client, name string, args map[string]any, progress mcp.ProgressToken) (*mcp.CallToolResult, map[string]any) {

@@ -4,67 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
 )
-
-// Gate carries the approval gate to the write tools and confirm_plan.
-type Gate struct {
-	Store *guard.Store
-	// Approval is the confirm_plan policy: elicit (ask the human through the
-	// client when it can) or nonce.
-	Approval guard.ApprovalMode
-	// Protection lists guests no plan may touch.
-	Protection guard.Protection
-	// TaskPoll is the pause between task status reads (default 1s).
-	TaskPoll time.Duration
-	// TaskWait bounds how long confirm_plan waits for one task (default
-	// DefaultTaskWait); then it answers with the UPID and an unknown
-	// outcome, whatever the status endpoint does.
-	TaskWait time.Duration
-}
-
-// DefaultTaskWait is how long confirm_plan waits for a task by default.
-const DefaultTaskWait = 10 * time.Minute
-
-func (g *Gate) taskWait() time.Duration {
-	if g.TaskWait > 0 {
-		return g.TaskWait
-	}
-	return DefaultTaskWait
-}
-
-// NewGate builds a gate around store; mode "" means elicit.
-func NewGate(store *guard.Store, mode guard.ApprovalMode, protection guard.Protection) *Gate {
-	if mode == "" {
-		mode = guard.ApprovalElicit
-	}
-	return &Gate{Store: store, Approval: mode, Protection: protection}
-}
-
-func (g *Gate) poll() time.Duration {
-	if g.TaskPoll > 0 {
-		return g.TaskPoll
-	}
-	return time.Second
-}
-
-var errNoGate = errors.New("write tools are not available: the approval gate is not configured")
-
-func gateFrom(ctx context.Context) (*Gate, error) {
-	if c := CallerFrom(ctx); c.ReadOnly {
-		return nil, fmt.Errorf("refused: %s has a read-only role on this server; write tools and confirm_plan need a read-write one", c.Principal)
-	}
-	g := EnvFrom(ctx).Gate
-	if g == nil || g.Store == nil {
-		return nil, errNoGate
-	}
-	return g, nil
-}
 
 // callerID is who a plan is bound to: the authenticated HTTP principal
 // and/or the MCP session. Requests of the 2026-07-28 era carry no session
@@ -84,189 +29,6 @@ func callerID(ctx context.Context) string {
 	}
 	return strings.Join(parts, " ")
 }
-
-// writeHints: write tools change state and may lose data (stop, shrink of
-// memory); they are not idempotent and touch only the configured cluster.
-var writeHints = Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}
-
-// PlanResult is what every write tool returns: a plan, never an action.
-type PlanResult struct {
-	guard.Proposal
-	Next string `json:"next"`
-}
-
-// planner holds what every write tool reads before it plans.
-type planner struct {
-	client *proxmox.Client
-	// cluster is the configured name of the client's cluster; the plan is
-	// bound to it.
-	cluster string
-	gate    *Gate
-	// perms caches Proxmox's evaluation of each exact ACL path asked.
-	perms map[string]proxmox.Permissions
-	// vmid is the existing guest the plan is about (0 for none); its
-	// protection is checked again at confirm time.
-	vmid int
-}
-
-// newPlanner prepares a plan against this call's cluster.
-func newPlanner(ctx context.Context) (*planner, error) {
-	g, err := gateFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := Client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if env := EnvFrom(ctx); env.multiCluster() && c.Name() == "" {
-		// The plan could not be routed back to this cluster at confirm time.
-		return nil, errors.New("write tools need a name for every configured cluster")
-	}
-	return &planner{client: c, cluster: c.Name(), gate: g, perms: map[string]proxmox.Permissions{}}, nil
-}
-
-// require checks each need on its exact ACL path as Proxmox evaluates it
-// (GET /access/permissions?path=...), so each tool refuses early, naming the
-// missing privilege. The full map would only allow an inference for a path
-// without an ACL of its own (propagate flags, NoAccess, pools).
-func (p *planner) require(ctx context.Context, needs ...guard.Need) error {
-	for _, n := range needs {
-		perms, ok := p.perms[n.Path]
-		if !ok {
-			var err error
-			if perms, err = p.client.Permissions(ctx, n.Path); err != nil {
-				return fmt.Errorf("reading the token's permissions on %s: %w", n.Path, err)
-			}
-			p.perms[n.Path] = perms
-		}
-		if err := guard.Require(perms, n); err != nil {
-			return fmt.Errorf("refused at plan time: %w", err)
-		}
-	}
-	return nil
-}
-
-func vmPath(vmid int) string { return fmt.Sprintf("/vms/%d", vmid) }
-
-// findGuest locates a VM or container by VMID in /cluster/resources.
-func findGuest(ctx context.Context, c *proxmox.Client, vmid int) (proxmox.Resource, error) {
-	rs, err := c.Resources(ctx, proxmox.ResourceVM)
-	if err != nil {
-		return proxmox.Resource{}, err
-	}
-	for _, r := range rs {
-		if r.IsGuest() && int(r.VMID) == vmid {
-			return r, nil
-		}
-	}
-	return proxmox.Resource{}, fmt.Errorf("no VM or container with VMID %d in the cluster (or the token may not see it: VM.Audit)", vmid)
-}
-
-// guest is the common start of every plan about an existing guest: the
-// privileges on /vms/<vmid>, the guest itself, and refusals for protected
-// or locked guests.
-func (p *planner) guest(ctx context.Context, vmid int, privs ...string) (proxmox.Resource, error) {
-	needs := make([]guard.Need, len(privs))
-	for i, priv := range privs {
-		needs[i] = guard.Need{Path: vmPath(vmid), Privs: []string{priv}}
-	}
-	if err := p.require(ctx, needs...); err != nil {
-		return proxmox.Resource{}, err
-	}
-	g, err := findGuest(ctx, p.client, vmid)
-	if err != nil {
-		return g, err
-	}
-	p.vmid = vmid
-	if err := checkProtection(ctx, p.client, p.gate.Protection, g); err != nil {
-		return g, err
-	}
-	if g.Lock != "" {
-		return g, fmt.Errorf("%s %d is locked (%s); Proxmox refuses changes until the lock is released", guestKind(g.Type), vmid, g.Lock)
-	}
-	return g, nil
-}
-
-// checkProtection refuses a guest protected by configuration: by VMID, by
-// tag, or (when configured) by Proxmox's own protection flag.
-func checkProtection(ctx context.Context, c *proxmox.Client, prot guard.Protection, g proxmox.Resource) error {
-	vmid := int(g.VMID)
-	if err := prot.Check(vmid, g.Tags); err != nil {
-		return err
-	}
-	if !prot.ProxmoxFlag {
-		return nil
-	}
-	cfg, err := c.GuestConfig(ctx, g.Node, proxmox.GuestType(g.Type), vmid)
-	if err != nil {
-		return fmt.Errorf("reading the config of guest %d for its protection flag: %w", vmid, err)
-	}
-	return prot.CheckFlag(vmid, cfg.Values["protection"])
-}
-
-// guestKind is "VM" or "container" for messages.
-func guestKind(t string) string {
-	if t == string(proxmox.TypeLXC) {
-		return "container"
-	}
-	return "VM"
-}
-
-// propose records the plan in the store, bound to this caller and cluster.
-// The recheck runs against the plan's cluster whatever cluster the
-// confirming call was routed to.
-func (p *planner) propose(ctx context.Context, plan guard.Plan, recheck guard.Recheck) (PlanResult, error) {
-	plan.Caller = callerID(ctx)
-	if c := CallerFrom(ctx); !c.Anonymous {
-		plan.Principal = c.Principal
-	}
-	plan.Cluster = p.cluster
-	// How this plan must be approved is fixed now, from the planning
-	// client: a plan made where the user can be asked cannot be confirmed
-	// later by a request that only carries the nonce.
-	canElicit := PeerFrom(ctx).CanElicit()
-	plan.Approval = p.gate.Approval.Requires(canElicit)
-	if recheck != nil || p.vmid != 0 {
-		inner, client, vmid, prot := recheck, p.client, p.vmid, p.gate.Protection
-		recheck = func(ctx context.Context) error {
-			ctx = withClusterClient(ctx, client)
-			if vmid != 0 {
-				// A guest may have gained a protected tag or flag since.
-				g, err := findGuest(ctx, client, vmid)
-				if err != nil {
-					return err
-				}
-				if err := checkProtection(ctx, client, prot, g); err != nil {
-					return fmt.Errorf("%w (since the plan was made)", err)
-				}
-			}
-			if inner == nil {
-				return nil
-			}
-			return inner(ctx)
-		}
-	}
-	if c := captureFrom(ctx); c != nil {
-		c.calls, c.recheck, c.done = plan.Calls, recheck, true
-		return PlanResult{}, errReplanned
-	}
-	plan.Args = toolArgs(ctx)
-	prop, err := p.gate.Store.Propose(plan, recheck)
-	if err != nil {
-		return PlanResult{}, err
-	}
-	next := "Nothing has changed yet. Show this plan to the user; only after they approve it, call confirm_plan with plan_id and nonce before expires_at."
-	switch {
-	case plan.Approval == guard.ByElicitation && canElicit:
-		next = "Nothing has changed yet. Call confirm_plan with plan_id and nonce before expires_at: the client shows the plan to the user and asks for approval; nothing runs if they decline."
-	case plan.Approval == guard.ByElicitation:
-		next = "Nothing has changed, and this plan cannot be confirmed from this client: the server requires approval by the user through the client's approval prompt (MCP elicitation), which this client does not support. Use a client that supports elicitation to plan and confirm changes."
-	}
-	return PlanResult{Proposal: prop, Next: next}, nil
-}
-
-// ---- confirm_plan ----
 
 // ConfirmArgs identify the plan to execute.
 type ConfirmArgs struct {
@@ -377,7 +139,7 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 	}
 	if err := g.Store.RecordOutcome(outcome); err != nil {
 		EnvFrom(ctx).Log.Error().Str("plan", plan.ID).Str("error", err.Error()).Msg("audit log")
-		AddError(ctx, ErrorEntry{Message: "the outcome could not be written to the audit log: " + err.Error()})
+		AddErr(ctx, "", fmt.Errorf("the outcome could not be written to the audit log: %v", err))
 	}
 	return res, nil
 }
@@ -619,36 +381,4 @@ func init() {
 		Hints:   &writeHints,
 		Needs:   NeedsNothing,
 	}, confirmPlan))
-}
-
-// guestAPIPath is /nodes/{node}/{qemu|lxc}/{vmid}/rest..., refusing names
-// that are not Proxmox node names (they come from API answers, but a plan
-// must never carry a path that could leave the guest's subtree).
-func guestAPIPath(node, typ string, vmid int, rest ...string) (string, error) {
-	if !proxmox.ValidNode(node) || !proxmox.GuestType(typ).Valid() || !proxmox.ValidVMID(vmid) {
-		return "", fmt.Errorf("invalid guest address %s/%s/%d", node, typ, vmid)
-	}
-	p := fmt.Sprintf("/nodes/%s/%s/%d", node, typ, vmid)
-	for _, r := range rest {
-		p += "/" + url.PathEscape(r)
-	}
-	return p, nil
-}
-
-// PlanGuest names the guest a plan is about.
-type PlanGuest struct {
-	VMID    int    `json:"vmid"`
-	Name    string `json:"name"`
-	Type    string `json:"type"`
-	Node    string `json:"node"`
-	Status  string `json:"status"`
-	HAState string `json:"ha_state,omitempty"`
-}
-
-func planGuest(r proxmox.Resource) PlanGuest {
-	return PlanGuest{VMID: int(r.VMID), Name: r.Name, Type: r.Type, Node: r.Node, Status: r.Status, HAState: r.HAState}
-}
-
-func precondition(name, value string, ok bool) guard.Precondition {
-	return guard.Precondition{Name: name, Value: value, OK: ok}
 }

@@ -2,196 +2,33 @@ package tools
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pvemcp/pvemcp/guard"
-	"github.com/pvemcp/pvemcp/proxmox"
-	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
-// writeEnv is a simulator, a client with one of its tokens and a server with
-// every tool behind an approval gate (nonce mode, unless a test changes it).
-type writeEnv struct {
-	t     *testing.T
-	sim   *pvesim.Sim
-	srv   *Server
-	gate  *Gate
-	audit string
-	now   time.Time
-	mu    sync.Mutex
-}
-
-func newWriteEnv(t *testing.T, token string) *writeEnv {
-	t.Helper()
-	return newWriteEnvOpts(t, token, pvesim.Options{})
-}
-
-// newWriteEnvOpts is newWriteEnv on a simulator started with opts.
-func newWriteEnvOpts(t *testing.T, token string, opts pvesim.Options) *writeEnv {
-	t.Helper()
-	ctx := context.Background()
-	sim, err := pvesim.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	tok := sim.Token(token)
-	if tok == "" {
-		t.Fatalf("no token %q in the demo scenario", token)
-	}
-	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: tok, CAPEM: sim.CACertPEM()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &writeEnv{t: t, sim: sim, now: time.Now().UTC()}
-	w.audit = filepath.Join(t.TempDir(), "audit.jsonl")
-	al, err := guard.OpenAuditLog(w.audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { al.Close() })
-	store := guard.NewStore(guard.WithAudit(al), guard.WithClock(w.clock))
-	w.gate = NewGate(store, guard.ApprovalNonce, guard.Protection{})
-	w.gate.TaskPoll = 2 * time.Millisecond
-	w.srv = NewServer(&Env{Client: c, Gate: w.gate}, All())
-	return w
-}
-
-func (w *writeEnv) clock() time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.now
-}
-
-func (w *writeEnv) advance(d time.Duration) {
-	w.mu.Lock()
-	w.now = w.now.Add(d)
-	w.mu.Unlock()
-}
-
-// call runs a tool as the given MCP session; it returns the structured
-// result, or the error text of an error result.
-func (w *writeEnv) call(session, tool string, args any) (map[string]any, string) {
-	w.t.Helper()
-	raw, err := json.Marshal(args)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ctx := WithCaller(context.Background(), Caller{SessionID: session})
-	res, err := w.srv.Call(ctx, tool, raw)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if res.IsError {
-		return nil, res.Text
-	}
-	var out map[string]any
-	if err := json.Unmarshal(res.Structured, &out); err != nil {
-		w.t.Fatal(err)
-	}
-	return out, ""
-}
-
-// plan runs a write tool and fails the test unless it returned a plan.
-func (w *writeEnv) plan(session, tool string, args any) map[string]any {
-	w.t.Helper()
-	out, errText := w.call(session, tool, args)
-	if errText != "" {
-		w.t.Fatalf("%s: %s", tool, errText)
-	}
-	for _, k := range []string{"plan_id", "nonce", "expires_at", "summary", "calls", "plan_hash"} {
-		if _, ok := out[k]; !ok {
-			w.t.Fatalf("%s result lacks %s: %v", tool, k, out)
-		}
-	}
-	return out
-}
-
-func (w *writeEnv) confirm(session string, plan map[string]any) (map[string]any, string) {
-	w.t.Helper()
-	return w.call(session, "confirm_plan", map[string]any{"plan_id": plan["plan_id"], "nonce": plan["nonce"]})
-}
-
-// writes lists the non-GET requests the simulator received.
-func (w *writeEnv) writes() []pvesim.Request {
-	var out []pvesim.Request
-	for _, r := range w.sim.Requests() {
-		if r.Method != "GET" {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (w *writeEnv) noWrites(when string) {
-	w.t.Helper()
-	if ws := w.writes(); len(ws) > 0 {
-		w.t.Fatalf("%s: the simulator received writes: %+v", when, ws)
-	}
-}
-
-// guest reads a guest's cluster resource entry through a fresh client call.
-func (w *writeEnv) guest(vmid int) proxmox.Resource {
-	w.t.Helper()
-	g, err := findGuest(context.Background(), w.srv.Env().Client, vmid)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return g
-}
-
-func (w *writeEnv) config(g proxmox.Resource) map[string]string {
-	w.t.Helper()
-	cfg, err := w.srv.Env().Client.GuestConfig(context.Background(), g.Node, proxmox.GuestType(g.Type), int(g.VMID))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return cfg.Values
-}
-
-// mustConfirm confirms a plan and fails the test unless it ran through.
-func (w *writeEnv) mustConfirm(session string, plan map[string]any) map[string]any {
-	w.t.Helper()
-	out, errText := w.confirm(session, plan)
-	if errText != "" {
-		w.t.Fatal(errText)
-	}
-	if out["outcome"] != "ok" {
-		w.t.Fatalf("outcome %v: %v", out["outcome"], out["message"])
-	}
-	return out
-}
-
-func TestPowerPlanDoesNothingUntilConfirmed(t *testing.T) {
-	t.Parallel()
-	w := newWriteEnv(t, "operator")
-	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 103, "action": "stop"})
-	w.noWrites("after planning")
-	if g := w.guest(103); g.Status != "running" {
-		t.Fatalf("VM 103 is %s before confirmation", g.Status)
-	}
-	calls := plan["calls"].([]any)
-	if len(calls) != 1 || calls[0].(map[string]any)["path"] != "/nodes/pve-node01/qemu/103/status/stop" {
-		t.Fatalf("calls %v", calls)
-	}
-	out := w.mustConfirm("s1", plan)
-	steps := out["steps"].([]any)
-	if upid, _ := steps[0].(map[string]any)["upid"].(string); !strings.HasPrefix(upid, "UPID:pve-node01:") || !strings.Contains(upid, ":qmstop:103:") {
-		t.Fatalf("step %v", steps[0])
-	}
-	if g := w.guest(103); g.Status != "stopped" {
-		t.Fatalf("VM 103 is %s after a confirmed stop", g.Status)
-	}
-	if ws := w.writes(); len(ws) != 1 || ws[0].Method != "POST" || ws[0].Path != "/nodes/pve-node01/qemu/103/status/stop" {
-		t.Fatalf("writes %+v", ws)
-	}
+func init() {
+	declareArgs("confirm_plan", testArgs{
+		// Plans of other tools, confirmed: a power action, a command whose
+		// output is capped, a backup with its archive.
+		demo: computed(func(t *testing.T, call callFunc) []string {
+			return []string{
+				planArgs(call("guest_power", `{"vmid":203,"action":"start"}`)),
+				planArgs(call("guest_exec", `{"vmid":101,"command":["seq","9000"]}`)),
+				planArgs(call("backup_guest", `{"vmids":[201],"storage":"backup-pool"}`)),
+			}
+		}),
+		// It must not run on a broken cluster as if all were well.
+		broken: computed(func(t *testing.T, call callFunc) []string {
+			return []string{planArgs(call("guest_power", `{"vmid":100,"action":"reboot"}`))}
+		}),
+		last: true,
+	})
 }
 
 func TestConfirmRefusals(t *testing.T) {
@@ -377,31 +214,5 @@ func TestReadOnlyRegistersNoWriteTool(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("confirm_plan not registered")
-	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func TestHAManagedGuestGoesThroughHA(t *testing.T) {
-	t.Parallel()
-	w := newWriteEnv(t, "operator")
-	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 101, "action": "shutdown"})
-	if ws := mustJSON(t, plan["warnings"]); !strings.Contains(ws, "HA-managed") {
-		t.Fatalf("no HA warning: %s", ws)
-	}
-	out := w.mustConfirm("s1", plan)
-	step := out["steps"].([]any)[0].(map[string]any)
-	if !strings.Contains(step["upid"].(string), ":hastop:101:") || !strings.Contains(out["message"].(string), "HA manager") {
-		t.Fatalf("HA shutdown: %v", out)
-	}
-	if g := w.guest(101); g.Status != "stopped" {
-		t.Fatalf("VM 101 is %s", g.Status)
 	}
 }

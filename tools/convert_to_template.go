@@ -37,7 +37,7 @@ type TemplateResult struct {
 }
 
 func convertToTemplate(ctx context.Context, args TemplateArgs) (TemplateResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return TemplateResult{}, err
 	}

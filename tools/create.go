@@ -356,7 +356,7 @@ func isCloudImage(volid string) bool {
 }
 
 func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return CreateVMResult{}, err
 	}
@@ -621,7 +621,7 @@ type CreateContainerResult struct {
 }
 
 func createContainer(ctx context.Context, args CreateContainerArgs) (CreateContainerResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return CreateContainerResult{}, err
 	}

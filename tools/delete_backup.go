@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
 )
@@ -36,7 +37,7 @@ type DeleteBackupResult struct {
 }
 
 func deleteBackup(ctx context.Context, args DeleteBackupArgs) (DeleteBackupResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return DeleteBackupResult{}, err
 	}
@@ -75,7 +76,7 @@ func deleteBackup(ctx context.Context, args DeleteBackupArgs) (DeleteBackupResul
 			if g, err := findGuest(ctx, p.client, vmid); err == nil {
 				name = g.Name
 			}
-			warnings = append(warnings, fmt.Sprintf("this is the last backup of %s: afterwards the guest has no backup at all", backupGuestLabel(vmid, name)))
+			warnings = append(warnings, fmt.Sprintf("this is the last backup of %s: afterwards the guest has no backup at all", analyze.GuestLabel(vmid, name)))
 		}
 	}
 	node := vol.store.node

@@ -73,7 +73,7 @@ func linkedClonesOf(ctx context.Context, c *proxmox.Client, node string, disks [
 }
 
 func deleteGuest(ctx context.Context, args DeleteArgs) (DeleteResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return DeleteResult{}, err
 	}

@@ -72,11 +72,11 @@
 // may also implement Validate() error for checks across fields.
 //
 // Result conventions (DESIGN §1, §4): units in field names (mem_used_gib,
-// cpu_pct, uptime_s), rounded with GiB, GiB2, TiB, MiB, Pct, FracPct, Round
+// cpu_pct, uptime_s), rounded with GiB, GiB2, Pct, FracPct, Round
 // (Compact for dense tables);
 // omitempty on optional fields (no null noise); lists paginated with exact
 // totals; never a figure the API did not give: use AddUnavailable(ctx, what,
-// why) instead. Per-node failures go to AddErr/AddError, threshold crossings
+// why) instead. Per-node failures go to AddErr, threshold crossings
 // to AddAlert (logic in package analyze). Result fields must not be named
 // like envelope fields. Every Proxmox call is recorded automatically into
 // "sources" by package proxmox.
@@ -89,10 +89,12 @@
 // default catalog's model-facing part must stay under 16 KB (schemas test).
 //
 // Write tools set Hints{ReadOnly: false, ...} explicitly; they return a plan
-// and never act (see confirm_plan.go and package guard). --read-only drops them,
-// derived from the read-only hint.
+// and never act (see plan_builder.go, confirm_plan.go and package guard).
+// --read-only drops them, derived from the read-only hint.
 //
 // After adding or changing a tool run `make snapshots` (schemas/tools/*.json
 // and the README tool list) and review the diff. Test against the in-process
-// simulator (see inventory_test.go: newTestEnv, call, validateOutput).
+// simulator in tools/NAME_test.go (see testenv_test.go: newTestEnv, call,
+// validateOutput; toolargs_test.go: declareArgs for a tool that needs
+// arguments; TestEveryToolHasItsFile checks the tool has each of these).
 package tools

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"reflect"
@@ -20,6 +21,10 @@ var envelopeNames = []string{"cluster", "fetched_at", "alerts", "errors", "unava
 // Alert is a threshold crossing or another condition needing attention
 // (severity, subject, metric, value, threshold, message, basis).
 type Alert = analyze.Alert
+
+// Thresholds are the alert limits in percent (Env.Thresholds); zero fields
+// take analyze's defaults.
+type Thresholds = analyze.Thresholds
 
 // Severities of an Alert.
 const (
@@ -70,9 +75,23 @@ func AddAlert(ctx context.Context, a ...Alert) {
 	}
 }
 
-// AddError records a partial failure: the result stays useful, and says
-// what is missing and why.
-func AddError(ctx context.Context, e ErrorEntry) {
+// AddErr records a partial failure of node ("" when not about one node):
+// the result stays useful, and says what is missing and why. The entry's
+// message is err's; its kind comes from a *proxmox.Error (so does its node
+// when node is "") or from NodeUnreachable.
+func AddErr(ctx context.Context, node string, err error) {
+	e := ErrorEntry{Node: node, Message: err.Error()}
+	var pe *proxmox.Error
+	var ne nodeUnreachable
+	switch {
+	case errors.As(err, &pe):
+		e.Kind = string(pe.Kind)
+		if e.Node == "" {
+			e.Node = pe.Node
+		}
+	case errors.As(err, &ne):
+		e.Kind = string(proxmox.KindNodeUnreachable)
+	}
 	if n := notesFrom(ctx); n != nil {
 		n.mu.Lock()
 		n.errors = append(n.errors, e)
@@ -80,19 +99,15 @@ func AddError(ctx context.Context, e ErrorEntry) {
 	}
 }
 
-// AddErr records err (usually a *proxmox.Error) as an error entry for node
-// ("" when not about one node).
-func AddErr(ctx context.Context, node string, err error) {
-	e := ErrorEntry{Node: node, Message: err.Error()}
-	var pe *proxmox.Error
-	if errors.As(err, &pe) {
-		e.Kind = string(pe.Kind)
-		if e.Node == "" {
-			e.Node = pe.Node
-		}
-	}
-	AddError(ctx, e)
+// NodeUnreachable is the error of a node the cluster reports down, so that
+// nothing was asked of it; AddErr records it with kind node_unreachable.
+func NodeUnreachable(format string, args ...any) error {
+	return nodeUnreachable(fmt.Sprintf(format, args...))
 }
+
+type nodeUnreachable string
+
+func (e nodeUnreachable) Error() string { return string(e) }
 
 // AddUnavailable records something the API does not expose (or did not
 // answer), by name, instead of estimating it.
@@ -184,7 +199,6 @@ const (
 	kib = 1024.0
 	mib = kib * 1024
 	gib = mib * 1024
-	tib = gib * 1024
 )
 
 // GiB converts bytes to GiB with 1 decimal.
@@ -192,12 +206,6 @@ func GiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float
 
 // GiB2 converts bytes to GiB with 2 decimals (small sizes).
 func GiB2[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/gib, 2) }
-
-// MiB converts bytes to whole MiB.
-func MiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/mib, 0) }
-
-// TiB converts bytes to TiB with 2 decimals.
-func TiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/tib, 2) }
 
 // Pct is used/total as a percentage with 1 decimal; 0 when total is 0.
 func Pct[T ~int64 | ~uint64 | ~float64 | ~int](used, total T) float64 {

@@ -291,10 +291,7 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 			out.Guests = append(out.Guests, gout[i])
 		}
 	}
-	if !clusterOn {
-		AddAlert(ctx, Alert{Severity: SeverityInfo, Subject: "firewall", Metric: "enabled", Message: "the datacenter firewall is disabled: no host or guest rule is applied",
-			Basis: "enable in /cluster/firewall/options"})
-	}
+	AddAlert(ctx, analyze.EvaluateFirewall(clusterOn)...)
 	return out, nil
 }
 

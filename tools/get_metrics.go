@@ -316,51 +316,14 @@ func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
 		}
 		out.Points = append(out.Points, p)
 	}
-	if class == "node" {
-		if s, ok := out.Stats["mem_pct"]; ok {
-			// The newest sample decides the alert, as on a dashboard.
-			AddAlert(ctx, nodeRRDAlerts(th, args.Node, s.Last, out.Stats["cpu_pct"].Last)...)
-		}
+	// The newest sample decides the alert, as on a dashboard.
+	if s, ok := out.Stats["mem_pct"]; ok && class == "node" {
+		AddAlert(ctx, analyze.NodeSampleAlerts(th, args.Node, s.Last, out.Stats["cpu_pct"].Last)...)
 	}
-	if class == "storage" {
-		if s, ok := out.Stats["used_pct"]; ok {
-			if a := pctAlert(th.StoragePct, th.CriticalPct, s.Last); a != "" {
-				AddAlert(ctx, Alert{Severity: a, Subject: out.Target.Node + "/" + args.Storage, Metric: "storage_pct", Value: Round(s.Last, 1),
-					Threshold: th.StoragePct, Message: fmt.Sprintf("%s/%s at %.0f%% in the newest RRD sample", out.Target.Node, args.Storage, s.Last),
-					Basis: "100 × used / total of the newest storage RRD sample"})
-			}
-		}
+	if s, ok := out.Stats["used_pct"]; ok && class == "storage" {
+		AddAlert(ctx, analyze.StorageSampleAlerts(th, out.Target.Node, args.Storage, s.Last)...)
 	}
 	return out, nil
-}
-
-func nodeRRDAlerts(th Thresholds, node string, memPct, cpuPct float64) []Alert {
-	var out []Alert
-	if a := pctAlert(th.RAMPct, th.CriticalPct, memPct); a != "" {
-		out = append(out, Alert{Severity: a, Subject: node, Metric: "mem_pct", Value: Round(memPct, 1), Threshold: th.RAMPct,
-			Message: fmt.Sprintf("%s RAM at %.0f%% in the newest RRD sample", node, memPct), Basis: "100 × memused / memtotal of the newest node RRD sample"})
-	}
-	if a := pctAlert(th.CPUPct, th.CriticalPct, cpuPct); a != "" {
-		out = append(out, Alert{Severity: a, Subject: node, Metric: "cpu_pct", Value: Round(cpuPct, 1), Threshold: th.CPUPct,
-			Message: fmt.Sprintf("%s CPU at %.0f%% in the newest RRD sample", node, cpuPct), Basis: "100 × cpu of the newest node RRD sample"})
-	}
-	return out
-}
-
-// pctAlert is analyze's rule (warning at the threshold, critical at the
-// critical level or the threshold, whichever is higher) for a figure that
-// did not come from a /cluster/resources row.
-func pctAlert(warn, crit, pct float64) analyze.Severity {
-	if crit < warn {
-		crit = warn
-	}
-	switch {
-	case pct >= crit:
-		return analyze.SeverityCritical
-	case pct >= warn:
-		return analyze.SeverityWarning
-	}
-	return ""
 }
 
 // storageNode finds a node that has the storage (for a shared storage, the

@@ -112,7 +112,7 @@ func execPrivilege(ctx context.Context, c *proxmox.Client) (string, error) {
 }
 
 func guestExec(ctx context.Context, args ExecArgs) (ExecResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return ExecResult{}, err
 	}

@@ -80,7 +80,7 @@ func powerState(status, qmp string) string {
 }
 
 func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return PowerResult{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
@@ -157,22 +158,14 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 		AddErr(ctx, "", csErr)
 		AddUnavailable(ctx, "cluster membership", "GET /cluster/status failed")
 	} else {
-		q := &HAQuorum{Quorate: cs.Quorate, NodesTotal: len(cs.Members), ConfigVer: cs.Version}
+		q := &HAQuorum{Quorate: cs.Quorate, ConfigVer: cs.Version}
 		for _, m := range cs.Members {
 			out.Members = append(out.Members, HAMember{Node: m.Name, NodeID: m.NodeID, IP: m.IP, Online: m.Online})
-			if m.Online {
-				q.NodesOnline++
-			} else {
-				AddAlert(ctx, Alert{Severity: SeverityCritical, Subject: m.Name, Metric: "status", Value: 0, Threshold: 1,
-					Message: m.Name + " is not online in the cluster membership", Basis: "online flag of /cluster/status"})
-			}
+			AddAlert(ctx, analyze.EvaluateMember(m.Name, m.Online)...)
 		}
 		sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Node < out.Members[j].Node })
+		q.NodesOnline, q.NodesTotal = quorumAlert(ctx, cs)
 		out.Quorum = q
-		if !cs.Quorate {
-			AddAlert(ctx, Alert{Severity: SeverityCritical, Subject: "cluster", Metric: "quorum",
-				Message: fmt.Sprintf("cluster is not quorate (%d of %d nodes online)", q.NodesOnline, q.NodesTotal), Basis: "quorate flag of /cluster/status"})
-		}
 	}
 	live := map[string]proxmox.HAStatusEntry{}
 	if stErr != nil {
@@ -192,10 +185,7 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 			m := managerOf(&out)
 			m.Master, m.Status, m.TimestampS = e.Node, e.Status, int64(e.Timestamp)
 			m.State = parenState(e.Status)
-			if m.State != "active" {
-				AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: "ha-manager", Metric: "crm_state",
-					Message: "HA manager master on " + e.Node + " is " + m.State, Basis: "master entry of /cluster/ha/status/current"})
-			}
+			AddAlert(ctx, analyze.EvaluateHAManager(e.Node, m.State)...)
 		case "fencing":
 			managerOf(&out).Fencing = e.ArmedState
 		case "lrm":
@@ -309,11 +299,7 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 		default:
 			out.Counts.Other++
 		}
-		switch r.State {
-		case "error", "fence", "recovery":
-			AddAlert(ctx, Alert{Severity: SeverityCritical, Subject: r.SID, Metric: "ha_state",
-				Message: fmt.Sprintf("HA resource %s is in state %s on %s", r.SID, r.State, r.Node), Basis: "service entry of /cluster/ha/status/current"})
-		}
+		AddAlert(ctx, analyze.EvaluateHAResource(r.SID, r.State, r.Node)...)
 	}
 	sort.Slice(out.LRMs, func(i, j int) bool { return out.LRMs[i].Node < out.LRMs[j].Node })
 	AddUnavailable(ctx, "corosync link (ring) health",

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -15,11 +16,7 @@ import (
 // (bounded), then fails with a clear busy error; nothing runs twice.
 func TestCallLimitQueuesThenSaysBusy(t *testing.T) {
 	t.Parallel()
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simtest.Demo(t)
 	c, err := proxmox.New(proxmox.Options{Endpoints: []string{sim.URL()}, Token: sim.Token("auditor"), CAPEM: sim.CACertPEM()})
 	if err != nil {
 		t.Fatal(err)

@@ -277,10 +277,6 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 			AddErr(ctx, "", jerr)
 		}
 		ajobs := analyzeJobs(jobs)
-		jobByID := map[string]analyze.BackupJob{}
-		for _, j := range ajobs {
-			jobByID[j.ID] = j
-		}
 		now := EnvFrom(ctx).now().Unix()
 		var vmids []int
 		for id, g := range names {
@@ -292,30 +288,13 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 		for _, id := range vmids {
 			g := names[id]
 			ref := analyze.GuestRef{VMID: id, Name: g.Name, Type: g.Type, Node: g.Node, Pool: g.Pool}
-			var mine []string
-			for _, j := range ajobs {
-				if j.Enabled && j.Covers(ref) {
-					mine = append(mine, j.ID)
-				}
-			}
-			limit := float64(args.StaleAfterHours)
-			if limit == 0 {
-				limit = staleLimitHours(mine, jobByID)
-			}
-			n := newest[id]
-			age := float64(now-n) / 3600
-			if n != 0 && age <= limit {
+			st, alerts := analyze.EvaluateArchiveAge(ref, ajobs, newest[id], now, float64(args.StaleAfterHours))
+			if !st.Stale {
 				continue
 			}
-			nr := NoRecentBackup{VMID: id, Name: g.Name, Type: g.Type, LimitHours: limit, Jobs: mine, Newest: rfcTime(n)}
-			msg := fmt.Sprintf("%s has no backup on the storages read", backupGuestLabel(id, g.Name))
-			if n != 0 {
-				nr.AgeHours = Round(age, 1)
-				msg = fmt.Sprintf("%s: newest backup is %.1f days old (limit %.0f h)", backupGuestLabel(id, g.Name), age/24, limit)
-			}
-			out.NoRecent = append(out.NoRecent, nr)
-			AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: analyze.GuestSubject(g.Type, id), Metric: "backup_age_hours",
-				Value: nr.AgeHours, Threshold: limit, Message: msg, Basis: "newest backup volume on the backup storages"})
+			out.NoRecent = append(out.NoRecent, NoRecentBackup{VMID: id, Name: g.Name, Type: g.Type, LimitHours: st.LimitHours, Jobs: st.Jobs,
+				Newest: rfcTime(st.LastSuccessEpoch), AgeHours: st.AgeHours})
+			AddAlert(ctx, alerts...)
 		}
 	}
 	return out, nil

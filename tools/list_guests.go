@@ -131,8 +131,7 @@ func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, err
 	}
 	sort.Slice(out.Nodes, func(i, j int) bool { return out.Nodes[i].Node < out.Nodes[j].Node })
 	for _, ns := range out.Nodes {
-		AddError(ctx, ErrorEntry{Node: ns.Node, Kind: string(proxmox.KindNodeUnreachable),
-			Message: fmt.Sprintf("node %s is %s: the state and usage of its %d guests cannot be read live (listed with status unknown, usage null)", ns.Node, ns.Status, down[ns.Node])})
+		AddErr(ctx, ns.Node, NodeUnreachable("node %s is %s: the state and usage of its %d guests cannot be read live (listed with status unknown, usage null)", ns.Node, ns.Status, down[ns.Node]))
 	}
 	if len(out.Nodes) > 0 {
 		names := make([]string, len(out.Nodes))

@@ -124,7 +124,7 @@ func migrationBlockers(m *proxmox.MigrationCheck, target string, localOK bool) (
 }
 
 func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return MigrateResult{}, err
 	}

@@ -7,6 +7,13 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
+func init() {
+	declareArgs("migrate_guest", testArgs{
+		demo:   fixed{`{"vmid":203,"target":"pve-node01"}`},
+		broken: fixed{`{"vmid":201,"target":"pve-node02"}`, `{"vmid":201,"target":"pve-node03"}`},
+	})
+}
+
 func TestMigrateRunningVMWithLocalDisks(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")

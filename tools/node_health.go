@@ -320,10 +320,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 			if n == 0 {
 				u.Note = "no pending updates in the last package list; Proxmox cannot tell whether the list was ever refreshed (apt update / pveupdate)"
 			}
-			if n > 0 {
-				AddAlert(ctx, Alert{Severity: SeverityInfo, Subject: node, Metric: "pending_updates", Value: float64(n),
-					Message: fmt.Sprintf("%d package updates pending on %s (%d of them PVE packages)", n, node, u.PVEPending), Basis: "GET /nodes/{node}/apt/update (not refreshed)"})
-			}
+			AddAlert(ctx, analyze.EvaluateUpdates(node, n, u.PVEPending)...)
 		} else if proxmox.IsForbidden(perr) {
 			// The same ACL usually denies it on every node: report it once.
 			forbidden.Do(func() { AddErr(ctx, node, perr) })
@@ -342,12 +339,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 			return err
 		}
 		si := &SubscriptionInfo{Status: s.Status, Level: s.Level, Product: s.ProductName, NextDueDate: s.NextDueDate, Message: s.Message}
-		switch s.Status {
-		case "active", "notfound":
-		default:
-			AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: node, Metric: "subscription", Message: fmt.Sprintf("subscription on %s is %s: %s", node, s.Status, s.Message),
-				Basis: "GET /nodes/{node}/subscription"})
-		}
+		AddAlert(ctx, analyze.EvaluateSubscription(node, s.Status, s.Message)...)
 		mu.Lock()
 		h.Subscription = si
 		mu.Unlock()
@@ -397,9 +389,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 				di.Servers = append(di.Servers, s)
 			}
 		}
-		if len(di.Servers) == 0 {
-			AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: node, Metric: "dns", Message: node + " has no DNS server configured", Basis: "GET /nodes/{node}/dns"})
-		}
+		AddAlert(ctx, analyze.EvaluateDNS(node, len(di.Servers))...)
 		mu.Lock()
 		h.DNS = di
 		mu.Unlock()

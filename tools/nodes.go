@@ -25,8 +25,7 @@ func onlineNodes(ctx context.Context, c *proxmox.Client, only, what string) ([]s
 		}
 		found = true
 		if r.Status != "online" {
-			AddError(ctx, ErrorEntry{Node: r.Node, Kind: string(proxmox.KindNodeUnreachable),
-				Message: fmt.Sprintf("%s is %s per /cluster/resources: its %s were not read (partial result)", r.Node, r.Status, what)})
+			AddErr(ctx, r.Node, NodeUnreachable("%s is %s per /cluster/resources: its %s were not read (partial result)", r.Node, r.Status, what))
 			continue
 		}
 		out = append(out, r.Node)

@@ -23,75 +23,6 @@ import (
 // guest of an offline node called "stopped", a cluster label other than
 // the cluster's real name, or a lost quorum nobody mentions.
 
-// fabricationArgs are the arguments each tool is called with, as JSON
-// objects. A tool without an entry is called with {}; when {} is refused
-// as invalid arguments, the test fails naming the tool, so a tool added
-// later only needs a line here. Write tools only plan (nothing runs
-// without confirm_plan). VMIDs and nodes are the demo's: 102 runs on
-// pve-node02, which is offline in every scenario; 104 on pve-node03, whose
-// rpool is FAULTED.
-var fabricationArgs = map[string]func(t *testing.T, e *testEnv) []string{
-	"get_guest":   fixed(`{"vmid":102}`, `{"vmid":104}`, `{"vmid":100}`),
-	"list_guests": fixed(`{}`, `{"node":"pve-node02"}`),
-	"get_metrics": fixed(`{"node":"pve-node02"}`, `{"node":"pve-node03"}`, `{"vmid":102}`, `{"storage":"local-zfs","node":"pve-node03"}`),
-	"get_task": func(t *testing.T, e *testEnv) []string {
-		_, m := e.call(t, "list_tasks", `{"limit":1}`)
-		tasks, _ := m["tasks"].([]any)
-		if len(tasks) == 0 {
-			t.Fatal("list_tasks: no task to read")
-		}
-		return []string{fmt.Sprintf(`{"upid":%q}`, tasks[0].(map[string]any)["upid"])}
-	},
-	"guest_power":            fixed(`{"vmid":102,"action":"start"}`, `{"vmid":100,"action":"shutdown"}`),
-	"migrate_guest":          fixed(`{"vmid":201,"target":"pve-node02"}`, `{"vmid":201,"target":"pve-node03"}`),
-	"update_guest_resources": fixed(`{"vmid":102,"cores":4}`, `{"vmid":105,"cores":4}`),
-	"create_vm":              fixed(`{"node":"pve-node02","name":"af-vm","cores":2,"memory_gib":2,"disk_gib":20}`, `{"node":"pve-node03","name":"af-vm","cores":2,"memory_gib":2,"disk_gib":20,"storage":"local-zfs"}`),
-	"create_container": fixed(`{"node":"pve-node02","ostemplate":"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst","hostname":"af-ct"}`,
-		`{"node":"pve-node01","ostemplate":"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst","hostname":"af-ct"}`),
-	"guest_agent_info":    fixed(`{"vmid":102}`, `{"vmid":101}`),
-	"guest_exec":          fixed(`{"vmid":101,"command":["systemctl","is-active","nginx"]}`),
-	"clone_guest":         fixed(`{"vmid":9000,"count":2,"name":"af-web-{n}"}`),
-	"convert_to_template": fixed(`{"vmid":203}`),
-	"delete_guest":        fixed(`{"vmid":203}`),
-	"snapshot_guest":      fixed(`{"vmid":203,"action":"create","name":"af-snap"}`, `{"vmid":104,"action":"create","name":"af-snap"}`),
-	"backup_guest":        fixed(`{"vmids":[105],"storage":"nfs-backup"}`, `{"vmids":[102],"storage":"nfs-backup"}`),
-	"enable_toolset":      fixed(`{"toolset":"inventory"}`),
-	"restore_backup": func(t *testing.T, e *testEnv) []string {
-		return []string{fmt.Sprintf(`{"volid":%q,"unique":true}`, aBackup(t, e, 101, true))}
-	},
-	"delete_backup": func(t *testing.T, e *testEnv) []string {
-		return []string{fmt.Sprintf(`{"volid":%q}`, aBackup(t, e, 101, false))}
-	},
-	// A plan of another tool, confirmed: it must not run on a broken cluster
-	// as if all were well, and its result is walked like any other.
-	"confirm_plan": func(t *testing.T, e *testEnv) []string {
-		_, m := e.call(t, "guest_power", `{"vmid":100,"action":"reboot"}`)
-		if m == nil {
-			t.Fatal("guest_power gave no plan to confirm")
-		}
-		return []string{fmt.Sprintf(`{"plan_id":%q,"nonce":%q}`, m["plan_id"], m["nonce"])}
-	},
-}
-
-// aBackup is the newest (or oldest) backup of a guest, from list_backups.
-func aBackup(t *testing.T, e *testEnv, vmid int, newest bool) string {
-	t.Helper()
-	_, m := e.call(t, "list_backups", fmt.Sprintf(`{"vmid":%d}`, vmid))
-	l, _ := m["backups"].([]any)
-	if len(l) == 0 {
-		t.Fatalf("list_backups: no backup of %d", vmid)
-	}
-	b := l[0]
-	if !newest {
-		b = l[len(l)-1]
-	}
-	return fmt.Sprint(b.(map[string]any)["volid"])
-}
-
-func fixed(args ...string) func(*testing.T, *testEnv) []string {
-	return func(*testing.T, *testEnv) []string { return args }
-}
-
 // usageWord marks a field that states use (not configuration) of the object
 // it belongs to: such a field of an object Proxmox gave no use for is made up.
 var usageWord = regexp.MustCompile(`(^|_)(used|usage|pct|load|loadavg|uptime|free|avail|available|netin|netout|diskread|diskwrite|running|stopped|iowait|swap|arc|cpu_avg|cpu_p95|mem_avg|mem_p95)(_|$)`)
@@ -166,24 +97,30 @@ func runFabScenario(t *testing.T, scenario string, sc fabScenario) {
 	for _, d := range sc.deadStor {
 		w.dead[d] = true
 	}
-	names := []string{}
-	for _, tool := range e.srv.Tools() {
-		names = append(names, tool.Name)
+	served := e.srv.Tools()
+	if len(served) != len(All()) {
+		t.Fatalf("%d tools served, %d registered", len(served), len(All()))
 	}
-	if len(names) != len(All()) {
-		t.Fatalf("%d tools served, %d registered", len(names), len(All()))
-	}
-	for _, name := range names {
-		argsFor, ok := fabricationArgs[name]
-		if !ok {
-			argsFor = fixed(`{}`)
+	// Each tool with the arguments it declares for a cluster in trouble
+	// (toolargs_test.go); write tools only plan (nothing runs without
+	// confirm_plan, which comes last).
+	call := func(tool, args string) map[string]any {
+		t.Helper()
+		r, m := e.call(t, tool, args)
+		if r.IsError {
+			t.Fatalf("%s %s: %s", tool, args, r.Text)
 		}
-		for _, args := range argsFor(t, e) {
+		return m
+	}
+	for _, tool := range inCallOrder(served) {
+		name := tool.Name
+		_, declared := declaredArgs[name]
+		for _, args := range brokenArgs(name).sets(t, call) {
 			r, m := e.call(t, name, args)
 			if r.IsError {
 				if strings.HasPrefix(r.Text, "invalid arguments") {
-					if !ok {
-						t.Errorf("%s needs arguments: add an entry to fabricationArgs (%s)", name, r.Text)
+					if !declared {
+						t.Error(needsArgs(name, r.Text))
 					} else {
 						t.Errorf("%s %s: %s", name, args, r.Text)
 					}

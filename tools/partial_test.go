@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -40,7 +41,7 @@ const partialTimeout = 10 * time.Second
 
 func newPartialEnv(t *testing.T) *testEnv {
 	t.Helper()
-	sim := demoSim(t)
+	sim := simtest.Demo(t)
 	c, err := proxmox.New(proxmox.Options{
 		Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint(),
 		Timeout: partialTimeout,

@@ -2,13 +2,13 @@ package tools
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
 )
 
-// quorumAlert raises the critical "cluster is not quorate" alert when
-// /cluster/status says so, and returns the online and total member counts.
+// quorumAlert raises analyze's quorum alert when /cluster/status says the
+// cluster is not quorate, and returns the online and total member counts.
 func quorumAlert(ctx context.Context, st *proxmox.ClusterStatus) (online, total int) {
 	total = len(st.Members)
 	for _, m := range st.Members {
@@ -16,9 +16,6 @@ func quorumAlert(ctx context.Context, st *proxmox.ClusterStatus) (online, total 
 			online++
 		}
 	}
-	if !st.Quorate {
-		AddAlert(ctx, Alert{Severity: SeverityCritical, Subject: "cluster", Metric: "quorum",
-			Message: fmt.Sprintf("cluster is not quorate (%d of %d nodes online, per /cluster/status): Proxmox refuses every change until it is", online, total)})
-	}
+	AddAlert(ctx, analyze.EvaluateQuorum(st.Quorate, online, total)...)
 	return online, total
 }

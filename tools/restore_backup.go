@@ -75,7 +75,7 @@ func archivedDisks(text, typ string) []RestoreDisk {
 }
 
 func restoreBackup(ctx context.Context, args RestoreArgs) (RestoreResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return RestoreResult{}, err
 	}
@@ -277,7 +277,7 @@ func restoreBackup(ctx context.Context, args RestoreArgs) (RestoreResult, error)
 // requireBackupAccess is Proxmox's check for reading or removing a backup:
 // Datastore.Allocate on its storage, or Datastore.AllocateSpace there plus
 // VM.Backup on the guest it belongs to.
-func (p *planner) requireBackupAccess(ctx context.Context, v storedBackup) error {
+func (p *planBuilder) requireBackupAccess(ctx context.Context, v storedBackup) error {
 	sp := "/storage/" + v.store.storage
 	if p.require(ctx, guard.Need{Path: sp, Privs: []string{"Datastore.Allocate"}}) == nil {
 		return nil

@@ -354,7 +354,7 @@ type RollbackLoss struct {
 }
 
 func snapshotGuest(ctx context.Context, args SnapshotArgs) (SnapshotResult, error) {
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return SnapshotResult{}, err
 	}

@@ -169,16 +169,8 @@ func forecastStorages(ctx context.Context, c *proxmox.Client, list []StorageInfo
 		if err != nil {
 			return nil, err
 		}
-		f, total := fitStorage(rows, window, th.StoragePct)
-		if f.DaysToThreshold > 0 && f.DaysToThreshold <= 30 {
-			sev := analyze.SeverityWarning
-			if f.DaysToThreshold <= 7 {
-				sev = analyze.SeverityCritical
-			}
-			AddAlert(ctx, Alert{Severity: sev, Subject: s.Node + "/" + s.Storage, Metric: "days_to_storage_threshold", Value: f.DaysToThreshold,
-				Threshold: 30, Message: fmt.Sprintf("%s/%s will reach %.0f%% in about %.0f days at %.1f GiB/day", s.Node, s.Storage, th.StoragePct, f.DaysToThreshold, f.GrowthGiBPerDay),
-				Basis: fmt.Sprintf("linear fit over %d RRD points (%s, %.1f days) of %.0f GiB total", f.Points, window, f.WindowDays, total/gib)})
-		}
+		f, fc := fitStorage(rows, window, th.StoragePct)
+		AddAlert(ctx, analyze.EvaluateStorageForecast(s.Node, s.Storage, window, fc)...)
 		return f, nil
 	})
 	for _, r := range res {
@@ -193,21 +185,9 @@ func forecastStorages(ctx context.Context, c *proxmox.Client, list []StorageInfo
 }
 
 // fitStorage fits analyze's forecast over a storage RRD series; it returns
-// the forecast and the total bytes it used.
-func fitStorage(rows []proxmox.RRDRow, window string, thresholdPct float64) (*FillForecast, float64) {
-	var pts []analyze.Point
-	var total float64
-	for _, r := range rows {
-		u, ok := r.Values["used"]
-		if !ok {
-			continue
-		}
-		pts = append(pts, analyze.Point{Time: r.Time, Value: u})
-		if t := r.Values["total"]; t > 0 {
-			total = t
-		}
-	}
-	fc := analyze.FillForecast(pts, total, thresholdPct, analyze.ForecastOptions{})
+// the result's view of it and the forecast itself.
+func fitStorage(rows []proxmox.RRDRow, window string, thresholdPct float64) (*FillForecast, analyze.Forecast) {
+	fc := analyze.FillForecastRows(rrdRows(rows), "used", "total", thresholdPct, analyze.ForecastOptions{})
 	f := &FillForecast{GrowthGiBPerDay: Round(fc.SlopeBytesPerDay/gib, 2), Window: window, WindowDays: Round(fc.WindowDays, 1),
 		Points: fc.Points, R2: Round(fc.R2, 3)}
 	if fc.Available {
@@ -217,5 +197,14 @@ func fitStorage(rows []proxmox.RRDRow, window string, thresholdPct float64) (*Fi
 		f.None = fc.Reason
 		f.R2 = 0
 	}
-	return f, total
+	return f, fc
+}
+
+// rrdRows turns RRD rows into analyze's rows.
+func rrdRows(rows []proxmox.RRDRow) []analyze.Row {
+	out := make([]analyze.Row, len(rows))
+	for i, r := range rows {
+		out[i] = analyze.Row{Time: r.Time, Values: r.Values}
+	}
+	return out
 }

@@ -139,21 +139,11 @@ func listTasks(ctx context.Context, args ListTasksArgs) (ListTasksResult, error)
 	if out.Total > out.Returned {
 		out.Older = fmt.Sprintf("%d more task(s) match; raise limit (max 200), narrow the filters, or use since_hours", out.Total-out.Returned)
 	}
-	failed := 0
-	for _, t := range out.Tasks {
-		if t.Status == "running" || t.Status == "OK" || strings.HasPrefix(t.Status, "WARNINGS") || t.Status == "" {
-			continue
-		}
-		// A few alerts say enough; the list holds every failed task.
-		if failed++; failed <= maxTaskAlerts {
-			AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: t.Node + ":" + t.Type, Metric: "task_status",
-				Message: fmt.Sprintf("%s task %s on %s failed: %s", t.Type, t.ID, t.Node, t.Status), Basis: "exit status of " + t.UPID})
-		}
+	listed := make([]analyze.Task, len(out.Tasks))
+	for i, t := range out.Tasks {
+		listed[i] = analyze.Task{Node: t.Node, Type: t.Type, ID: t.ID, UPID: t.UPID, Status: t.Status}
 	}
-	if failed > maxTaskAlerts {
-		AddAlert(ctx, Alert{Severity: SeverityInfo, Subject: "tasks", Metric: "task_status", Value: float64(failed),
-			Message: fmt.Sprintf("%d more failed tasks in this list", failed-maxTaskAlerts), Basis: "exit status of the tasks listed"})
-	}
+	AddAlert(ctx, analyze.EvaluateTasks(listed, maxTaskAlerts)...)
 	return out, nil
 }
 
@@ -247,7 +237,7 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 	if st.Status == "running" {
 		out.Task.Status = "running"
 	}
-	out.OK = st.Status == "stopped" && (st.ExitStatus == "OK" || strings.HasPrefix(st.ExitStatus, "WARNINGS"))
+	out.OK = st.Status == "stopped" && analyze.TaskOK(st.ExitStatus)
 	if out.Task.End == "" && st.Status == "stopped" {
 		// The status answer has no end time; the node's task list has it.
 		ts, _, err := c.Tasks(ctx, node, proxmox.TaskFilter{TypeFilter: st.Type, Since: int64(st.StartTime), Until: int64(st.StartTime), Limit: 50})
@@ -294,11 +284,8 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 				vg.Warnings = append(vg.Warnings, w.Text)
 			}
 			vo.Guests = append(vo.Guests, vg)
-			if g.Status == analyze.GuestBackupFailed {
-				AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: analyze.GuestSubject(g.Kind, g.VMID), Metric: "backup",
-					Message: fmt.Sprintf("backup of %s failed: %s", backupGuestLabel(g.VMID, g.Name), g.Reason), Basis: "ERROR line of this vzdump task log"})
-			}
 		}
+		AddAlert(ctx, p.Alerts()...)
 		for i, u := range p.Unparsed {
 			if i == 20 {
 				AddUnavailable(ctx, "further unparsed lines", fmt.Sprintf("%d lines the parser does not know; the first 20 are returned", len(p.Unparsed)))
@@ -311,9 +298,8 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 		}
 		out.Backup = vo
 	}
-	if st.Status == "stopped" && !out.OK {
-		AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: node + ":" + st.Type, Metric: "task_status",
-			Message: fmt.Sprintf("%s task %s on %s failed: %s", st.Type, st.ID, node, st.ExitStatus), Basis: "exitstatus of the task"})
+	if st.Status == "stopped" {
+		AddAlert(ctx, analyze.EvaluateEndedTask(analyze.Task{Node: node, Type: st.Type, ID: st.ID, UPID: args.UPID, Status: st.ExitStatus})...)
 	}
 	return out, nil
 }

@@ -225,17 +225,6 @@ func toolsetRank(s string) int {
 	return len(toolsetCatalog)
 }
 
-// Toolsets lists the toolsets that have at least one tool, in catalog order.
-func Toolsets() []string {
-	var out []string
-	for _, t := range All() {
-		if !contains(out, t.Toolset) {
-			out = append(out, t.Toolset)
-		}
-	}
-	return out
-}
-
 // Select returns the tools to serve: without write tools when readOnly, and
 // only the named toolsets when toolsets is not empty.
 func Select(readOnly bool, toolsets []string) []*Tool {

@@ -58,7 +58,7 @@ func configMemoryMiB(v string) int {
 func updateGuestResources(ctx context.Context, args UpdateResourcesArgs) (UpdateResourcesResult, error) {
 	mem := args.MemoryMiB
 	growDisk := args.DiskGrowGiB > 0
-	p, err := newPlanner(ctx)
+	p, err := newPlanBuilder(ctx)
 	if err != nil {
 		return UpdateResourcesResult{}, err
 	}

@@ -5,6 +5,13 @@ import (
 	"testing"
 )
 
+func init() {
+	declareArgs("update_guest_resources", testArgs{
+		demo:   fixed{`{"vmid":203,"cores":3,"memory_mib":2048,"disk_grow_gib":5}`},
+		broken: fixed{`{"vmid":102,"cores":4}`, `{"vmid":105,"cores":4}`},
+	})
+}
+
 func TestUpdateResourcesWithDigest(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")

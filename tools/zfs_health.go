@@ -312,21 +312,10 @@ func poolInfo(ctx context.Context, node string, p proxmox.ZFSPool, det *proxmox.
 		dv := analyze.EvaluateDisk(*d, analyze.DiskThresholds{})
 		info.Disks = append(info.Disks, ZFSMemberDisk{DevPath: d.DevPath, Model: d.Model, Serial: d.Serial, Health: d.Health,
 			WearoutRemainingPct: d.WearoutRemainingPct, Severity: string(dv.Severity), Reasons: dv.Reasons})
-		if dv.Severity == analyze.SeverityWarning || dv.Severity == analyze.SeverityCritical {
-			AddAlert(ctx, Alert{Severity: dv.Severity, Subject: node + ":" + d.DevPath, Metric: "smart",
-				Value: wearoutValue(d.WearoutRemainingPct), Message: fmt.Sprintf("disk %s (%s %s, member of %s/%s): %s", d.DevPath, d.Model, d.Serial, node, p.Name, strings.Join(dv.Reasons, "; ")),
-				Basis: "health and wearout (remaining life %) from /nodes/" + node + "/disks/list"})
-		}
+		AddAlert(ctx, analyze.MemberDiskAlerts(p.Name, *d, dv)...)
 	}
 	if len(disks) > 0 && len(info.Disks) == 0 && len(leaves) > 0 {
 		AddUnavailable(ctx, "SMART data of "+node+"/"+p.Name+" members", "no disk of /disks/list matches the pool's member devices")
 	}
 	return info
-}
-
-func wearoutValue(w *float64) float64 {
-	if w == nil {
-		return 0
-	}
-	return *w
 }

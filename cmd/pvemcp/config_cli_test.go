@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/config"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
@@ -54,11 +54,7 @@ func TestMultiClusterRoutingAndInsecureWarning(t *testing.T) {
 	var sims []*pvesim.Sim
 	y := "default_cluster: alpha\nclusters:\n"
 	for i, name := range []string{"alpha", "beta"} {
-		s, err := pvesim.Start(context.Background(), pvesim.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
+		s := simtest.Start(t, pvesim.Options{})
 		sims = append(sims, s)
 		tok := filepath.Join(dir, name+".token")
 		os.WriteFile(tok, []byte(s.Token("auditor")), 0o600)

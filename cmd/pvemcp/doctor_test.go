@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/config"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
@@ -28,11 +28,7 @@ func newDoctorEnv(t *testing.T, tokenName string) *doctorEnv {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "xdg"))
 	t.Setenv(config.EnvConfig, "")
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{PerNodePorts: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := simtest.Start(t, pvesim.Options{PerNodePorts: true})
 	tok := sim.Token(tokenName)
 	if tok == "" {
 		t.Fatalf("no token %s", tokenName)
@@ -169,11 +165,7 @@ func TestDoctorConfigProblems(t *testing.T) {
 // Endpoints of two different clusters in one cluster entry are caught.
 func TestDoctorEndpointsOfDifferentClusters(t *testing.T) {
 	e := newDoctorEnv(t, "operator")
-	other, err := pvesim.Start(context.Background(), pvesim.Options{Generate: "nodes=2,guests=4"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := simtest.Start(t, pvesim.Options{Generate: "nodes=2,guests=4"})
 	if other.Token("operator") != e.token {
 		t.Skip("the generated cluster has other tokens")
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
@@ -116,7 +118,7 @@ func TestHTTPTokenMinimumLength(t *testing.T) {
 // ones 401 without being read; five 200 MB bodies (authenticated or not)
 // leave RSS within 40 MiB of where it started.
 func TestHTTPBodyCapAndAuthFirst(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	const tok = "body-cap-token-0123456789"
 	base := startHTTP(t, demoMCPServer(t, sim), httpOptions{token: tok})
 	auth := map[string]string{"Authorization": "Bearer " + tok}
@@ -162,7 +164,7 @@ func TestHTTPBodyCapAndAuthFirst(t *testing.T) {
 // TestHTTPSlowBodyTimesOut: a client that sends headers and then trickles
 // (or stops sending) its body is cut off after the body timeout.
 func TestHTTPSlowBodyTimesOut(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	base := startHTTP(t, demoMCPServer(t, sim), httpOptions{bodyTimeout: 300 * time.Millisecond})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
@@ -186,7 +188,7 @@ func TestHTTPSlowBodyTimesOut(t *testing.T) {
 // session cap (503, named) and keeps RSS bounded; session-less GET streams
 // stop at the stream cap; ending a session frees its place.
 func TestHTTPSessionAndStreamCaps(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	base := startHTTP(t, demoMCPServer(t, sim), httpOptions{maxSessions: 200, maxStreams: 20})
 	before := settledRSS(t)
 	var ok, refused int

@@ -16,6 +16,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 // testIssuer is a local OAuth authorization server: its metadata and JWKS
@@ -67,7 +69,7 @@ func (is *testIssuer) token(t *testing.T, key *ecdsa.PrivateKey, claims map[stri
 // Metadata, which names the issuer.
 func TestOAuthResourceServer(t *testing.T) {
 	is := startIssuer(t)
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	const aud = "https://mcp.example.com/mcp"
 	base := startHTTP(t, writeMCPServer(t, sim, filepath.Join(t.TempDir(), "audit.jsonl")),
 		httpOptions{oauth: &oauthOptions{issuer: is.issuer, audience: aud, client: is.srv.Client()}})

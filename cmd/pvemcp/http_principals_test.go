@@ -12,12 +12,12 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/tools"
 )
@@ -31,10 +31,7 @@ func sha(tok string) string {
 // audit log at audit.
 func writeMCPServer(t *testing.T, sim *pvesim.Sim, audit string) *mcpserver.Server {
 	t.Helper()
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simtest.Proxmox(t, sim, "operator")
 	al, err := guard.OpenAuditLog(audit)
 	if err != nil {
 		t.Fatal(err)
@@ -46,23 +43,7 @@ func writeMCPServer(t *testing.T, sim *pvesim.Sim, audit string) *mcpserver.Serv
 
 func httpClient(t *testing.T, url, token, version string) *client.Client {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr, client.WithProtocolVersion(version))
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = version
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return simtest.HTTP(t, url, simtest.MCP{Version: version, Token: token}).Client
 }
 
 func callTool(t *testing.T, c *client.Client, name string, args map[string]any) (map[string]any, string) {
@@ -92,7 +73,7 @@ func callTool(t *testing.T, c *client.Client, name string, args map[string]any) 
 // (another read-write client cannot confirm it, nor burn it), and the audit
 // names who did what.
 func TestHTTPNamedPrincipals(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	dir := t.TempDir()
 	audit := filepath.Join(dir, "audit.jsonl")
 	toks := map[string]string{"alice": "alice-token-0123456789abcdef", "bob": "bob-token-0123456789abcdef", "carol": "carol-token-0123456789abcdef"}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key; it returns
@@ -58,7 +60,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 // TestHTTPServesTLS: with a certificate and key, serve --http speaks HTTPS
 // only.
 func TestHTTPServesTLS(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	certFile, keyFile, pool := selfSigned(t)
 	const tok = "tls-token-0123456789abcdef"
 	base := startHTTP(t, demoMCPServer(t, sim), httpOptions{token: tok, tlsCert: certFile, tlsKey: keyFile})

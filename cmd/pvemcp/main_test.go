@@ -14,14 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/tools"
 )
@@ -212,23 +211,10 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-func startSim(t *testing.T) *pvesim.Sim {
-	t.Helper()
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
-}
-
+// demoMCPServer serves the read tools of sim's cluster as its auditor.
 func demoMCPServer(t *testing.T, sim *pvesim.Sim) *mcpserver.Server {
 	t.Helper()
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("auditor"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mcpserver.New(tools.NewServer(&tools.Env{Client: c}, tools.Select(true, nil)), "test")
+	return mcpserver.New(tools.NewServer(&tools.Env{Client: simtest.Proxmox(t, sim, "auditor")}, tools.Select(true, nil)), "test")
 }
 
 // startHTTP serves ms over HTTP on a loopback port until the test ends.
@@ -258,29 +244,14 @@ func startHTTP(t *testing.T, ms *mcpserver.Server, o httpOptions) string {
 }
 
 func TestHTTPBothEras(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	base := startHTTP(t, demoMCPServer(t, sim), httpOptions{token: "s3cret-token-0123456789"})
 	for _, version := range []string{"2025-11-25", mcp.ProtocolVersion20260728} {
 		t.Run(version, func(t *testing.T) {
-			tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer s3cret-token-0123456789"}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := client.NewClient(tr, client.WithProtocolVersion(version))
+			c := simtest.HTTP(t, base+"/mcp", simtest.MCP{Version: version, Token: "s3cret-token-0123456789"})
 			ctx := context.Background()
-			if err := c.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			init := mcp.InitializeRequest{}
-			init.Params.ProtocolVersion = version
-			init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-			ir, err := c.Initialize(ctx, init)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ir.ProtocolVersion != version {
-				t.Errorf("negotiated %s, want %s", ir.ProtocolVersion, version)
+			if c.Init.ProtocolVersion != version {
+				t.Errorf("negotiated %s, want %s", c.Init.ProtocolVersion, version)
 			}
 			lt, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 			if err != nil || len(lt.Tools) < 3 {
@@ -301,7 +272,7 @@ func TestHTTPBothEras(t *testing.T) {
 }
 
 func TestHTTPGuards(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	ms := demoMCPServer(t, sim)
 	base := startHTTP(t, ms, httpOptions{token: "tok-0123456789abcdef"})
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`

@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/redistest"
 	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/tools"
 )
@@ -34,7 +34,7 @@ import (
 // file is private and holds no nonce; a nonce works once.
 func TestCLIPlanThenConfirmWithFileStore(t *testing.T) {
 	clearEnv(t)
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
 	t.Setenv(config.EnvEndpoint, sim.URL())
@@ -102,10 +102,7 @@ func startReplica(t *testing.T, sim *pvesim.Sim, redisURL, name, audit, token st
 
 func startReplicaMode(t *testing.T, sim *pvesim.Sim, redisURL, name, audit, token string, mode guard.ApprovalMode) *replica {
 	t.Helper()
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simtest.Proxmox(t, sim, "operator")
 	al, err := guard.OpenAuditLog(audit)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +164,7 @@ func healthOf(t *testing.T, base string) map[string]any {
 // /healthz says so; after Redis is back everything works again.
 func TestHTTPReplicasShareRedisPlans(t *testing.T) {
 	rs := redistest.Start(t)
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	dir := t.TempDir()
 	const token = "replica-token-0123456789abcdef"
 	a := startReplica(t, sim, rs.URL(), "replica-a/1", filepath.Join(dir, "a.jsonl"), token)
@@ -416,7 +413,7 @@ func (a *elicitAnswerer) Elicit(_ context.Context, req mcp.ElicitationRequest) (
 // approved by the user.
 func TestElicitationAcrossReplicasBehindALoadBalancer(t *testing.T) {
 	rs := redistest.Start(t)
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	dir := t.TempDir()
 	const token = "replica-token-0123456789abcdef"
 	a := startReplicaMode(t, sim, rs.URL(), "replica-a/1", filepath.Join(dir, "a.jsonl"), token, guard.ApprovalElicit)
@@ -424,23 +421,7 @@ func TestElicitationAcrossReplicasBehindALoadBalancer(t *testing.T) {
 	lb, hits := roundRobin(t, a.url, b.url)
 
 	ans := &elicitAnswerer{}
-	tr, err := transport.NewStreamableHTTP(lb+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20260728), client.WithElicitationHandler(ans))
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.ProtocolVersion20260728
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	init.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{Form: &struct{}{}}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := simtest.HTTP(t, lb+"/mcp", simtest.MCP{Version: mcp.ProtocolVersion20260728, Token: token, Elicit: ans}).Client
 	plan, e := callTool(t, c, "guest_power", map[string]any{"vmid": 203, "action": "start"})
 	if e != "" {
 		t.Fatal(e)

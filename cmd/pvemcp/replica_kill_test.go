@@ -16,6 +16,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/internal/redistest"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 // envRunAsPvemcp makes the test binary run as pvemcp (see TestMain).
@@ -57,7 +58,7 @@ func startServeProcess(t *testing.T, env []string) (*exec.Cmd, string) {
 // the other confirms the plan, and the guest changes.
 func TestReplicaProcessKilledBetweenPlanAndConfirm(t *testing.T) {
 	rs := redistest.Start(t)
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	dir := t.TempDir()
 	const token = "replica-token-0123456789abcdef"
 	env := func(name string) []string {

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pvemcp/pvemcp/internal/redistest"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 // Load across replicas (run with -benchtime=1x): N stateless clients over
@@ -67,23 +67,7 @@ func startReplicaProc(b *testing.B, simEnv []string, extra ...string) string {
 
 func statelessClient(b *testing.B, url string) *client.Client {
 	b.Helper()
-	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + loadToken}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20260728))
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.ProtocolVersion20260728
-	init.Params.ClientInfo = mcp.Implementation{Name: "bench", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		b.Fatal(err)
-	}
-	return c
+	return simtest.HTTP(b, url, simtest.MCP{Version: mcp.ProtocolVersion20260728, Name: "bench", Token: loadToken}).Client
 }
 
 // call runs one tool; a tool error is an error.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 // TestSystemRootsVerifyByDefault: with only PROXMOX_VE_ENDPOINT and
@@ -20,7 +22,7 @@ func TestSystemRootsVerifyByDefault(t *testing.T) {
 		t.Skip("runs the binary")
 	}
 	bin := pvemcpBinary(t)
-	sim := startSim(t)
+	sim := simtest.Demo(t)
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(ca, sim.CACertPEM(), 0o600); err != nil {

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/tools"
 )
 
@@ -22,11 +22,8 @@ import (
 // that session's tools/list only: two conversations behind the same bearer
 // token do not share their enabled toolsets.
 func TestHTTPEnabledToolsetsPerSession(t *testing.T) {
-	sim := startSim(t)
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("auditor"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simtest.Demo(t)
+	c := simtest.Proxmox(t, sim, "auditor")
 	ts, start, err := servedTools("--toolsets", []string{"inventory"}, true, true)
 	if err != nil {
 		t.Fatal(err)
@@ -35,24 +32,10 @@ func TestHTTPEnabledToolsetsPerSession(t *testing.T) {
 	base := startHTTP(t, ms, httpOptions{token: "s3cret-token-for-toolsets"})
 	ctx := context.Background()
 	session := func() (*client.Client, chan string) {
-		tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer s3cret-token-for-toolsets"}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl := client.NewClient(tr, client.WithProtocolVersion("2025-11-25"))
 		notes := make(chan string, 16)
-		cl.OnNotification(func(n mcp.JSONRPCNotification) { notes <- n.Method })
-		if err := cl.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cl.Close() })
-		init := mcp.InitializeRequest{}
-		init.Params.ProtocolVersion = "2025-11-25"
-		init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-		if _, err := cl.Initialize(ctx, init); err != nil {
-			t.Fatal(err)
-		}
-		return cl, notes
+		cl := simtest.HTTP(t, base+"/mcp", simtest.MCP{Version: "2025-11-25", Token: "s3cret-token-for-toolsets",
+			OnNotification: func(n mcp.JSONRPCNotification) { notes <- n.Method }})
+		return cl.Client, notes
 	}
 	names := func(cl *client.Client) []string {
 		lt, err := cl.ListTools(ctx, mcp.ListToolsRequest{})
@@ -128,11 +111,8 @@ func TestServedToolsFixed(t *testing.T) {
 // stateless era that is how a client gets another tool list; a bad name is
 // a 400 naming it.
 func TestHTTPToolsetsHeader(t *testing.T) {
-	sim := startSim(t)
-	c, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("auditor"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simtest.Demo(t)
+	c := simtest.Proxmox(t, sim, "auditor")
 	ts, start, err := servedTools("--toolsets", nil, true, true)
 	if err != nil {
 		t.Fatal(err)
@@ -141,21 +121,7 @@ func TestHTTPToolsetsHeader(t *testing.T) {
 	ctx := context.Background()
 	for _, version := range []string{"2025-11-25", mcp.ProtocolVersion20260728} {
 		t.Run(version, func(t *testing.T) {
-			tr, err := transport.NewStreamableHTTP(base+"/mcp", transport.WithHTTPHeaders(map[string]string{toolsetsHeader: " inventory, capacity"}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cl := client.NewClient(tr, client.WithProtocolVersion(version))
-			if err := cl.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
-			init := mcp.InitializeRequest{}
-			init.Params.ProtocolVersion = version
-			init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-			if _, err := cl.Initialize(ctx, init); err != nil {
-				t.Fatal(err)
-			}
+			cl := simtest.HTTP(t, base+"/mcp", simtest.MCP{Version: version, Headers: map[string]string{toolsetsHeader: " inventory, capacity"}})
 			lt, err := cl.ListTools(ctx, mcp.ListToolsRequest{})
 			if err != nil {
 				t.Fatal(err)

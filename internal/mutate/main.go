@@ -1,6 +1,6 @@
 // Command mutate checks that the test suite notices when important logic is
 // wrong. It copies the repository to a temporary directory, applies each
-// mutation of mutations.go there (one at a time, the working tree is never
+// mutation of mutations.yaml there (one at a time, the working tree is never
 // touched), runs the tests of the packages that should notice, and reports
 // every mutation the tests let through.
 //
@@ -35,11 +35,11 @@ import (
 // Mutation is one small, meaningful change to the code that some test must
 // notice.
 type Mutation struct {
-	Name string   // what the change breaks, short
-	File string   // path from the repository root
-	Old  string   // text that must occur exactly once in File
-	New  string   // its replacement
-	Pkgs []string // packages whose tests must notice ("./tools/")
+	Name string   `yaml:"name"` // what the change breaks, short
+	File string   `yaml:"file"` // path from the repository root
+	Old  string   `yaml:"old"`  // text that must occur exactly once in File
+	New  string   `yaml:"new"`  // its replacement
+	Pkgs []string `yaml:"pkgs"` // packages whose tests must notice ("./tools/")
 }
 
 type outcome struct {
@@ -62,6 +62,10 @@ func main() {
 		if re, err = regexp.Compile(*only); err != nil {
 			fatal("-only: %v", err)
 		}
+	}
+	mutations, err := loadMutations(mutationsYAML)
+	if err != nil {
+		fatal("mutations.yaml: %v", err)
 	}
 	var todo []Mutation
 	for _, m := range mutations {
@@ -149,13 +153,9 @@ func apply(dir string, m Mutation, timeout time.Duration) outcome {
 	start := time.Now()
 	o := outcome{m: m}
 	path := filepath.Join(dir, filepath.FromSlash(m.File))
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		o.verdict, o.detail = "stale", err.Error()
-		return o
-	}
-	if n := bytes.Count(orig, []byte(m.Old)); n != 1 {
-		o.verdict, o.detail = "stale", fmt.Sprintf("the text to change occurs %d times in %s", n, m.File)
+	orig, why := read(dir, m)
+	if why != "" {
+		o.verdict, o.detail = "stale", why
 		return o
 	}
 	mutated := bytes.Replace(orig, []byte(m.Old), []byte(m.New), 1)
@@ -180,6 +180,19 @@ func apply(dir string, m Mutation, timeout time.Duration) outcome {
 		}
 	}
 	return o
+}
+
+// read returns the file m changes, in the tree at dir, or why m is stale:
+// the file is gone, or the text to change no longer occurs exactly once.
+func read(dir string, m Mutation) ([]byte, string) {
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.File)))
+	if err != nil {
+		return nil, err.Error()
+	}
+	if n := bytes.Count(b, []byte(m.Old)); n != 1 {
+		return nil, fmt.Sprintf("the text to change occurs %d times in %s", n, m.File)
+	}
+	return b, ""
 }
 
 func goTest(dir string, pkgs []string, timeout time.Duration) ([]byte, error) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 )
 
@@ -54,11 +55,7 @@ func (a *apiClient) do(token, method, path string, form url.Values) (int, json.R
 
 func startSim(t *testing.T) (*pvesim.Sim, *pvesim.ControlClient) {
 	t.Helper()
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := simtest.Demo(t)
 	base, secret, err := sim.StartControl("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -71,11 +68,7 @@ func startSim(t *testing.T) (*pvesim.Sim, *pvesim.ControlClient) {
 }
 
 func TestControlAbsentUnlessStartedAndNeedsSecret(t *testing.T) {
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simtest.Demo(t)
 	api := newAPIClient(t, sim)
 	// The API listener never serves the control plane, with or without a token.
 	for _, tok := range []string{"", "operator", "root@pam!admin"} {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
 	"github.com/pvemcp/pvemcp/tools"
@@ -90,35 +91,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{Scenario: "demo", Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	pc, err := proxmox.New(proxmox.Options{Name: sim.ClusterName(), Endpoints: []string{sim.URL()}, Token: sim.Token("operator"), Fingerprint: sim.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: pc}, tools.Select(true, nil)), "test").MCP()
+	sim := simtest.Demo(t)
+	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: simtest.Proxmox(t, sim, "operator")}, tools.Select(true, nil)), "test").MCP()
 	caps := mcp.ClientCapabilities{Extensions: map[string]any{resources.AppsExtension: map[string]any{"mimeTypes": []string{resources.ViewMIMEType}}}}
-	mc, err := client.NewInProcessClientWithOptions(ms, client.WithClientCapabilities(caps), client.WithProtocolVersion(mcp.LATEST_PROTOCOL_VERSION))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := mc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mc.Close() })
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "viewtest", Version: "1"}
-	init.Params.Capabilities = caps
-	ir, err := mc.Initialize(ctx, init)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := ir.Capabilities.Extensions[resources.AppsExtension]; !ok {
+	c := simtest.InProcess(t, ms, simtest.MCP{Name: "viewtest", Capabilities: caps})
+	mc, ctx := c.Client, context.Background()
+	if _, ok := c.Init.Capabilities.Extensions[resources.AppsExtension]; !ok {
 		t.Fatalf("server does not declare %s to a client that advertises it", resources.AppsExtension)
 	}
 	f := &fixture{t: t, sim: sim, mc: mc, views: map[string]string{}, pages: map[string][]byte{}}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim/harness"
 )
@@ -54,11 +55,7 @@ func put(t *testing.T, sim *pvesim.Sim, path string, form url.Values) int {
 // TestSceneLocal applies a scene to an in-process simulator and checks a
 // right and a wrong run against it, through the exported API only.
 func TestSceneLocal(t *testing.T) {
-	sim, err := pvesim.Start(context.Background(), pvesim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simtest.Demo(t)
 	sc, err := harness.ParseScene("scene", []byte(scene))
 	if err != nil {
 		t.Fatal(err)
