@@ -24,7 +24,8 @@ import (
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim/harness"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
+	_ "github.com/pvemcp/pvemcp/tools" // registers the tools
 )
 
 // The gevals files, as far as this suite uses them.
@@ -148,7 +149,7 @@ func (a assertions) check(calls []string) []string {
 // agent is one scripted run: the tool calls it made and its final answer.
 type agent struct {
 	t       *testing.T
-	srv     *tools.Server
+	srv     *toolkit.Server
 	session string
 	calls   []string
 	answer  strings.Builder
@@ -159,7 +160,7 @@ func (a *agent) call(tool string, args map[string]any) (map[string]any, string) 
 	a.t.Helper()
 	a.calls = append(a.calls, tool)
 	raw, _ := json.Marshal(args)
-	res, err := a.srv.Call(tools.WithCaller(context.Background(), tools.Caller{SessionID: a.session}), tool, raw)
+	res, err := a.srv.Call(toolkit.WithCaller(context.Background(), toolkit.Caller{SessionID: a.session}), tool, raw)
 	if err != nil {
 		a.t.Fatalf("%s: %v", tool, err)
 	}
@@ -502,9 +503,9 @@ func TestScriptedAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer al.Close()
-	gate := tools.NewGate(guard.NewStore(guard.WithAudit(al)), guard.ApprovalNonce, guard.Protection{})
+	gate := toolkit.NewGate(guard.NewStore(guard.WithAudit(al)), guard.ApprovalNonce, guard.Protection{})
 	gate.TaskPoll = 2 * time.Millisecond
-	srv := tools.NewServer(&tools.Env{Client: c, Gate: gate}, tools.All())
+	srv := toolkit.NewServer(&toolkit.Env{Client: c, Gate: gate}, toolkit.All())
 	ctl := harness.Local(sim)
 	ctx := context.Background()
 

@@ -11,7 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/pvemcp/pvemcp/resources"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // MCP Apps (extension io.modelcontextprotocol/ui): views that hosts render
@@ -97,7 +97,7 @@ func (a *Server) addViews() {
 // viewConfig is what a view learns of the server's settings: the alert
 // thresholds it draws where the result names none.
 func (a *Server) viewConfig() []byte {
-	var t tools.Thresholds
+	var t toolkit.Thresholds
 	if env := a.s.Env(); env != nil {
 		t = env.Thresholds
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // appsCaps are the client capabilities of an MCP Apps host.
@@ -28,12 +28,12 @@ var appsCaps = `{"extensions":{"` + resources.AppsExtension + `":{"mimeTypes":["
 
 // fixedServer serves the demo cluster at a fixed time, so two reads of a
 // tool give the same bytes (but for the API calls' milliseconds).
-func fixedServer(t *testing.T) *tools.Server {
+func fixedServer(t *testing.T) *toolkit.Server {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) }
 	sim := simtest.Start(t, pvesim.Options{Now: now})
 	c := simtest.Proxmox(t, sim, "operator")
-	return tools.NewServer(&tools.Env{Client: c, Now: now}, tools.Select(true, nil))
+	return toolkit.NewServer(&toolkit.Env{Client: c, Now: now}, toolkit.Select(true, nil))
 }
 
 // rawSession speaks raw JSON-RPC to one MCP server, so answers can be
@@ -332,7 +332,7 @@ func TestViewsFollowServedTools(t *testing.T) {
 			}
 		}
 	}
-	s := tools.NewServer(&tools.Env{}, tools.Select(true, []string{tools.ToolsetInventory}))
+	s := toolkit.NewServer(&toolkit.Env{}, toolkit.Select(true, []string{toolkit.ToolsetInventory}))
 	r, _ := newRawSession(t, New(s, "test").MCP(), true, appsCaps)
 	var rl struct {
 		Resources []mcp.Resource `json:"resources"`
@@ -354,7 +354,7 @@ func TestViewsFollowServedTools(t *testing.T) {
 // A view draws the thresholds the server is configured with where a result
 // names none (an alert carries its own).
 func TestViewsCarryConfiguredThresholds(t *testing.T) {
-	s := tools.NewServer(&tools.Env{Thresholds: tools.Thresholds{RAMPct: 80, StoragePct: 75}}, tools.Select(true, nil))
+	s := toolkit.NewServer(&toolkit.Env{Thresholds: toolkit.Thresholds{RAMPct: 80, StoragePct: 75}}, toolkit.Select(true, nil))
 	r, _ := newRawSession(t, New(s, "test").MCP(), true, appsCaps)
 	res := r.call("resources/read", `{"uri":"ui://pvemcp/overview"}`)
 	var rr struct {
@@ -369,8 +369,8 @@ func TestViewsCarryConfiguredThresholds(t *testing.T) {
 	}
 }
 
-func findTool(name string) *tools.Tool {
-	for _, t := range tools.All() {
+func findTool(name string) *toolkit.Tool {
+	for _, t := range toolkit.All() {
 		if t.Name == name {
 			return t
 		}
@@ -381,7 +381,7 @@ func findTool(name string) *tools.Tool {
 // With toolsets on demand, a tool enabled later names its view too, and the
 // views of every servable tool can be read from the start.
 func TestViewsWithToolsetsOnDemand(t *testing.T) {
-	s := fixedServer(t).StartWith([]string{tools.ToolsetInventory})
+	s := fixedServer(t).StartWith([]string{toolkit.ToolsetInventory})
 	r, _ := newRawSession(t, New(s, "test").MCP(), false, appsCaps)
 	listed := func() map[string]string {
 		var list struct {

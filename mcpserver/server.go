@@ -12,13 +12,13 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/pvemcp/pvemcp/resources"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Server is pvemcp's MCP server: the tools of a tools.Server with the
 // resources, prompts and views that go with them, served by mcp-go.
 type Server struct {
-	s  *tools.Server
+	s  *toolkit.Server
 	ms *server.MCPServer
 }
 
@@ -28,7 +28,7 @@ func (s *Server) MCP() *server.MCPServer { return s.ms }
 // Tool converts a tool to mcp-go's description with all four hints set.
 // The title is given once, as the tool's title (the spec has clients prefer
 // it over annotations.title), not repeated in the annotations.
-func Tool(t *tools.Tool) mcp.Tool {
+func Tool(t *toolkit.Tool) mcp.Tool {
 	h := t.Hints
 	return mcp.Tool{
 		Name:            t.Name,
@@ -48,12 +48,12 @@ func Tool(t *tools.Tool) mcp.Tool {
 // New builds the MCP server exposing s's tools. When s starts with some
 // toolsets (StartWith) only those are listed at first; a tool filter shows
 // each session the toolsets it enabled.
-func New(s *tools.Server, version string) *Server {
+func New(s *toolkit.Server, version string) *Server {
 	start := s.StartTools()
 	a := &Server{s: s}
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(s.Dynamic()),
-		server.WithInstructions(tools.InstructionsFor(start)),
+		server.WithInstructions(toolkit.InstructionsFor(start)),
 		server.WithTitle("pvemcp — Proxmox VE"),
 		server.WithRecovery(),
 	}
@@ -144,11 +144,11 @@ func (a *Server) addResources(served map[string]bool) {
 // withSession returns ctx whose caller names the MCP session, when there
 // is one and the transport did not name it.
 func withSession(ctx context.Context) context.Context {
-	caller := tools.CallerFrom(ctx)
+	caller := toolkit.CallerFrom(ctx)
 	if sess := server.ClientSessionFromContext(ctx); sess != nil && caller.SessionID == "" {
 		caller.SessionID = sess.SessionID()
 	}
-	return tools.WithCaller(ctx, caller)
+	return toolkit.WithCaller(ctx, caller)
 }
 
 // resourceHandler reads r by calling its tool through Call, so a resource's
@@ -219,7 +219,7 @@ func (a *Server) toolHandler(name string) server.ToolHandlerFunc {
 			raw = b
 		}
 		p := newPeer(ctx, a.ms, req)
-		res, err := a.s.Call(tools.WithPeer(withSession(ctx), p), name, raw)
+		res, err := a.s.Call(toolkit.WithPeer(withSession(ctx), p), name, raw)
 		if p.asked != nil {
 			return server.NewInputRequestBuilder(p.asked.state).Elicit(p.asked.id, mcp.ElicitationParams{
 				Mode:            mcp.ElicitationModeForm,
@@ -253,7 +253,7 @@ type peer struct {
 // question is what a tool asked the user through the client.
 type question struct {
 	id, state string
-	q         tools.Question
+	q         toolkit.Question
 }
 
 func newPeer(ctx context.Context, ms *server.MCPServer, req mcp.CallToolRequest) *peer {
@@ -273,18 +273,18 @@ func (p *peer) CanElicit() bool {
 	return caps.Elicitation.Form != nil || caps.Elicitation.URL == nil
 }
 
-func (p *peer) Answer(id string) (tools.Answer, string, bool) {
+func (p *peer) Answer(id string) (toolkit.Answer, string, bool) {
 	ans := server.ElicitationResponse(p.req.Params.InputResponses, id)
 	if ans == nil {
-		return tools.Answer{}, "", false
+		return toolkit.Answer{}, "", false
 	}
 	content, _ := ans.Content.(map[string]any)
-	return tools.Answer{Action: string(ans.Action), Content: content}, p.req.Params.RequestState, true
+	return toolkit.Answer{Action: string(ans.Action), Content: content}, p.req.Params.RequestState, true
 }
 
-func (p *peer) Ask(id, state string, q tools.Question) error {
+func (p *peer) Ask(id, state string, q toolkit.Question) error {
 	p.asked = &question{id: id, state: state, q: q}
-	return tools.ErrAsked
+	return toolkit.ErrAsked
 }
 
 // Progress sends notifications/progress when the client gave a token.

@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
+	_ "github.com/pvemcp/pvemcp/tools" // registers the tools
 )
 
 // listTools sends tools/list to the MCP server built for s.
-func listTools(t *testing.T, s *tools.Server) []map[string]any {
+func listTools(t *testing.T, s *toolkit.Server) []map[string]any {
 	t.Helper()
 	resp := New(s, "test").MCP().HandleMessage(context.Background(), json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 	b, err := json.Marshal(resp)
@@ -36,7 +37,7 @@ func listTools(t *testing.T, s *tools.Server) []map[string]any {
 // arguments would otherwise refuse to send it.
 func TestToolsListOffersClusterArgument(t *testing.T) {
 	noClient := func(string) (*proxmox.Client, error) { return nil, nil }
-	multi := tools.NewServer(&tools.Env{ClusterNames: []string{"prod", "lab"}, Cluster: noClient}, tools.All())
+	multi := toolkit.NewServer(&toolkit.Env{ClusterNames: []string{"prod", "lab"}, Cluster: noClient}, toolkit.All())
 	for _, tl := range listTools(t, multi) {
 		props, _ := tl["inputSchema"].(map[string]any)["properties"].(map[string]any)
 		c, _ := props["cluster"].(map[string]any)
@@ -48,7 +49,7 @@ func TestToolsListOffersClusterArgument(t *testing.T) {
 			t.Errorf("%s: cluster enum %v", tl["name"], c["enum"])
 		}
 	}
-	for _, tl := range listTools(t, tools.NewServer(&tools.Env{}, tools.All())) {
+	for _, tl := range listTools(t, toolkit.NewServer(&toolkit.Env{}, toolkit.All())) {
 		props, _ := tl["inputSchema"].(map[string]any)["properties"].(map[string]any)
 		if _, ok := props["cluster"]; ok {
 			t.Errorf("%s: cluster argument with one cluster", tl["name"])
@@ -58,7 +59,7 @@ func TestToolsListOffersClusterArgument(t *testing.T) {
 
 // The title is sent once (top level); the annotations carry the four hints.
 func TestToolsListTitleOnce(t *testing.T) {
-	for _, tl := range listTools(t, tools.NewServer(&tools.Env{}, tools.All())) {
+	for _, tl := range listTools(t, toolkit.NewServer(&toolkit.Env{}, toolkit.All())) {
 		ann, _ := tl["annotations"].(map[string]any)
 		if tl["title"] == "" || tl["title"] == nil {
 			t.Errorf("%s: no title", tl["name"])

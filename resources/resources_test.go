@@ -13,12 +13,12 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/internal/simtest"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
+	_ "github.com/pvemcp/pvemcp/tools" // registers the tools
 )
 
 func TestArgsValidation(t *testing.T) {
@@ -59,14 +59,14 @@ var fixedNow = func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, ti
 
 type world struct {
 	sim *pvesim.Sim
-	srv *tools.Server
+	srv *toolkit.Server
 }
 
 func newWorld(t *testing.T, toolsets []string) *world {
 	t.Helper()
 	sim := simtest.Start(t, pvesim.Options{Scenario: "demo", Now: fixedNow})
 	c := simtest.Proxmox(t, sim, "operator")
-	return &world{sim: sim, srv: tools.NewServer(&tools.Env{Client: c, Now: fixedNow}, tools.Select(true, toolsets))}
+	return &world{sim: sim, srv: toolkit.NewServer(&toolkit.Env{Client: c, Now: fixedNow}, toolkit.Select(true, toolsets))}
 }
 
 // connect returns an initialized client of ms over the given transport.
@@ -229,7 +229,7 @@ func TestResourcesOverMCP(t *testing.T) {
 
 // A toolset left out takes its resources with it.
 func TestResourcesFollowToolsets(t *testing.T) {
-	w := newWorld(t, []string{tools.ToolsetInventory})
+	w := newWorld(t, []string{toolkit.ToolsetInventory})
 	c := connect(t, mcpserver.New(w.srv, "test"), "inprocess", "2025-11-25")
 	lt, err := c.ListResourceTemplates(context.Background(), mcp.ListResourceTemplatesRequest{})
 	if err != nil {
@@ -245,7 +245,7 @@ func TestResourcesFollowToolsets(t *testing.T) {
 	}
 }
 
-func firstTask(t *testing.T, srv *tools.Server) string {
+func firstTask(t *testing.T, srv *toolkit.Server) string {
 	t.Helper()
 	res, err := srv.Call(context.Background(), "list_tasks", json.RawMessage(`{"node":"pve-node01"}`))
 	if err != nil || res.IsError {

@@ -11,12 +11,13 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
+	_ "github.com/pvemcp/pvemcp/tools" // registers the tools
 )
 
 var update = os.Getenv("UPDATE_SNAPSHOTS") == "1"
 
-func snapshot(t *testing.T, tool *tools.Tool) []byte {
+func snapshot(t *testing.T, tool *toolkit.Tool) []byte {
 	t.Helper()
 	b, err := json.MarshalIndent(mcpserver.Tool(tool), "", "  ")
 	if err != nil {
@@ -33,7 +34,7 @@ func TestToolSnapshots(t *testing.T) {
 		}
 	}
 	want := map[string]bool{}
-	for _, tool := range tools.All() {
+	for _, tool := range toolkit.All() {
 		name := tool.Name + ".json"
 		want[name] = true
 		got := snapshot(t, tool)
@@ -66,7 +67,7 @@ func TestToolSnapshots(t *testing.T) {
 }
 
 func TestToolInvariants(t *testing.T) {
-	all := tools.All()
+	all := toolkit.All()
 	if len(all) < 3 {
 		t.Fatalf("only %d tools registered", len(all))
 	}
@@ -117,7 +118,7 @@ func TestToolInvariants(t *testing.T) {
 			t.Errorf("%s: a read tool must be non-destructive and idempotent", m.Name)
 		}
 	}
-	for _, tool := range tools.Select(true, nil) {
+	for _, tool := range toolkit.Select(true, nil) {
 		if tool.Write() {
 			t.Errorf("--read-only serves write tool %s", tool.Name)
 		}
@@ -128,13 +129,13 @@ func TestToolInvariants(t *testing.T) {
 // a tools/list request to an MCP server serving srv, and the part of it a
 // model reads (names, titles, descriptions, input schemas), both as compact
 // JSON.
-func catalogSizes(srv *tools.Server) (whole, facing, n int, err error) {
+func catalogSizes(srv *toolkit.Server) (whole, facing, n int, err error) {
 	whole, facing, n, _, err = catalogSizesByTool(srv)
 	return whole, facing, n, err
 }
 
 // catalogSizesByTool is catalogSizes with each tool's model-facing bytes.
-func catalogSizesByTool(srv *tools.Server) (whole, facing, n int, byTool map[string]int, err error) {
+func catalogSizesByTool(srv *toolkit.Server) (whole, facing, n int, byTool map[string]int, err error) {
 	ms := mcpserver.New(srv, "test").MCP()
 	ctx := context.Background()
 	init := ms.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
@@ -185,8 +186,8 @@ func catalogSizesByTool(srv *tools.Server) (whole, facing, n int, byTool map[str
 
 // defaultServer serves what `pvemcp serve` serves without --toolsets, with
 // writes enabled: the default toolsets at first, every tool on request.
-func defaultServer() *tools.Server {
-	return tools.NewServer(&tools.Env{}, tools.Select(false, nil)).StartWith(tools.DefaultToolsets)
+func defaultServer() *toolkit.Server {
+	return toolkit.NewServer(&toolkit.Env{}, toolkit.Select(false, nil)).StartWith(toolkit.DefaultToolsets)
 }
 
 // DESIGN §10: the part of the default catalog a model reads (names, titles,
@@ -201,10 +202,10 @@ func TestCatalogSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	perSet := map[string]int{}
-	for _, tl := range tools.All() {
+	for _, tl := range toolkit.All() {
 		perSet[tl.Toolset] += byTool[tl.Name]
 	}
-	for _, name := range tools.ToolsetNames() {
+	for _, name := range toolkit.ToolsetNames() {
 		if perSet[name] > 0 {
 			t.Logf("default catalog, model-facing bytes of toolset %s: %d", name, perSet[name])
 		}
@@ -212,12 +213,12 @@ func TestCatalogSize(t *testing.T) {
 	if want := len(defaultServer().StartTools()); n != want {
 		t.Fatalf("tools/list returned %d tools, the default toolsets have %d", n, want)
 	}
-	fwhole, ffacing, fn, err := catalogSizes(tools.NewServer(&tools.Env{}, tools.Select(false, nil)))
+	fwhole, ffacing, fn, err := catalogSizes(toolkit.NewServer(&toolkit.Env{}, toolkit.Select(false, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fn != len(tools.All()) {
-		t.Fatalf("full tools/list returned %d tools, %d registered", fn, len(tools.All()))
+	if fn != len(toolkit.All()) {
+		t.Fatalf("full tools/list returned %d tools, %d registered", fn, len(toolkit.All()))
 	}
 	t.Logf("default catalog: %d tools, tools/list %d bytes, model-facing part %d bytes (budget %d)", n, whole, facing, facingBudget)
 	t.Logf("full catalog (every toolset): %d tools, tools/list %d bytes, model-facing part %d bytes", fn, fwhole, ffacing)
@@ -236,7 +237,7 @@ func BenchmarkCatalogSize(b *testing.B) {
 		if whole, facing, _, err = catalogSizes(defaultServer()); err != nil {
 			b.Fatal(err)
 		}
-		if fwhole, ffacing, _, err = catalogSizes(tools.NewServer(&tools.Env{}, tools.Select(false, nil))); err != nil {
+		if fwhole, ffacing, _, err = catalogSizes(toolkit.NewServer(&toolkit.Env{}, toolkit.Select(false, nil))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -263,7 +264,7 @@ func TestReadmeToolList(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("README.md lacks the %q ... %q markers", strings.TrimSpace(beginMarker), endMarker)
 	}
-	want := tools.Markdown(tools.Select(false, nil))
+	want := toolkit.Markdown(toolkit.Select(false, nil))
 	got := s[i+len(beginMarker) : j]
 	if got == want {
 		return

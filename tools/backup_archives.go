@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // archiveSeen is the newest backup archive of a guest found on a storage.
@@ -21,8 +22,8 @@ type archiveSeen struct {
 func backupArchives(ctx context.Context, c *proxmox.Client, nodes []string) map[int]archiveSeen {
 	res, err := c.Resources(ctx, proxmox.ResourceStorage)
 	if err != nil {
-		AddErr(ctx, "", err)
-		AddUnavailable(ctx, "backup archives", "GET /cluster/resources?type=storage failed: guests are judged by the run logs only")
+		toolkit.AddErr(ctx, "", err)
+		toolkit.AddUnavailable(ctx, "backup archives", "GET /cluster/resources?type=storage failed: guests are judged by the run logs only")
 		return nil
 	}
 	online := map[string]bool{}
@@ -57,8 +58,8 @@ func backupArchives(ctx context.Context, c *proxmox.Client, nodes []string) map[
 	for _, l := range lists {
 		if l.Err != nil {
 			node, storage, _ := strings.Cut(l.Node, "/")
-			AddErr(ctx, node, l.Err)
-			AddUnavailable(ctx, "backup archives on "+storage, "its content could not be read")
+			toolkit.AddErr(ctx, node, l.Err)
+			toolkit.AddUnavailable(ctx, "backup archives on "+storage, "its content could not be read")
 			continue
 		}
 		for _, v := range l.Value {

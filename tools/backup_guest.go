@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,18 +12,19 @@ import (
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "backup_guest",
 		Title: "Plan a backup now",
 		Description: "Plans a vzdump backup of guests now; estimates the size and refuses if the storage cannot hold it. " +
 			"Nothing happens until confirm_plan.",
-		Toolset: ToolsetSnapshots,
+		Toolset: toolkit.ToolsetSnapshots,
 		// Destructive: vzdump prunes older archives by the storage's retention.
 		Hints: &writeHints,
-		Needs: []Need{{"VM.Backup", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
+		Needs: []toolkit.Need{{Priv: "VM.Backup", Path: "/vms"}, {Priv: "Datastore.AllocateSpace", Path: "/storage"}},
 	}, backupGuest))
 	confirmHooks["backup_guest"] = confirmBackupHook
 }
@@ -172,7 +174,7 @@ func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, 
 	// Where each guest's archive goes: the shared instance, or the node's own.
 	storeFor := func(node string) (backupStore, bool) {
 		for _, s := range stores {
-			if contains(s.nodes, node) {
+			if slices.Contains(s.nodes, node) {
 				return s, true
 			}
 		}
@@ -193,15 +195,15 @@ func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, 
 		}
 		est := int64(float64(used) * backupRatio(args.Compress))
 		need[st.storage+"/"+st.node] += est
-		out.Guests = append(out.Guests, BackupPlanGuest{PlanGuest: planGuest(g), UsedGiB: GiB(used), EstimateGiB: GiB(est),
+		out.Guests = append(out.Guests, BackupPlanGuest{PlanGuest: planGuest(g), UsedGiB: toolkit.GiB(used), EstimateGiB: toolkit.GiB(est),
 			Basis: fmt.Sprintf("%s × %.2f (%s)", basis, backupRatio(args.Compress), args.Compress)})
-		out.EstimateGiB += float64(est) / gib
+		out.EstimateGiB += float64(est) / toolkit.BytesPerGiB
 		if _, ok := byNode[g.Node]; !ok {
 			nodes = append(nodes, g.Node)
 		}
 		byNode[g.Node] = append(byNode[g.Node], int(g.VMID))
 	}
-	out.EstimateGiB = Round(out.EstimateGiB, 1)
+	out.EstimateGiB = toolkit.Round(out.EstimateGiB, 1)
 	var free int64
 	for _, s := range stores {
 		n, used := need[s.storage+"/"+s.node]
@@ -214,10 +216,10 @@ func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, 
 				where = "(shared)"
 			}
 			return BackupGuestResult{}, fmt.Errorf("storage %s %s has %.1f GiB free; the backup needs about %.1f GiB (used disk space × %.2f for %s). Free space or choose another storage",
-				storage, where, GiB(s.freeBytes), GiB(n), backupRatio(args.Compress), args.Compress)
+				storage, where, toolkit.GiB(s.freeBytes), toolkit.GiB(n), backupRatio(args.Compress), args.Compress)
 		}
 	}
-	out.FreeGiB = GiB(free)
+	out.FreeGiB = toolkit.GiB(free)
 	var calls []guard.Call
 	var warnings []string
 	for _, n := range nodes {
@@ -269,7 +271,7 @@ func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, 
 		Warnings: warnings,
 	}
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -291,7 +293,7 @@ func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, 
 		}
 		for _, s := range st {
 			if n := need[s.storage+"/"+s.node]; n > s.freeBytes {
-				return fmt.Errorf("storage %s has only %.1f GiB free now; about %.1f GiB needed", storage, GiB(s.freeBytes), GiB(n))
+				return fmt.Errorf("storage %s has only %.1f GiB free now; about %.1f GiB needed", storage, toolkit.GiB(s.freeBytes), toolkit.GiB(n))
 			}
 		}
 		return nil
@@ -310,7 +312,7 @@ func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, 
 func pruneWarning(ctx context.Context, c *proxmox.Client, storage string, stores []backupStore, guests []proxmox.Resource) string {
 	ret, err := c.StorageRetention(ctx, storage)
 	if err != nil {
-		AddErr(ctx, "", fmt.Errorf("retention of %s: %w", storage, err))
+		toolkit.AddErr(ctx, "", fmt.Errorf("retention of %s: %w", storage, err))
 		return ""
 	}
 	if ret == "" || strings.Contains(ret, "keep-all=1") {
@@ -328,7 +330,7 @@ func pruneWarning(ctx context.Context, c *proxmox.Client, storage string, stores
 	for _, g := range guests {
 		var mine []storedBackup
 		for _, v := range readBackups(ctx, c, stores, int(g.VMID)) {
-			if !bool(v.Protected) && backupGuestType(v.StoredVolume) == g.Type && contains(v.store.nodes, g.Node) {
+			if !bool(v.Protected) && backupGuestType(v.StoredVolume) == g.Type && slices.Contains(v.store.nodes, g.Node) {
 				mine = append(mine, v)
 			}
 		}
@@ -387,7 +389,7 @@ func confirmBackupHook(ctx context.Context, c *proxmox.Client, res *ConfirmResul
 		}
 		lines, _, err := c.TaskLog(ctx, s.UPID, 0, 0)
 		if err != nil {
-			AddErr(ctx, "", fmt.Errorf("reading the vzdump log %s: %w", s.UPID, err))
+			toolkit.AddErr(ctx, "", fmt.Errorf("reading the vzdump log %s: %w", s.UPID, err))
 			continue
 		}
 		ll := make([]analyze.LogLine, len(lines))
@@ -404,7 +406,7 @@ func confirmBackupHook(ctx context.Context, c *proxmox.Client, res *ConfirmResul
 				}
 			}
 			if g.SizeBytes > 0 {
-				o.SizeGiB = Round(float64(g.SizeBytes)/gib, 2)
+				o.SizeGiB = toolkit.Round(float64(g.SizeBytes)/toolkit.BytesPerGiB, 2)
 			}
 			for _, e := range g.Errors {
 				o.Errors = append(o.Errors, e.Text)

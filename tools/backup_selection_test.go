@@ -9,6 +9,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestBackupStatusJobSelections: runs of jobs that select guests by all
@@ -39,7 +40,7 @@ func TestBackupStatusJobSelections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, nil)), logs: &syncBuffer{}}
+	e := &testEnv{sim: sim, client: c, srv: toolkit.NewServer(&toolkit.Env{Client: c}, toolkit.Select(true, nil)), logs: &syncBuffer{}}
 
 	var out struct {
 		BackupResult

@@ -9,17 +9,18 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "backup_status",
 		Title: "Backup jobs and outcomes",
 		Description: "Did the backups work: jobs (schedule, storage, selection, next run), their runs in a window, " +
 			"per-guest outcomes with the exact error lines, guests in no job, guests whose last good backup is too old.",
-		Toolset: ToolsetBackup,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/"}},
+		Toolset: toolkit.ToolsetBackup,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/"}},
 	}, backupStatus))
 }
 
@@ -141,14 +142,14 @@ func rfcTime(epoch int64) string {
 }
 
 func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return BackupResult{}, err
 	}
 	if args.Days == 0 {
 		args.Days = 7
 	}
-	now := EnvFrom(ctx).now()
+	now := toolkit.EnvFrom(ctx).Time()
 	since := now.Add(-time.Duration(args.Days) * 24 * time.Hour).Unix()
 
 	var (
@@ -168,11 +169,11 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		return BackupResult{}, err
 	}
 	if jobsErr != nil {
-		AddErr(ctx, "", jobsErr)
-		AddUnavailable(ctx, "backup jobs", "GET /cluster/backup failed; runs are listed without their jobs")
+		toolkit.AddErr(ctx, "", jobsErr)
+		toolkit.AddUnavailable(ctx, "backup jobs", "GET /cluster/backup failed; runs are listed without their jobs")
 	}
 	if gErr != nil {
-		AddErr(ctx, "", gErr)
+		toolkit.AddErr(ctx, "", gErr)
 	}
 	// Runs are matched against every job; a job filter then keeps its own.
 	var allJobs, ajobs []analyze.BackupJob
@@ -197,14 +198,14 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 	lists := proxmox.ForEachNode(ctx, c, nodes, func(ctx context.Context, n string) ([]proxmox.Task, error) {
 		ts, total, err := c.Tasks(ctx, n, proxmox.TaskFilter{TypeFilter: "vzdump", Since: since, Limit: maxRuns})
 		if err == nil && total > len(ts) {
-			AddUnavailable(ctx, fmt.Sprintf("%d older vzdump runs on %s", total-len(ts), n), fmt.Sprintf("only the newest %d runs per node are read; use a shorter window", maxRuns))
+			toolkit.AddUnavailable(ctx, fmt.Sprintf("%d older vzdump runs on %s", total-len(ts), n), fmt.Sprintf("only the newest %d runs per node are read; use a shorter window", maxRuns))
 		}
 		return ts, err
 	})
 	var runs []analyze.BackupRun
 	for _, l := range lists {
 		if l.Err != nil {
-			AddErr(ctx, l.Node, l.Err)
+			toolkit.AddErr(ctx, l.Node, l.Err)
 			continue
 		}
 		for _, t := range l.Value {
@@ -232,7 +233,7 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 	for _, l := range logs {
 		i := byUPID[l.Node]
 		if l.Err != nil {
-			AddErr(ctx, runs[i].Node, l.Err)
+			toolkit.AddErr(ctx, runs[i].Node, l.Err)
 			continue
 		}
 		ll := make([]analyze.LogLine, len(l.Value))
@@ -317,7 +318,7 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 		out.Stale = append(out.Stale, StaleGuest{VMID: g.VMID, Name: g.Name, Jobs: g.Jobs, LastSuccess: rfcTime(g.LastSuccessEpoch),
 			AgeHours: g.AgeHours, LimitHours: g.LimitHours})
 	}
-	AddAlert(ctx, rep.Alerts...)
+	toolkit.AddAlert(ctx, rep.Alerts...)
 	uncovered := rep.Uncovered
 	if nbErr == nil {
 		uncovered = nil
@@ -325,14 +326,14 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 			uncovered = append(uncovered, analyze.GuestRef{VMID: int(g.VMID), Name: g.Name, Type: g.Type})
 		}
 	} else {
-		AddErr(ctx, "", nbErr)
+		toolkit.AddErr(ctx, "", nbErr)
 	}
 	for _, g := range uncovered {
 		out.Uncovered = append(out.Uncovered, GuestRefInfo{VMID: g.VMID, Name: g.Name, Type: g.Type})
 	}
-	AddAlert(ctx, analyze.EvaluateUncovered(uncovered)...)
+	toolkit.AddAlert(ctx, analyze.EvaluateUncovered(uncovered)...)
 	if args.Node != "" {
-		AddUnavailable(ctx, "runs on other nodes", "only "+args.Node+" was read (node argument)")
+		toolkit.AddUnavailable(ctx, "runs on other nodes", "only "+args.Node+" was read (node argument)")
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // rawGuestBytes returns the bytes of the guest entries in Proxmox's own
@@ -94,7 +95,7 @@ func BenchmarkListGuests(b *testing.B) {
 
 // sourcesMS is how long the Proxmox reads behind a tool result took, by its
 // envelope's sources.
-func sourcesMS(res *Result) float64 {
+func sourcesMS(res *toolkit.Result) float64 {
 	var m struct{ Sources []struct{ MS float64 } }
 	_ = json.Unmarshal(res.Structured, &m)
 	ms := 0.0
@@ -119,9 +120,9 @@ func BenchmarkCallLayer(b *testing.B) {
 		Rows []row `json:"rows"`
 	}
 	rows := make([]row, 100)
-	tool := New(Meta{Name: "bench_tool", Title: "Bench", Description: "bench", Toolset: ToolsetInventory, Hints: &ReadHints},
+	tool := toolkit.New(toolkit.Meta{Name: "bench_tool", Title: "Bench", Description: "bench", Toolset: toolkit.ToolsetInventory, Hints: &toolkit.ReadHints},
 		func(ctx context.Context, a args) (result, error) { return result{Rows: rows}, nil })
-	srv := NewServer(&Env{}, []*Tool{tool})
+	srv := toolkit.NewServer(&toolkit.Env{}, []*toolkit.Tool{tool})
 	ctx := context.Background()
 	in := json.RawMessage(`{"node":"pve-node01","limit":50}`)
 	b.ReportAllocs()
@@ -239,7 +240,7 @@ func BenchmarkCallOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := NewServer(&Env{Client: c}, Select(true, nil))
+	srv := toolkit.NewServer(&toolkit.Env{Client: c}, toolkit.Select(true, nil))
 	ctx := context.Background()
 	var apiMS float64
 	b.ReportAllocs()

@@ -12,18 +12,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "capacity_report",
 		Title: "Capacity and rebalancing",
 		Description: "Capacity and rebalancing: per node vCPU ratio, RAM allocated vs used, storage; over- and " +
 			"under-provisioned guests; forecasts; migrations that lower the highest node load, validated against " +
 			"thresholds and HA rules, or why none; node evacuation. Advice only: apply with migrate_guest.",
-		Toolset: ToolsetCapacity,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}},
+		Toolset: toolkit.ToolsetCapacity,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/"}, {Priv: "VM.Audit", Path: "/vms"}, {Priv: "Datastore.Audit", Path: "/storage"}},
 	}, capacityReport))
 }
 
@@ -87,7 +88,7 @@ type CapGuestUse struct {
 }
 
 func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return CapacityResult{}, err
 	}
@@ -97,7 +98,7 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 	if args.FindingsLimit == 0 {
 		args.FindingsLimit = 5
 	}
-	th := EnvFrom(ctx).Thresholds.WithDefaults()
+	th := toolkit.EnvFrom(ctx).Thresholds.WithDefaults()
 	res, err := c.Resources(ctx, "")
 	if err != nil {
 		return CapacityResult{}, err
@@ -113,7 +114,7 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		in.Nodes = append(in.Nodes, analyze.CapNode{Name: r.Node, Online: online, CPUThreads: int(r.MaxCPU), CPUFraction: float64(r.CPU),
 			MemTotalBytes: uint64(r.MaxMem), MemUsedBytes: uint64(r.Mem)})
 		if !online {
-			AddErr(ctx, r.Node, NodeUnreachable("%s is %s per /cluster/resources: it receives no guest and its figures are missing", r.Node, r.Status))
+			toolkit.AddErr(ctx, r.Node, toolkit.NodeUnreachable("%s is %s per /cluster/resources: it receives no guest and its figures are missing", r.Node, r.Status))
 		}
 	}
 	for _, n := range append(append([]string(nil), args.ExcludeNodes...), args.EvacuateNode) {
@@ -180,8 +181,8 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
-			AddErr(ctx, "", err)
-			AddUnavailable(ctx, "quorum", "GET /cluster/status failed: moves are planned as if the cluster were quorate")
+			toolkit.AddErr(ctx, "", err)
+			toolkit.AddUnavailable(ctx, "quorum", "GET /cluster/status failed: moves are planned as if the cluster were quorate")
 			return
 		}
 		quorumAlert(ctx, st)
@@ -194,8 +195,8 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		defer mu.Unlock()
 		for _, r := range st {
 			if r.Err != nil {
-				AddErr(ctx, r.Node, r.Err)
-				AddUnavailable(ctx, "physical cores of "+r.Node, "GET /nodes/"+r.Node+"/status failed")
+				toolkit.AddErr(ctx, r.Node, r.Err)
+				toolkit.AddUnavailable(ctx, "physical cores of "+r.Node, "GET /nodes/"+r.Node+"/status failed")
 				continue
 			}
 			n := &in.Nodes[nodeIdx[r.Node]]
@@ -218,8 +219,8 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 			i, _ := strconv.Atoi(r.Node)
 			l := locals[i]
 			if r.Err != nil {
-				AddErr(ctx, l.node, r.Err)
-				AddUnavailable(ctx, "guest volumes on "+l.node+"/"+l.storage, "local disk sizes unknown: such guests are treated as unmovable")
+				toolkit.AddErr(ctx, l.node, r.Err)
+				toolkit.AddUnavailable(ctx, "guest volumes on "+l.node+"/"+l.storage, "local disk sizes unknown: such guests are treated as unmovable")
 				for gi := range in.Guests {
 					if in.Guests[gi].Node == l.node && in.Guests[gi].Unmovable == "" {
 						in.Guests[gi].Unmovable = "its local volumes could not be read"
@@ -242,8 +243,8 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
-			AddErr(ctx, "", err)
-			AddUnavailable(ctx, "HA rules and groups", "not read: HA-managed guests are kept where they are")
+			toolkit.AddErr(ctx, "", err)
+			toolkit.AddUnavailable(ctx, "HA rules and groups", "not read: HA-managed guests are kept where they are")
 			for gi := range in.Guests {
 				if in.Guests[gi].HASID != "" && in.Guests[gi].Unmovable == "" {
 					in.Guests[gi].Unmovable = "HA-managed and the HA rules could not be read"
@@ -273,11 +274,11 @@ func capacityReport(ctx context.Context, args CapacityArgs) (CapacityResult, err
 			if !g.Running || g.Template {
 				continue
 			}
-			gu := CapGuestUse{VMID: g.VMID, Name: g.Name, Node: g.Node, VCPUs: g.VCPUs, MemAllocGiB: GiB2(g.MemMaxBytes),
-				MemUsedGiB: GiB2(g.MemUsedBytes), Samples: g.HistorySamples}
+			gu := CapGuestUse{VMID: g.VMID, Name: g.Name, Node: g.Node, VCPUs: g.VCPUs, MemAllocGiB: toolkit.GiB2(g.MemMaxBytes),
+				MemUsedGiB: toolkit.GiB2(g.MemUsedBytes), Samples: g.HistorySamples}
 			if g.HistorySamples > 0 {
-				gu.CPUAvg, gu.CPUP95 = Round(g.CPUAvgFraction*g.VCPUs, 2), Round(g.CPUP95Fraction*g.VCPUs, 2)
-				gu.MemAvgGiB, gu.MemP95GiB = GiB2(g.MemAvgBytes), GiB2(g.MemP95Bytes)
+				gu.CPUAvg, gu.CPUP95 = toolkit.Round(g.CPUAvgFraction*g.VCPUs, 2), toolkit.Round(g.CPUP95Fraction*g.VCPUs, 2)
+				gu.MemAvgGiB, gu.MemP95GiB = toolkit.GiB2(g.MemAvgBytes), toolkit.GiB2(g.MemP95Bytes)
 			}
 			out.Guests = append(out.Guests, gu)
 		}
@@ -403,7 +404,7 @@ func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.Cap
 		if r.Err != nil {
 			missing++
 			if missing <= 3 {
-				AddErr(ctx, "", r.Err)
+				toolkit.AddErr(ctx, "", r.Err)
 			}
 			continue
 		}
@@ -427,7 +428,7 @@ func readCapacityHistory(ctx context.Context, c *proxmox.Client, in *analyze.Cap
 		}
 	}
 	if missing > 0 {
-		AddUnavailable(ctx, fmt.Sprintf("%d RRD histories", missing), "not read: those guests are judged by current use, those nodes and storages get no forecast")
+		toolkit.AddUnavailable(ctx, fmt.Sprintf("%d RRD histories", missing), "not read: those guests are judged by current use, those nodes and storages get no forecast")
 	}
 }
 
@@ -461,7 +462,7 @@ func capacityOut(ctx context.Context, rep analyze.CapacityReport, args CapacityA
 		OverTotal: len(rep.OverProvisioned), UnderTotal: len(rep.UnderProvisioned)}
 	for _, n := range rep.Nodes {
 		if !n.Online {
-			AddUnavailable(ctx, "usage of "+n.Node+" and the state of its guests",
+			toolkit.AddUnavailable(ctx, "usage of "+n.Node+" and the state of its guests",
 				"the node is not online: /cluster/resources gives no CPU or memory use for it and its guests' status is unknown")
 		}
 	}
@@ -470,8 +471,8 @@ func capacityOut(ctx context.Context, rep analyze.CapacityReport, args CapacityA
 	if len(out.Moves) > 0 {
 		out.Apply = "suggestions only: each move is applied with migrate_guest (a plan confirmed through the approval gate), in step order"
 	}
-	AddAlert(ctx, rep.Alerts...)
-	AddUnavailable(ctx, "PCI/USB passthrough and other local resources",
+	toolkit.AddAlert(ctx, rep.Alerts...)
+	toolkit.AddUnavailable(ctx, "PCI/USB passthrough and other local resources",
 		"guest configs are not read for the plan; migrate_guest checks Proxmox's own migration precondition before any move")
 	return out
 }

@@ -8,18 +8,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "ceph_health",
 		Title: "Ceph health",
 		Description: "Ceph cluster health when the cluster runs Ceph: status, health checks with their messages, monitors, " +
 			"OSDs up/in (the ones down or out listed), placement groups by state, raw usage and pools with their usage; " +
 			"reports Ceph as unavailable, with Proxmox's reason, where it is not installed.",
-		Toolset: ToolsetDiagnostics,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/"}},
+		Toolset: toolkit.ToolsetDiagnostics,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/"}},
 	}, cephHealth))
 }
 
@@ -84,8 +85,8 @@ type CephPoolUse struct {
 	UsedPct float64 `json:"used_pct"`
 }
 
-func cephHealth(ctx context.Context, _ NoArgs) (CephResult, error) {
-	c, err := Client(ctx)
+func cephHealth(ctx context.Context, _ toolkit.NoArgs) (CephResult, error) {
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return CephResult{}, err
 	}
@@ -93,7 +94,7 @@ func cephHealth(ctx context.Context, _ NoArgs) (CephResult, error) {
 	if err != nil {
 		var pe *proxmox.Error
 		if asProxmoxError(err, &pe) && pe.Status == 500 && (strings.HasPrefix(pe.Reason, "binary not installed") || strings.Contains(pe.Reason, "not initialized")) {
-			AddUnavailable(ctx, "ceph", "Ceph is not set up on this cluster (Proxmox answers: "+pe.Reason+")")
+			toolkit.AddUnavailable(ctx, "ceph", "Ceph is not set up on this cluster (Proxmox answers: "+pe.Reason+")")
 			return CephResult{Installed: false}, nil
 		}
 		return CephResult{}, err
@@ -102,7 +103,7 @@ func cephHealth(ctx context.Context, _ NoArgs) (CephResult, error) {
 	for _, code := range sortedKeysOf(st.Health.Checks) {
 		ck := st.Health.Checks[code]
 		out.Checks = append(out.Checks, CephCheck{Code: code, Severity: ck.Severity, Message: ck.Summary.Message, Count: int(ck.Summary.Count), Muted: bool(ck.Muted)})
-		AddAlert(ctx, analyze.EvaluateCephCheck(code, ck.Severity, ck.Summary.Message, int(ck.Summary.Count), bool(ck.Muted))...)
+		toolkit.AddAlert(ctx, analyze.EvaluateCephCheck(code, ck.Severity, ck.Summary.Message, int(ck.Summary.Count), bool(ck.Muted))...)
 	}
 	pgs := &CephPGs{Total: int(st.PGMap.NumPGs), ByState: map[string]int{}}
 	for _, s := range st.PGMap.PGsByState {
@@ -111,17 +112,17 @@ func cephHealth(ctx context.Context, _ NoArgs) (CephResult, error) {
 	out.PGs = pgs
 	out.OSDs = &CephOSDCount{Total: int(st.OSDMap.NumOSDs), Up: int(st.OSDMap.NumUpOSDs), In: int(st.OSDMap.NumInOSDs)}
 	if t := st.PGMap.BytesTotal; t > 0 {
-		out.Usage = &CephUsage{TotalGiB: GiB(t), UsedGiB: GiB(st.PGMap.BytesUsed), UsedPct: Pct(st.PGMap.BytesUsed, t)}
+		out.Usage = &CephUsage{TotalGiB: toolkit.GiB(t), UsedGiB: toolkit.GiB(st.PGMap.BytesUsed), UsedPct: toolkit.Pct(st.PGMap.BytesUsed, t)}
 	}
 	// OSD and pool details come from any node that answers.
 	nodes, err := onlineNodes(ctx, c, "", "Ceph details")
 	if err != nil || len(nodes) == 0 {
-		AddUnavailable(ctx, "ceph OSD and pool details", "no online node to read them from")
+		toolkit.AddUnavailable(ctx, "ceph OSD and pool details", "no online node to read them from")
 		return out, nil
 	}
 	n := nodes[0]
 	if osds, flags, err := c.CephOSDs(ctx, n); err != nil {
-		AddErr(ctx, n, err)
+		toolkit.AddErr(ctx, n, err)
 	} else {
 		out.Flags = flags
 		for _, o := range osds {
@@ -134,13 +135,13 @@ func cephHealth(ctx context.Context, _ NoArgs) (CephResult, error) {
 		}
 	}
 	if pools, err := c.CephPools(ctx, n); err != nil {
-		AddErr(ctx, n, err)
+		toolkit.AddErr(ctx, n, err)
 	} else {
 		sort.Slice(pools, func(i, j int) bool { return pools[i].Name < pools[j].Name })
 		for _, p := range pools {
-			pct := Round(float64(p.PercentUsed)*100, 1)
-			out.Pools = append(out.Pools, CephPoolUse{Name: p.Name, Size: int(p.Size), MinSize: int(p.MinSize), PGs: int(p.PGNum), UsedGiB: GiB(p.BytesUsed), UsedPct: pct})
-			AddAlert(ctx, analyze.EvaluateCephPool(p.Name, pct)...)
+			pct := toolkit.Round(float64(p.PercentUsed)*100, 1)
+			out.Pools = append(out.Pools, CephPoolUse{Name: p.Name, Size: int(p.Size), MinSize: int(p.MinSize), PGs: int(p.PGNum), UsedGiB: toolkit.GiB(p.BytesUsed), UsedPct: pct})
+			toolkit.AddAlert(ctx, analyze.EvaluateCephPool(p.Name, pct)...)
 		}
 	}
 	return out, nil

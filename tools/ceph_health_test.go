@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Is Ceph healthy? On the demo there is no Ceph; on a generated cluster
@@ -19,7 +20,7 @@ func TestCephHealth(t *testing.T) {
 	if out.Installed || len(out.Unavailable) != 1 || !strings.Contains(out.Unavailable[0].Why, "binary not installed: /usr/bin/ceph-mon") {
 		t.Errorf("demo: %+v", out)
 	}
-	g := simEnv(t, pvesim.Options{Generate: "nodes=4,guests=20,ceph=1", Listen: "127.0.0.1:0"}, []string{ToolsetDiagnostics})
+	g := simEnv(t, pvesim.Options{Generate: "nodes=4,guests=20,ceph=1", Listen: "127.0.0.1:0"}, []string{toolkit.ToolsetDiagnostics})
 	var c struct {
 		CephResult
 		envelopeOut

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // PermissionsArgs optionally narrow the check to one ACL path.
@@ -43,7 +44,7 @@ type PermissionsResult struct {
 }
 
 // toolNeed is a tool's Need (see Meta.Needs).
-type toolNeed = Need
+type toolNeed = toolkit.Need
 
 // agentPrivNames maps the PVE 9 guest agent privileges to PVE 8's VM.Monitor when the token's privileges are
 // named the PVE 8 way (VM.Monitor granted somewhere, no VM.GuestAgent.* anywhere).
@@ -123,7 +124,7 @@ func access(perms proxmox.Permissions, tool string, needs []toolNeed) ToolAccess
 }
 
 func checkPermissions(ctx context.Context, args PermissionsArgs) (PermissionsResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return PermissionsResult{}, err
 	}
@@ -137,7 +138,7 @@ func checkPermissions(ctx context.Context, args PermissionsArgs) (PermissionsRes
 			"before planning and name a missing privilege. The token can never do more than these privileges allow.",
 	}
 	if args.Path == "" {
-		for _, t := range All() {
+		for _, t := range toolkit.All() {
 			res.Tools = append(res.Tools, access(perms, t.Name, agentPrivNames(perms, t.Needs)))
 		}
 	}
@@ -157,13 +158,13 @@ func checkPermissions(ctx context.Context, args PermissionsArgs) (PermissionsRes
 }
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "check_permissions",
 		Title: "Check the token's permissions",
 		Description: "What the Proxmox API token may do: privileges per ACL path, and which pvemcp tools will work " +
 			"(yes, partial, no) with the missing privilege.",
-		Toolset: ToolsetAccess,
-		Hints:   &ReadHints,
-		Needs:   NeedsNothing,
+		Toolset: toolkit.ToolsetAccess,
+		Hints:   &toolkit.ReadHints,
+		Needs:   toolkit.NeedsNothing,
 	}, checkPermissions))
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func TestCheckPermissionsAuditor(t *testing.T) {
@@ -41,23 +41,13 @@ func TestCheckPermissionsAuditor(t *testing.T) {
 		t.Errorf("guest_power missing %v", missing["guest_power"])
 	}
 	// Every registered tool is reported: its needs are part of its Meta.
-	for _, tl := range All() {
+	for _, tl := range toolkit.All() {
 		if _, ok := works[tl.Name]; !ok {
 			t.Errorf("check_permissions does not report %s", tl.Name)
 		}
 	}
 	if m, _ := missing["snapshot_guest"].([]any); len(m) != 1 || m[0] != "VM.Snapshot on /vms" {
 		t.Errorf("snapshot_guest missing %v", missing["snapshot_guest"])
-	}
-}
-
-// TestToolWithoutNeedsIsRefused: a tool that forgets its privileges does not
-// register.
-func TestToolWithoutNeedsIsRefused(t *testing.T) {
-	_, err := build(Meta{Name: "no_needs", Title: "x", Description: "x", Toolset: ToolsetInventory, Hints: &ReadHints},
-		reflect.TypeFor[NoArgs](), reflect.TypeFor[struct{}](), nil)
-	if err == nil || !strings.Contains(err.Error(), "needs missing") {
-		t.Fatalf("build without Needs: %v", err)
 	}
 }
 
@@ -68,23 +58,23 @@ func TestToolAccessPartial(t *testing.T) {
 		"/vms/103":   {"VM.Audit": true, "VM.PowerMgmt": true},
 		"/storage/x": {"Datastore.AllocateSpace": true},
 	}
-	a := access(perms, "guest_power", []toolNeed{{"VM.PowerMgmt", "/vms"}})
+	a := access(perms, "guest_power", []toolNeed{{Priv: "VM.PowerMgmt", Path: "/vms"}})
 	if a.Works != "partial" || len(a.Only) != 1 || a.Only[0] != "/vms/103" {
 		t.Fatalf("%+v", a)
 	}
-	a = access(perms, "create_vm", []toolNeed{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}})
+	a = access(perms, "create_vm", []toolNeed{{Priv: "VM.Allocate", Path: "/vms"}, {Priv: "Datastore.AllocateSpace", Path: "/storage"}})
 	if a.Works != "no" || len(a.Missing) != 1 || a.Missing[0] != "VM.Allocate on /vms" {
 		t.Fatalf("%+v", a)
 	}
-	if a := access(perms, "zfs_health", []toolNeed{{"Sys.Audit", "/"}}); a.Works != "yes" {
+	if a := access(perms, "zfs_health", []toolNeed{{Priv: "Sys.Audit", Path: "/"}}); a.Works != "yes" {
 		t.Fatalf("%+v", a)
 	}
 	// propagate 0 on /vms: the grant holds on /vms alone, not on any guest.
 	flat := proxmox.Permissions{"/vms": {"VM.PowerMgmt": false, "VM.Audit": true}}
-	if a := access(flat, "guest_power", []toolNeed{{"VM.PowerMgmt", "/vms"}}); a.Works != "no" {
+	if a := access(flat, "guest_power", []toolNeed{{Priv: "VM.PowerMgmt", Path: "/vms"}}); a.Works != "no" {
 		t.Fatalf("non-propagating grant: %+v", a)
 	}
-	if a := access(flat, "list_guests", []toolNeed{{"VM.Audit", "/vms"}}); a.Works != "yes" {
+	if a := access(flat, "list_guests", []toolNeed{{Priv: "VM.Audit", Path: "/vms"}}); a.Works != "yes" {
 		t.Fatalf("propagating grant: %+v", a)
 	}
 }
@@ -154,8 +144,8 @@ func TestNonPropagatingGrantIsNotInherited(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &writeEnv{t: t, sim: sim, now: time.Now().UTC()}
-	w.gate = NewGate(guard.NewStore(guard.WithClock(w.clock)), guard.ApprovalNonce, guard.Protection{})
-	w.srv = NewServer(&Env{Client: c, Gate: w.gate}, All())
+	w.gate = toolkit.NewGate(guard.NewStore(guard.WithClock(w.clock)), guard.ApprovalNonce, guard.Protection{})
+	w.srv = toolkit.NewServer(&toolkit.Env{Client: c, Gate: w.gate}, toolkit.All())
 
 	if _, errText := w.call("s1", "guest_power", map[string]any{"vmid": 100, "action": "shutdown"}); !strings.Contains(errText, "lacks VM.PowerMgmt on /vms/100") {
 		t.Fatalf("guest_power on 100 with a non-propagating grant on /vms: %q", errText)

@@ -3,25 +3,28 @@ package tools
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "clone_guest",
 		Title: "Plan a clone of a VM or container",
 		Description: "Plans one or several clones of a VM, container or template: full copy, or linked (templates only), " +
 			"next free VMIDs, names from a pattern, target node, storage, pool; they run one after the other. " +
 			"Nothing happens until confirm_plan.",
-		Toolset: ToolsetLifecycle,
-		Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
-		Needs:   []Need{{"VM.Clone", "/vms"}, {"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
+		Toolset: toolkit.ToolsetLifecycle,
+		Hints:   &toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
+		Needs:   []toolkit.Need{{Priv: "VM.Clone", Path: "/vms"}, {Priv: "VM.Allocate", Path: "/vms"}, {Priv: "Datastore.AllocateSpace", Path: "/storage"}},
 	}, cloneGuest))
 }
 
@@ -94,7 +97,7 @@ var lxcDiskKeyRE = regexp.MustCompile(`^(rootfs|mp\d+)$`)
 // rootfs and mount points with a volume; unused volumes when withUnused).
 func configDisks(typ string, cfg map[string]string, withUnused bool) []guestDisk {
 	var out []guestDisk
-	for _, k := range sortedKeys(cfg) {
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
 		v := cfg[k]
 		isUnused := strings.HasPrefix(k, "unused")
 		switch {
@@ -225,7 +228,7 @@ func cloneGuest(ctx context.Context, args CloneArgs) (CloneResult, error) {
 		}
 		perStorage[st] += copied
 	}
-	stores := sortedKeys(perStorage)
+	stores := slices.Sorted(maps.Keys(perStorage))
 	var needs []guard.Need
 	var pre []guard.Precondition
 	for _, st := range stores {
@@ -331,7 +334,7 @@ func cloneGuest(ctx context.Context, args CloneArgs) (CloneResult, error) {
 	}
 	srcNode := src.Node
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}

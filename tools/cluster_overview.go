@@ -3,22 +3,25 @@ package tools
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "cluster_overview",
 		Title: "Cluster overview",
 		Description: "How the cluster is doing: quorum, per-node CPU, RAM and storage use, guest counts, " +
 			"shared storages and threshold alerts (RAM 85%, storage 90%, CPU 90% by default).",
-		Toolset: ToolsetInventory,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}},
+		Toolset: toolkit.ToolsetInventory,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/"}, {Priv: "VM.Audit", Path: "/vms"}},
 	}, clusterOverview))
 }
 
@@ -99,7 +102,7 @@ func (g *GuestCounts) add(r proxmox.Resource) {
 }
 
 func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return OverviewResult{}, err
 	}
@@ -120,14 +123,14 @@ func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, er
 	}
 	out := OverviewResult{Nodes: []NodeSummary{}}
 	if statusErr != nil {
-		AddErr(ctx, "", statusErr)
-		AddUnavailable(ctx, "quorum", "GET /cluster/status failed: "+statusErr.Error())
+		toolkit.AddErr(ctx, "", statusErr)
+		toolkit.AddUnavailable(ctx, "quorum", "GET /cluster/status failed: "+statusErr.Error())
 	} else {
 		q := &Quorum{Quorate: status.Quorate}
 		q.NodesOnline, q.NodesTotal = quorumAlert(ctx, status)
 		out.Quorum = q
 	}
-	th := EnvFrom(ctx).Thresholds.WithDefaults()
+	th := toolkit.EnvFrom(ctx).Thresholds.WithDefaults()
 	byNode := map[string]*NodeSummary{}
 	shared := map[string]StorageSummary{}
 	for _, r := range res {
@@ -140,16 +143,16 @@ func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, er
 		ns := NodeSummary{Node: r.Node, Status: r.Status}
 		online := r.Status == "online"
 		if online {
-			ns.CPUPct = FracPct(r.CPU)
+			ns.CPUPct = toolkit.FracPct(r.CPU)
 			ns.CPUs = int(r.MaxCPU)
-			ns.MemUsedGiB = GiB(r.Mem)
-			ns.MemTotalGiB = GiB(r.MaxMem)
-			ns.MemPct = Pct(r.Mem, r.MaxMem)
+			ns.MemUsedGiB = toolkit.GiB(r.Mem)
+			ns.MemTotalGiB = toolkit.GiB(r.MaxMem)
+			ns.MemPct = toolkit.Pct(r.Mem, r.MaxMem)
 			ns.UptimeS = int64(r.Uptime)
 		} else {
-			AddUnavailable(ctx, "usage of node "+r.Node, "node is "+r.Status+" in /cluster/resources")
+			toolkit.AddUnavailable(ctx, "usage of node "+r.Node, "node is "+r.Status+" in /cluster/resources")
 		}
-		AddAlert(ctx, withBasis(analyze.EvaluateNode(th, analyze.NodeUsage{
+		toolkit.AddAlert(ctx, withBasis(analyze.EvaluateNode(th, analyze.NodeUsage{
 			Node: r.Node, Online: online, CPUFraction: float64(r.CPU),
 			MemTotalBytes: uint64(r.MaxMem), MemUsedBytes: uint64(r.Mem),
 		}), "/cluster/resources")...)
@@ -168,7 +171,7 @@ func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, er
 		case r.Type == "storage":
 			s := StorageSummary{Storage: r.Storage, Type: r.PluginType}
 			if r.Status == "available" {
-				used, total, pct := GiB(r.Disk), GiB(r.MaxDisk), Pct(r.Disk, r.MaxDisk)
+				used, total, pct := toolkit.GiB(r.Disk), toolkit.GiB(r.MaxDisk), toolkit.Pct(r.Disk, r.MaxDisk)
 				s.UsedGiB, s.TotalGiB, s.Pct = &used, &total, &pct
 			} else {
 				s.Status = r.Status
@@ -185,31 +188,31 @@ func clusterOverview(ctx context.Context, args OverviewArgs) (OverviewResult, er
 				continue
 			}
 			ns.Storages = append(ns.Storages, s)
-			AddAlert(ctx, storageAlerts(th, r)...)
+			toolkit.AddAlert(ctx, storageAlerts(th, r)...)
 		}
 	}
-	for _, n := range sortedKeys(byNode) {
+	for _, n := range slices.Sorted(maps.Keys(byNode)) {
 		ns := byNode[n]
 		sort.Slice(ns.Storages, func(i, j int) bool { return ns.Storages[i].Storage < ns.Storages[j].Storage })
 		out.Nodes = append(out.Nodes, *ns)
 	}
 	if args.Node == "" {
 		alerted := map[string]bool{}
-		for _, k := range sortedKeys(shared) {
+		for _, k := range slices.Sorted(maps.Keys(shared)) {
 			s := shared[k]
 			out.SharedStorages = append(out.SharedStorages, s)
 		}
 		for _, r := range res {
 			if r.Type == "storage" && bool(r.Shared) && r.Status == "available" && !alerted[r.Storage] {
 				alerted[r.Storage] = true
-				AddAlert(ctx, storageAlerts(th, r)...)
+				toolkit.AddAlert(ctx, storageAlerts(th, r)...)
 			}
 		}
 	}
 	return out, nil
 }
 
-func storageAlerts(th Thresholds, r proxmox.Resource) []Alert {
+func storageAlerts(th toolkit.Thresholds, r proxmox.Resource) []toolkit.Alert {
 	return withBasis(analyze.EvaluateStorage(th, analyze.StorageUsage{
 		Node: r.Node, Storage: r.Storage, Active: r.Status == "available", Shared: bool(r.Shared),
 		TotalBytes: uint64(r.MaxDisk), UsedBytes: uint64(r.Disk),
@@ -217,7 +220,7 @@ func storageAlerts(th Thresholds, r proxmox.Resource) []Alert {
 }
 
 // withBasis names the API call the figures of the alerts came from.
-func withBasis(alerts []Alert, call string) []Alert {
+func withBasis(alerts []toolkit.Alert, call string) []toolkit.Alert {
 	for i := range alerts {
 		if alerts[i].Basis != "" {
 			alerts[i].Basis += ", from " + call

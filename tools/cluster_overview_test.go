@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func TestClusterOverviewDemo(t *testing.T) {
@@ -17,7 +19,7 @@ func TestClusterOverviewDemo(t *testing.T) {
 		Quorum *Quorum
 		Nodes  []NodeSummary
 		Guests GuestCounts
-		Alerts []Alert
+		Alerts []toolkit.Alert
 	}
 	if err := json.Unmarshal(res.Structured, &out); err != nil {
 		t.Fatal(err)
@@ -36,18 +38,18 @@ func TestClusterOverviewDemo(t *testing.T) {
 		for _, r := range raw {
 			switch {
 			case r.Type == "node" && r.Node == n.Node:
-				if n.MemTotalGiB != GiB(r.MaxMem) || n.CPUs != int(r.MaxCPU) {
-					t.Errorf("%s: mem_total_gib %v cpus %d, /cluster/resources gives %v %v", n.Node, n.MemTotalGiB, n.CPUs, GiB(r.MaxMem), r.MaxCPU)
+				if n.MemTotalGiB != toolkit.GiB(r.MaxMem) || n.CPUs != int(r.MaxCPU) {
+					t.Errorf("%s: mem_total_gib %v cpus %d, /cluster/resources gives %v %v", n.Node, n.MemTotalGiB, n.CPUs, toolkit.GiB(r.MaxMem), r.MaxCPU)
 				}
 			case r.Type == "storage" && r.Node == n.Node && !bool(r.Shared):
 				found := false
 				for _, s := range n.Storages {
-					if s.Storage == r.Storage && s.TotalGiB != nil && *s.TotalGiB == GiB(r.MaxDisk) {
+					if s.Storage == r.Storage && s.TotalGiB != nil && *s.TotalGiB == toolkit.GiB(r.MaxDisk) {
 						found = true
 					}
 				}
 				if !found {
-					t.Errorf("%s: storage %s (%v GiB) missing or different", n.Node, r.Storage, GiB(r.MaxDisk))
+					t.Errorf("%s: storage %s (%v GiB) missing or different", n.Node, r.Storage, toolkit.GiB(r.MaxDisk))
 				}
 			}
 		}

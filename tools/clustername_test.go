@@ -8,6 +8,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestClusterNameReadOncePerProcess: configured without a name (or with the
@@ -20,7 +21,7 @@ func TestClusterNameReadOncePerProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, nil)), logs: &syncBuffer{}}
+		e := &testEnv{sim: sim, client: c, srv: toolkit.NewServer(&toolkit.Env{Client: c}, toolkit.Select(true, nil)), logs: &syncBuffer{}}
 		for i := 0; i < 3; i++ {
 			res, m := e.call(t, "list_guests", `{}`)
 			if res.IsError || m["cluster"] != sim.ClusterName() {
@@ -38,7 +39,7 @@ func TestClusterNameReadOncePerProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := NewServer(&Env{Client: c}, Select(true, nil)).Call(context.Background(), "list_guests", nil)
+	res, err := toolkit.NewServer(&toolkit.Env{Client: c}, toolkit.Select(true, nil)).Call(context.Background(), "list_guests", nil)
 	if err != nil || !strings.Contains(res.Text, `"cluster":"prod"`) {
 		t.Errorf("configured name: %v %s", err, res.Text)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // noKeyring keeps the tests away from the OS keyring: the tokens come from
@@ -66,9 +67,9 @@ func newTwoClusters(t *testing.T) *twoClusters {
 	}
 	t.Cleanup(func() { al.Close() })
 	w := &writeEnv{t: t, now: time.Now().UTC()}
-	w.gate = NewGate(guard.NewStore(guard.WithAudit(al), guard.WithClock(w.clock)), guard.ApprovalNonce, guard.Protection{})
+	w.gate = toolkit.NewGate(guard.NewStore(guard.WithAudit(al), guard.WithClock(w.clock)), guard.ApprovalNonce, guard.Protection{})
 	w.gate.TaskPoll = 2 * time.Millisecond
-	w.srv = NewServer(&Env{Client: def, Gate: w.gate, ClusterNames: []string{"alpha", "beta"}, Cluster: clients.Get}, All())
+	w.srv = toolkit.NewServer(&toolkit.Env{Client: def, Gate: w.gate, ClusterNames: []string{"alpha", "beta"}, Cluster: clients.Get}, toolkit.All())
 	tc.writeEnv = w
 	return tc
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestConfirmWaitHasADeadline: a task-status endpoint that hangs makes every
@@ -20,7 +21,7 @@ func TestConfirmWaitHasADeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.srv = NewServer(&Env{Client: c, Gate: w.gate}, All())
+	w.srv = toolkit.NewServer(&toolkit.Env{Client: c, Gate: w.gate}, toolkit.All())
 	w.gate.TaskWait = 3 * time.Second
 	w.sim.SetTaskSpeed(1)
 	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 203, "action": "start"})

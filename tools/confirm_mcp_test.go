@@ -12,8 +12,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pvemcp/pvemcp/guard"
-	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/internal/simtest"
+	"github.com/pvemcp/pvemcp/mcpserver"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // answerer is a client-side human: it records each elicitation and gives a
@@ -202,7 +203,7 @@ func TestCancelledConfirmReportsRunningTask(t *testing.T) {
 	w := newWriteEnv(t, "operator")
 	w.sim.SetTaskSpeed(1) // realistic durations: the task outlives the wait
 	plan := w.plan("s1", "guest_power", map[string]any{"vmid": 203, "action": "start"})
-	ctx, cancel := context.WithCancel(WithCaller(context.Background(), Caller{SessionID: "s1"}))
+	ctx, cancel := context.WithCancel(toolkit.WithCaller(context.Background(), toolkit.Caller{SessionID: "s1"}))
 	defer cancel()
 	go func() {
 		// Cancel once confirm_plan polls the task, i.e. while waiting.

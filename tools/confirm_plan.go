@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // callerID is who a plan is bound to: the authenticated HTTP principal
@@ -16,12 +19,12 @@ import (
 // (every HTTP request may get a fresh one), so only the principal counts
 // there; with neither, the caller is the local user of this process.
 func callerID(ctx context.Context) string {
-	c := CallerFrom(ctx)
+	c := toolkit.CallerFrom(ctx)
 	var parts []string
 	if c.Principal != "" {
 		parts = append(parts, "principal:"+c.Principal)
 	}
-	if c.SessionID != "" && !PeerFrom(ctx).Stateless() {
+	if c.SessionID != "" && !toolkit.PeerFrom(ctx).Stateless() {
 		parts = append(parts, "session:"+c.SessionID)
 	}
 	if len(parts) == 0 {
@@ -86,8 +89,8 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 	}
 	caller := callerID(ctx)
 	// The plan decides the cluster; a cluster argument can only agree.
-	conf := guard.Confirmation{PlanID: args.PlanID, Nonce: args.Nonce, Caller: caller, Cluster: EnvFrom(ctx).ClusterArg}
-	peer := PeerFrom(ctx)
+	conf := guard.Confirmation{PlanID: args.PlanID, Nonce: args.Nonce, Caller: caller, Cluster: toolkit.EnvFrom(ctx).ClusterArg}
+	peer := toolkit.PeerFrom(ctx)
 	if g.Approval != guard.ApprovalNonce && peer.CanElicit() {
 		answer, state, answered := peer.Answer(elicitID)
 		if !answered {
@@ -101,8 +104,8 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 		conf.ElicitState = state
 		if !accepted(answer) {
 			action := answer.Action
-			if action == AnswerAccept {
-				action = AnswerDecline // accepted the form but did not tick approve
+			if action == toolkit.AnswerAccept {
+				action = toolkit.AnswerDecline // accepted the form but did not tick approve
 			}
 			return ConfirmResult{}, g.Store.Decline(conf, action)
 		}
@@ -138,8 +141,8 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 		outcome.ErrorLines = append(outcome.ErrorLines, s.ErrorLines...)
 	}
 	if err := g.Store.RecordOutcome(outcome); err != nil {
-		EnvFrom(ctx).Log.Error().Str("plan", plan.ID).Str("error", err.Error()).Msg("audit log")
-		AddErr(ctx, "", fmt.Errorf("the outcome could not be written to the audit log: %v", err))
+		toolkit.EnvFrom(ctx).Log.Error().Str("plan", plan.ID).Str("error", err.Error()).Msg("audit log")
+		toolkit.AddErr(ctx, "", fmt.Errorf("the outcome could not be written to the audit log: %v", err))
 	}
 	return res, nil
 }
@@ -148,16 +151,16 @@ func confirmPlan(ctx context.Context, args ConfirmArgs) (ConfirmResult, error) {
 // clusters it is looked up by the plan's cluster name, never taken from the
 // confirming call's routing; with one, that client must carry the name.
 func planClient(ctx context.Context, cluster string) (*proxmox.Client, error) {
-	env := EnvFrom(ctx)
+	env := toolkit.EnvFrom(ctx)
 	var c *proxmox.Client
 	var err error
-	if env.multiCluster() {
+	if env.MultiCluster() {
 		if cluster == "" {
 			return nil, errors.New("the plan names no cluster")
 		}
 		c, err = env.Cluster(cluster)
 	} else {
-		c, err = env.client(ctx)
+		c, err = env.ProxmoxClient(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -171,13 +174,13 @@ func planClient(ctx context.Context, cluster string) (*proxmox.Client, error) {
 // withClusterClient returns ctx whose Env uses c as its client, so code that
 // reads Client(ctx) (rechecks, task polling) talks to c's cluster.
 func withClusterClient(ctx context.Context, c *proxmox.Client) context.Context {
-	env := *EnvFrom(ctx)
+	env := *toolkit.EnvFrom(ctx)
 	env.Client, env.Connect, env.ClientErr = c, nil, nil
-	return WithEnv(ctx, &env)
+	return toolkit.WithEnv(ctx, &env)
 }
 
-func accepted(a Answer) bool {
-	if a.Action != AnswerAccept {
+func accepted(a toolkit.Answer) bool {
+	if a.Action != toolkit.AnswerAccept {
 		return false
 	}
 	v, _ := a.Content["approve"].(bool)
@@ -186,7 +189,7 @@ func accepted(a Answer) bool {
 
 // elicitationFor is the form shown to the human: the summary, the exact
 // calls (secrets redacted) and one approve checkbox.
-func elicitationFor(p guard.Plan) Question {
+func elicitationFor(p guard.Plan) toolkit.Question {
 	var b strings.Builder
 	target := "the Proxmox cluster"
 	if p.Cluster != "" {
@@ -196,7 +199,7 @@ func elicitationFor(p guard.Plan) Question {
 	for _, c := range guard.RedactCalls(p.Calls) {
 		fmt.Fprintf(&b, "  %s %s", c.Method, c.Path)
 		if len(c.Params) > 0 {
-			for i, k := range sortedKeys(c.Params) {
+			for i, k := range slices.Sorted(maps.Keys(c.Params)) {
 				if i == 0 {
 					b.WriteString(" ")
 				} else {
@@ -205,7 +208,7 @@ func elicitationFor(p guard.Plan) Question {
 				b.WriteString(k + "=" + c.Params[k])
 			}
 		}
-		for _, k := range sortedKeys(c.Lists) {
+		for _, k := range slices.Sorted(maps.Keys(c.Lists)) {
 			fmt.Fprintf(&b, " %s=%q", k, c.Lists[k])
 		}
 		b.WriteString("\n")
@@ -214,7 +217,7 @@ func elicitationFor(p guard.Plan) Question {
 		fmt.Fprintf(&b, "Warning: %s\n", w)
 	}
 	fmt.Fprintf(&b, "\nPlan %s, expires %s.", p.ID, p.ExpiresAt.Format(time.RFC3339))
-	return Question{
+	return toolkit.Question{
 		Message: b.String(),
 		Schema: map[string]any{
 			"type": "object",
@@ -233,8 +236,8 @@ func elicitationFor(p guard.Plan) Question {
 
 // execute sends the plan's calls in order, waiting for each task, and stops
 // at the first failure. Cancellation stops the waiting, not the task.
-func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, p guard.Plan, res *ConfirmResult) {
-	peer := PeerFrom(ctx)
+func execute(ctx context.Context, c *proxmox.Client, g *toolkit.Gate, a guard.Approval, p guard.Plan, res *ConfirmResult) {
+	peer := toolkit.PeerFrom(ctx)
 	total := float64(len(p.Calls))
 	for i, call := range p.Calls {
 		step := StepResult{Method: call.Method, Path: call.Path, Status: "not_sent"}
@@ -270,7 +273,7 @@ func execute(ctx context.Context, c *proxmox.Client, g *Gate, a guard.Approval, 
 		}
 		step.UPID = wr.UPID
 		if wr.UPID != "" {
-			wctx, cancel := context.WithTimeout(ctx, g.taskWait())
+			wctx, cancel := context.WithTimeout(ctx, g.WaitLimit())
 			st, err := waitTask(wctx, c, g, wr.UPID, float64(i), total)
 			cancel()
 			step.ExitStatus = st.ExitStatus
@@ -327,8 +330,8 @@ func upidType(upid string) string {
 
 // waitTask polls the task until it stops or ctx ends; at ctx's deadline
 // the error says how long it waited and what the last status read gave.
-func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, done, total float64) (proxmox.TaskState, error) {
-	tick := time.NewTicker(g.poll())
+func waitTask(ctx context.Context, c *proxmox.Client, g *toolkit.Gate, upid string, done, total float64) (proxmox.TaskState, error) {
+	tick := time.NewTicker(g.PollInterval())
 	defer tick.Stop()
 	start := time.Now()
 	deadline := func(st proxmox.TaskState, last error) (proxmox.TaskState, error) {
@@ -358,7 +361,7 @@ func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, done
 		if err != nil && !proxmox.IsNodeUnreachable(err) && proxmox.KindOf(err) != proxmox.KindTimeout {
 			return st, fmt.Errorf("reading the task status failed: %w", err)
 		}
-		PeerFrom(ctx).Progress(done+0.5, total, "waiting for task "+upid)
+		toolkit.PeerFrom(ctx).Progress(done+0.5, total, "waiting for task "+upid)
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -371,14 +374,14 @@ func waitTask(ctx context.Context, c *proxmox.Client, g *Gate, upid string, done
 }
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "confirm_plan",
 		Title: "Confirm and execute a plan",
 		Description: "Executes a write tool's plan (plan_id, nonce) once the user approved it; the client may ask the user " +
 			"itself. Re-checks the preconditions, sends exactly the planned calls, waits for the tasks; returns the outcome, " +
 			"task ids and error lines.",
-		Toolset: ToolsetWrite,
+		Toolset: toolkit.ToolsetWrite,
 		Hints:   &writeHints,
-		Needs:   NeedsNothing,
+		Needs:   toolkit.NeedsNothing,
 	}, confirmPlan))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
@@ -202,14 +203,14 @@ func TestAuditLogHasEveryStepAndNoSecret(t *testing.T) {
 }
 
 func TestReadOnlyRegistersNoWriteTool(t *testing.T) {
-	for _, tl := range Select(true, nil) {
+	for _, tl := range toolkit.Select(true, nil) {
 		switch tl.Name {
 		case "guest_power", "migrate_guest", "create_vm", "create_container", "update_guest_resources", "confirm_plan":
 			t.Fatalf("%s served in read-only mode", tl.Name)
 		}
 	}
 	found := false
-	for _, tl := range Select(false, nil) {
+	for _, tl := range toolkit.Select(false, nil) {
 		found = found || tl.Name == "confirm_plan"
 	}
 	if !found {

@@ -9,17 +9,18 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "convert_to_template",
 		Title: "Plan turning a guest into a template",
 		Description: "Plans turning a stopped VM or container without snapshots into a template: its disks become " +
 			"read-only base images that clone_guest links clones to. Cannot be undone; nothing happens until confirm_plan.",
-		Toolset: ToolsetLifecycle,
+		Toolset: toolkit.ToolsetLifecycle,
 		Hints:   &writeHints,
-		Needs:   []Need{{"VM.Allocate", "/vms"}},
+		Needs:   []toolkit.Need{{Priv: "VM.Allocate", Path: "/vms"}},
 	}, convertToTemplate))
 	stepHooks["convert_to_template"] = findTemplateTask
 }
@@ -100,7 +101,7 @@ func convertToTemplate(ctx context.Context, args TemplateArgs) (TemplateResult, 
 	}
 	node := g.Node
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}

@@ -3,14 +3,17 @@ package tools
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 const gibBytes = 1 << 30
@@ -41,7 +44,7 @@ func chooseVMID(ctx context.Context, c *proxmox.Client, asked int) (int, error) 
 
 // vmidStillFree is the recheck of a planned VMID.
 func vmidStillFree(ctx context.Context, vmid int) error {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return err
 	}
@@ -70,7 +73,7 @@ func chooseStorage(ctx context.Context, c *proxmox.Client, node, asked, content 
 	if err != nil {
 		return storageFit{}, err
 	}
-	limit := EnvFrom(ctx).Thresholds.WithDefaults().StoragePct
+	limit := toolkit.EnvFrom(ctx).Thresholds.WithDefaults().StoragePct
 	var cands []proxmox.Resource
 	for _, r := range rs {
 		if r.Node == node && r.Status == "available" && hasContent(r.Content, content) {
@@ -79,8 +82,8 @@ func chooseStorage(ctx context.Context, c *proxmox.Client, node, asked, content 
 	}
 	fit := func(r proxmox.Resource) (storageFit, error) {
 		avail := float64(r.MaxDisk-r.Disk) / gibBytes
-		after := Pct(float64(r.Disk)+sizeGiB*gibBytes, float64(r.MaxDisk))
-		f := storageFit{name: r.Storage, availGiB: Round(avail, 1), afterPct: Round(after, 1)}
+		after := toolkit.Pct(float64(r.Disk)+sizeGiB*gibBytes, float64(r.MaxDisk))
+		f := storageFit{name: r.Storage, availGiB: toolkit.Round(avail, 1), afterPct: toolkit.Round(after, 1)}
 		if sizeGiB > avail {
 			return f, fmt.Errorf("storage %s on %s has %.1f GiB free, %.0f GiB needed", r.Storage, node, avail, sizeGiB)
 		}
@@ -139,7 +142,7 @@ func storageNames(rs []proxmox.Resource) string {
 
 // storageStillFits is the recheck of a chosen storage.
 func storageStillFits(ctx context.Context, node, storage, content string, sizeGiB float64) error {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return err
 	}
@@ -185,7 +188,7 @@ func findVolume(ctx context.Context, c *proxmox.Client, node, want string, conte
 			}
 			vols, err := c.StorageVolumes(ctx, node, r.Storage, content)
 			if err != nil {
-				AddErr(ctx, node, err)
+				toolkit.AddErr(ctx, node, err)
 				continue
 			}
 			for _, v := range vols {
@@ -294,7 +297,7 @@ func bootDisk(cfg map[string]string) (key string, sizeGiB float64, storage strin
 	if b := cfg["boot"]; strings.HasPrefix(b, "order=") {
 		order = strings.Split(strings.TrimPrefix(b, "order="), ";")
 	}
-	keys := sortedKeys(cfg)
+	keys := slices.Sorted(maps.Keys(cfg))
 	order = append(order, keys...)
 	for _, k := range order {
 		v, ok := cfg[k]
@@ -525,7 +528,7 @@ func createVM(ctx context.Context, args CreateVMArgs) (CreateVMResult, error) {
 			return err
 		}
 		if tmpl != nil {
-			c, err := Client(ctx)
+			c, err := toolkit.Client(ctx)
 			if err != nil {
 				return err
 			}
@@ -722,24 +725,24 @@ func createContainer(ctx context.Context, args CreateContainerArgs) (CreateConta
 }
 
 func init() {
-	Register(
-		New(Meta{
+	toolkit.Register(
+		toolkit.New(toolkit.Meta{
 			Name:  "create_vm",
 			Title: "Plan a new VM",
 			Description: "Plans a new VM (next free VMID; clone of a template, cloud image or ISO; disk on a storage with room; " +
 				"not started unless asked). Nothing happens until confirm_plan.",
-			Toolset: ToolsetWrite,
-			Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
-			Needs:   []Need{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
+			Toolset: toolkit.ToolsetWrite,
+			Hints:   &toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
+			Needs:   []toolkit.Need{{Priv: "VM.Allocate", Path: "/vms"}, {Priv: "Datastore.AllocateSpace", Path: "/storage"}},
 		}, createVM),
-		New(Meta{
+		toolkit.New(toolkit.Meta{
 			Name:  "create_container",
 			Title: "Plan a new container",
 			Description: "Plans a new unprivileged LXC container from an OS template (DHCP network; not started unless asked). " +
 				"Nothing happens until confirm_plan.",
-			Toolset: ToolsetWrite,
-			Hints:   &Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
-			Needs:   []Need{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
+			Toolset: toolkit.ToolsetWrite,
+			Hints:   &toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
+			Needs:   []toolkit.Need{{Priv: "VM.Allocate", Path: "/vms"}, {Priv: "Datastore.AllocateSpace", Path: "/storage"}},
 		}, createContainer),
 	)
 }

@@ -7,16 +7,17 @@ import (
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:        "delete_backup",
 		Title:       "Plan deleting a backup",
 		Description: "Plans deleting a backup volume; refuses protected ones, warns on a guest's last backup. Nothing happens until confirm_plan.",
-		Toolset:     ToolsetSnapshots,
+		Toolset:     toolkit.ToolsetSnapshots,
 		Hints:       &writeHints,
-		Needs:       []Need{{"VM.Backup", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
+		Needs:       []toolkit.Need{{Priv: "VM.Backup", Path: "/vms"}, {Priv: "Datastore.AllocateSpace", Path: "/storage"}},
 	}, deleteBackup))
 }
 
@@ -86,7 +87,7 @@ func deleteBackup(ctx context.Context, args DeleteBackupArgs) (DeleteBackupResul
 	call := guard.Call{Method: "DELETE", Path: "/nodes/" + node + "/storage/" + vol.store.storage + "/content/" + args.VolID}
 	plan := guard.Plan{
 		Tool:    "delete_backup",
-		Summary: fmt.Sprintf("delete backup %s (guest %d, %s, %.1f GiB); %d other backup(s) of the guest remain", args.VolID, vmid, rfcTime(int64(vol.CTime)), GiB(vol.Size), others),
+		Summary: fmt.Sprintf("delete backup %s (guest %d, %s, %.1f GiB); %d other backup(s) of the guest remain", args.VolID, vmid, rfcTime(int64(vol.CTime)), toolkit.GiB(vol.Size), others),
 		Calls:   []guard.Call{call},
 		Preconditions: []guard.Precondition{
 			precondition("backup exists", args.VolID, true),
@@ -95,7 +96,7 @@ func deleteBackup(ctx context.Context, args DeleteBackupArgs) (DeleteBackupResul
 		Warnings: warnings,
 	}
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -112,5 +113,5 @@ func deleteBackup(ctx context.Context, args DeleteBackupArgs) (DeleteBackupResul
 	if err != nil {
 		return DeleteBackupResult{}, err
 	}
-	return DeleteBackupResult{PlanResult: res, VolID: args.VolID, VMID: vmid, Time: rfcTime(int64(vol.CTime)), SizeGiB: GiB(vol.Size), OtherBackups: others}, nil
+	return DeleteBackupResult{PlanResult: res, VolID: args.VolID, VMID: vmid, Time: rfcTime(int64(vol.CTime)), SizeGiB: toolkit.GiB(vol.Size), OtherBackups: others}, nil
 }

@@ -8,18 +8,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "delete_guest",
 		Title: "Plan the deletion of a VM or container",
 		Description: "Plans destroying a stopped VM or container and lists what goes with it: disks by volume and size, " +
 			"snapshots, backup-job and HA entries (purge), unreferenced disks (when asked). Refuses running or protected " +
 			"guests and templates still used by linked clones. Cannot be undone; nothing happens until confirm_plan.",
-		Toolset: ToolsetLifecycle,
+		Toolset: toolkit.ToolsetLifecycle,
 		Hints:   &writeHints,
-		Needs:   []Need{{"VM.Allocate", "/vms"}},
+		Needs:   []toolkit.Need{{Priv: "VM.Allocate", Path: "/vms"}},
 	}, deleteGuest))
 }
 
@@ -114,7 +115,7 @@ func deleteGuest(ctx context.Context, args DeleteArgs) (DeleteResult, error) {
 			out.Volumes = append(out.Volumes, DeletedVolume{Key: d.Key, VolID: d.VolID})
 			continue
 		}
-		size := Round(d.SizeGiB, 2)
+		size := toolkit.Round(d.SizeGiB, 2)
 		totalGiB += size
 		out.Volumes = append(out.Volumes, DeletedVolume{Key: d.Key, VolID: d.VolID, SizeGiB: &size})
 	}
@@ -129,8 +130,8 @@ func deleteGuest(ctx context.Context, args DeleteArgs) (DeleteResult, error) {
 		}
 		vols, err := p.client.StorageVolumes(ctx, g.Node, s.Storage, "")
 		if err != nil {
-			AddErr(ctx, g.Node, err)
-			AddUnavailable(ctx, "unreferenced volumes on "+s.Storage, err.Error())
+			toolkit.AddErr(ctx, g.Node, err)
+			toolkit.AddUnavailable(ctx, "unreferenced volumes on "+s.Storage, err.Error())
 			continue
 		}
 		for _, v := range vols {
@@ -138,7 +139,7 @@ func deleteGuest(ctx context.Context, args DeleteArgs) (DeleteResult, error) {
 				continue
 			}
 			referenced[v.VolID] = true // shared storages are listed once per node
-			size := GiB2(float64(v.Size))
+			size := toolkit.GiB2(float64(v.Size))
 			dv := DeletedVolume{VolID: v.VolID, SizeGiB: &size}
 			if args.DestroyUnreferencedDisks {
 				totalGiB += size
@@ -160,7 +161,7 @@ func deleteGuest(ctx context.Context, args DeleteArgs) (DeleteResult, error) {
 	var warnings []string
 	jobs, err := p.client.BackupJobs(ctx)
 	if err != nil {
-		AddUnavailable(ctx, "backup_jobs", "backup jobs could not be read: "+err.Error())
+		toolkit.AddUnavailable(ctx, "backup_jobs", "backup jobs could not be read: "+err.Error())
 	}
 	for _, j := range jobs {
 		if slices.Contains(j.VMIDs(), args.VMID) {
@@ -223,7 +224,7 @@ func deleteGuest(ctx context.Context, args DeleteArgs) (DeleteResult, error) {
 	}
 	node, digest := g.Node, cfg.Digest
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Tests across the diagnostics tools (each tool's own are in <tool>_test.go).
@@ -16,7 +17,7 @@ func TestDiagnosticsSizeGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generator cluster")
 	}
-	e := simEnv(t, pvesim.Options{Generate: "nodes=64,guests=10000,ceph=1", Listen: "127.0.0.1:0"}, []string{ToolsetDiagnostics, ToolsetStorage})
+	e := simEnv(t, pvesim.Options{Generate: "nodes=64,guests=10000,ceph=1", Listen: "127.0.0.1:0"}, []string{toolkit.ToolsetDiagnostics, toolkit.ToolsetStorage})
 	for _, tc := range []struct{ tool, args string }{
 		{"node_logs", `{}`},
 		{"node_logs", `{"cluster_log":true,"limit":500}`},

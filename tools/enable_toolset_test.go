@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/mcpserver"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
@@ -16,7 +19,7 @@ func init() {
 // enable_toolset adds one, the session is told (tools/list_changed) and its
 // next tools/list shows the new tools, which answer.
 func TestEnableToolsetSession(t *testing.T) {
-	srv := dynamicServer(t, ToolsetInventory)
+	srv := dynamicServer(t, toolkit.ToolsetInventory)
 	c := newStdioConn(t, mcpserver.New(srv, "test"))
 	init := c.call(1, "initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
 	if !strings.Contains(string(init), `"tools":{"listChanged":true}`) {
@@ -34,13 +37,13 @@ func TestEnableToolsetSession(t *testing.T) {
 	found := false
 	for _, x := range ls["toolsets"].([]any) {
 		e := x.(map[string]any)
-		if e["name"] == ToolsetCapacity {
+		if e["name"] == toolkit.ToolsetCapacity {
 			found = true
-			if e["enabled"] != false || e["description"] != ToolsetDescription(ToolsetCapacity) {
+			if e["enabled"] != false || e["description"] != toolkit.ToolsetDescription(toolkit.ToolsetCapacity) {
 				t.Errorf("capacity entry: %v", e)
 			}
 		}
-		if e["name"] == ToolsetInventory && e["enabled"] != true {
+		if e["name"] == toolkit.ToolsetInventory && e["enabled"] != true {
 			t.Errorf("inventory not enabled: %v", e)
 		}
 	}
@@ -83,7 +86,7 @@ func TestEnableToolsetSession(t *testing.T) {
 // was called before; enable_toolset returns the tools' input schemas and
 // they can be called by name.
 func TestEnableToolsetStateless(t *testing.T) {
-	srv := dynamicServer(t, ToolsetInventory)
+	srv := dynamicServer(t, toolkit.ToolsetInventory)
 	ms := mcpserver.New(srv, "test").MCP()
 	meta := map[string]any{
 		"io.modelcontextprotocol/protocolVersion":    "2026-07-28",

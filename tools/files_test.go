@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // multiToolFiles hold tools that share most of their code.
@@ -44,7 +46,7 @@ func TestEveryToolHasItsFile(t *testing.T) {
 	} else {
 		t.Fatal("README.md lacks the tools:begin and tools:end markers")
 	}
-	for _, tl := range All() {
+	for _, tl := range toolkit.All() {
 		file := tl.Name + ".go"
 		if f, ok := shared[tl.Name]; ok {
 			file = f
@@ -79,8 +81,8 @@ func TestEveryToolHasItsFile(t *testing.T) {
 }
 
 // markdownLine is the tool's line in the README tool list.
-func markdownLine(tl *Tool) string {
-	for _, l := range strings.Split(Markdown([]*Tool{tl}), "\n") {
+func markdownLine(tl *toolkit.Tool) string {
+	for _, l := range strings.Split(toolkit.Markdown([]*toolkit.Tool{tl}), "\n") {
 		if strings.HasPrefix(l, "| `"+tl.Name+"` |") {
 			return l
 		}

@@ -9,18 +9,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "firewall_status",
 		Title: "Firewall status",
 		Description: "Proxmox firewall of the cluster, the nodes and the guests: enabled or not, input/output policies, rules " +
 			"(capped), security groups, IP sets and aliases; with vmid and port it answers whether that port is open to the " +
 			"guest and from where, walking the rules as pve-firewall does.",
-		Toolset: ToolsetDiagnostics,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/"}, {"VM.Audit", "/vms"}},
+		Toolset: toolkit.ToolsetDiagnostics,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/"}, {Priv: "VM.Audit", Path: "/vms"}},
 	}, firewallStatus))
 }
 
@@ -148,7 +149,7 @@ func optEnabled(o *proxmox.FWOptions, def bool) bool {
 }
 
 func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return FirewallResult{}, err
 	}
@@ -169,22 +170,22 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 	clusterOn := optEnabled(opts, false)
 	out.Cluster = FWLevel{Enabled: clusterOn, PolicyIn: orStr(opts.PolicyIn, "DROP"), PolicyOut: orStr(opts.PolicyOut, "ACCEPT")}
 	if rs, err := c.FirewallRules(ctx, cluster); err != nil {
-		AddErr(ctx, "", err)
+		toolkit.AddErr(ctx, "", err)
 	} else {
 		out.Cluster.RulesTotal, out.Cluster.Rules = len(rs), rulesOut(rs, maxRules)
 	}
 	groupRules := map[string][]proxmox.FWRule{}
 	if gs, err := c.FirewallGroups(ctx); err != nil {
-		AddErr(ctx, "", err)
+		toolkit.AddErr(ctx, "", err)
 	} else {
 		for i, g := range gs {
 			if i == 20 {
-				AddUnavailable(ctx, "security groups beyond 20", fmt.Sprintf("%d groups; read one with its name in the Proxmox UI", len(gs)))
+				toolkit.AddUnavailable(ctx, "security groups beyond 20", fmt.Sprintf("%d groups; read one with its name in the Proxmox UI", len(gs)))
 				break
 			}
 			rs, err := c.FirewallGroupRules(ctx, g.Group)
 			if err != nil {
-				AddErr(ctx, "", err)
+				toolkit.AddErr(ctx, "", err)
 				continue
 			}
 			groupRules[g.Group] = rs
@@ -192,7 +193,7 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 		}
 	}
 	if sets, err := c.FirewallIPSets(ctx, cluster); err != nil {
-		AddErr(ctx, "", err)
+		toolkit.AddErr(ctx, "", err)
 	} else {
 		for i, s := range sets {
 			so := FWSetOut{Name: s.Name, Comment: s.Comment}
@@ -209,14 +210,14 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 						so.CIDRs = append(so.CIDRs, cidr)
 					}
 				} else {
-					AddErr(ctx, "", err)
+					toolkit.AddErr(ctx, "", err)
 				}
 			}
 			out.IPSets = append(out.IPSets, so)
 		}
 	}
 	if al, err := c.FirewallAliases(ctx, cluster); err != nil {
-		AddErr(ctx, "", err)
+		toolkit.AddErr(ctx, "", err)
 	} else {
 		for _, a := range al {
 			out.Aliases = append(out.Aliases, FWAliasOut{Name: a.Name, CIDR: a.CIDR, Comment: a.Comment})
@@ -241,7 +242,7 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 	})
 	for _, r := range res {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		out.Nodes = append(out.Nodes, r.Value)
@@ -264,7 +265,7 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 	sort.Slice(guests, func(i, j int) bool { return guests[i].VMID < guests[j].VMID })
 	out.GuestsTotal = len(guests)
 	if len(guests) > maxFWGuests {
-		AddUnavailable(ctx, "firewall of guests beyond the first 50", fmt.Sprintf("%d guests in scope: pass vmid (or node) to read the others", len(guests)))
+		toolkit.AddUnavailable(ctx, "firewall of guests beyond the first 50", fmt.Sprintf("%d guests in scope: pass vmid (or node) to read the others", len(guests)))
 		guests = guests[:maxFWGuests]
 	}
 	gout := make([]FWGuestOut, len(guests))
@@ -279,7 +280,7 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 			defer func() { <-sem }()
 			fo, err := readGuestFW(ctx, c, g, args.VMID != 0, maxRules, groupRules, clusterOn, proto, args.Port)
 			if err != nil {
-				AddErr(ctx, g.Node, err)
+				toolkit.AddErr(ctx, g.Node, err)
 				return
 			}
 			gout[i], ok[i] = fo, true
@@ -291,7 +292,7 @@ func firewallStatus(ctx context.Context, args FirewallArgs) (FirewallResult, err
 			out.Guests = append(out.Guests, gout[i])
 		}
 	}
-	AddAlert(ctx, analyze.EvaluateFirewall(clusterOn)...)
+	toolkit.AddAlert(ctx, analyze.EvaluateFirewall(clusterOn)...)
 	return out, nil
 }
 
@@ -321,7 +322,7 @@ func readGuestFW(ctx context.Context, c *proxmox.Client, g proxmox.Resource, dee
 	if deep {
 		cfg, err := c.GuestConfig(ctx, g.Node, t, int(g.VMID))
 		if err != nil {
-			AddErr(ctx, g.Node, err)
+			toolkit.AddErr(ctx, g.Node, err)
 		} else {
 			for _, k := range sortedKeysOf(cfg.Values) {
 				if strings.HasPrefix(k, "net") && strings.Contains(","+cfg.Values[k]+",", ",firewall=1,") {
@@ -335,14 +336,14 @@ func readGuestFW(ctx context.Context, c *proxmox.Client, g proxmox.Resource, dee
 				fo.IPSets = append(fo.IPSets, FWSetOut{Name: s.Name, Comment: s.Comment})
 			}
 		} else {
-			AddErr(ctx, g.Node, err)
+			toolkit.AddErr(ctx, g.Node, err)
 		}
 		if al, err := c.FirewallAliases(ctx, sc); err == nil {
 			for _, a := range al {
 				fo.Aliases = append(fo.Aliases, FWAliasOut{Name: a.Name, CIDR: a.CIDR, Comment: a.Comment})
 			}
 		} else {
-			AddErr(ctx, g.Node, err)
+			toolkit.AddErr(ctx, g.Node, err)
 		}
 	}
 	if port > 0 {

@@ -4,59 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/pvemcp/pvemcp/guard"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
-// Gate carries the approval gate to the write tools and confirm_plan.
-type Gate struct {
-	Store *guard.Store
-	// Approval is the confirm_plan policy: elicit (ask the human through the
-	// client when it can) or nonce.
-	Approval guard.ApprovalMode
-	// Protection lists guests no plan may touch.
-	Protection guard.Protection
-	// TaskPoll is the pause between task status reads (default 1s).
-	TaskPoll time.Duration
-	// TaskWait bounds how long confirm_plan waits for one task (default
-	// DefaultTaskWait); then it answers with the UPID and an unknown
-	// outcome, whatever the status endpoint does.
-	TaskWait time.Duration
-}
+// WaitLimit is how long confirm_plan waits for one task: TaskWait, or
+// DefaultTaskWait when unset.
 
-// DefaultTaskWait is how long confirm_plan waits for a task by default.
-const DefaultTaskWait = 10 * time.Minute
-
-func (g *Gate) taskWait() time.Duration {
-	if g.TaskWait > 0 {
-		return g.TaskWait
-	}
-	return DefaultTaskWait
-}
-
-// NewGate builds a gate around store; mode "" means elicit.
-func NewGate(store *guard.Store, mode guard.ApprovalMode, protection guard.Protection) *Gate {
-	if mode == "" {
-		mode = guard.ApprovalElicit
-	}
-	return &Gate{Store: store, Approval: mode, Protection: protection}
-}
-
-func (g *Gate) poll() time.Duration {
-	if g.TaskPoll > 0 {
-		return g.TaskPoll
-	}
-	return time.Second
-}
+// PollInterval is the pause between task status reads: TaskPoll, or a second
+// when unset.
 
 var errNoGate = errors.New("write tools are not available: the approval gate is not configured")
 
-func gateFrom(ctx context.Context) (*Gate, error) {
-	if c := CallerFrom(ctx); c.ReadOnly {
+func gateFrom(ctx context.Context) (*toolkit.Gate, error) {
+	if c := toolkit.CallerFrom(ctx); c.ReadOnly {
 		return nil, fmt.Errorf("refused: %s has a read-only role on this server; write tools and confirm_plan need a read-write one", c.Principal)
 	}
-	g := EnvFrom(ctx).Gate
+	g := toolkit.EnvFrom(ctx).Gate
 	if g == nil || g.Store == nil {
 		return nil, errNoGate
 	}

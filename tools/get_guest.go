@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "get_guest",
 		Title: "Get one VM or container",
 		Description: "One VM or container in detail: status and usage, config (secrets redacted), HA state, snapshots, " +
 			"and IP addresses where the guest agent answers. Node and type are looked up when omitted.",
-		Toolset: ToolsetInventory,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"VM.Audit", "/vms"}},
+		Toolset: toolkit.ToolsetInventory,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "VM.Audit", Path: "/vms"}},
 	}, getGuest))
 }
 
@@ -82,7 +83,7 @@ type SnapshotInfo struct {
 }
 
 func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return GetGuestResult{}, err
 	}
@@ -131,27 +132,27 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 	out := GetGuestResult{
 		VMID: args.VMID, Name: st.Name, Node: node, Type: string(typ), Status: st.Status,
 		Template: bool(st.Template), Lock: st.Lock, Tags: proxmox.SplitTags(st.Tags), Pool: pool,
-		CPUPct: FracPct(st.CPU), VCPUs: float64(st.CPUs), MemUsedGiB: GiB2(st.Mem), MemMaxGiB: GiB2(st.MaxMem),
-		DiskMaxGiB: GiB(st.MaxDisk), UptimeS: int64(st.Uptime),
-		NetInGiB: GiB(st.NetIn), NetOutGiB: GiB(st.NetOut),
+		CPUPct: toolkit.FracPct(st.CPU), VCPUs: float64(st.CPUs), MemUsedGiB: toolkit.GiB2(st.Mem), MemMaxGiB: toolkit.GiB2(st.MaxMem),
+		DiskMaxGiB: toolkit.GiB(st.MaxDisk), UptimeS: int64(st.Uptime),
+		NetInGiB: toolkit.GiB(st.NetIn), NetOutGiB: toolkit.GiB(st.NetOut),
 	}
 	if st.QMPStatus != "" && st.QMPStatus != st.Status {
 		out.QMPStatus = st.QMPStatus
 	}
 	if typ == proxmox.TypeLXC {
-		d := GiB(st.Disk)
+		d := toolkit.GiB(st.Disk)
 		out.DiskUsedGiB, out.DiskUsedFrom = &d, "Proxmox (the container's root filesystem, status/current disk)"
 	}
 
 	if cfgErr != nil {
-		AddErr(ctx, node, cfgErr)
-		AddUnavailable(ctx, "config", cfgErr.Error())
+		toolkit.AddErr(ctx, node, cfgErr)
+		toolkit.AddUnavailable(ctx, "config", cfgErr.Error())
 	} else {
 		out.Config, out.ConfigDigest, out.Redacted = capValues(cfg.Values), cfg.Digest, cfg.Redacted
 	}
 	if snapErr != nil {
-		AddErr(ctx, node, snapErr)
-		AddUnavailable(ctx, "snapshots", snapErr.Error())
+		toolkit.AddErr(ctx, node, snapErr)
+		toolkit.AddUnavailable(ctx, "snapshots", snapErr.Error())
 	} else {
 		for _, s := range snaps {
 			si := SnapshotInfo{Name: s.Name, Parent: s.Parent, Description: capText(strings.TrimSpace(s.Description), maxNoteChars), VMState: bool(s.VMState)}
@@ -164,9 +165,9 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 	out.HA = guestHA(ctx, st, ha, haErr, typ, args.VMID)
 	switch {
 	case out.Status != "running":
-		AddUnavailable(ctx, "interfaces", "guest is not running")
+		toolkit.AddUnavailable(ctx, "interfaces", "guest is not running")
 	case typ == proxmox.TypeQemu && !bool(st.Agent):
-		AddUnavailable(ctx, "interfaces", "the QEMU guest agent is not enabled in the VM's config (agent: 0), so Proxmox cannot see its IP addresses")
+		toolkit.AddUnavailable(ctx, "interfaces", "the QEMU guest agent is not enabled in the VM's config (agent: 0), so Proxmox cannot see its IP addresses")
 	case typ == proxmox.TypeQemu:
 		if a := readAgent(ctx, c, node, args.VMID); a != nil {
 			out.Interfaces, a.Interfaces = a.Interfaces, nil
@@ -179,18 +180,18 @@ func getGuest(ctx context.Context, args GetGuestArgs) (GetGuestResult, error) {
 		ifs, err := c.GuestInterfaces(ctx, node, typ, args.VMID)
 		switch {
 		case err != nil && typ == proxmox.TypeQemu:
-			AddUnavailable(ctx, "interfaces", "the QEMU guest agent did not answer: "+err.Error())
+			toolkit.AddUnavailable(ctx, "interfaces", "the QEMU guest agent did not answer: "+err.Error())
 		case err != nil:
 			if proxmox.KindOf(err) != proxmox.KindNotImplemented {
-				AddErr(ctx, node, err)
+				toolkit.AddErr(ctx, node, err)
 			}
-			AddUnavailable(ctx, "interfaces", err.Error())
+			toolkit.AddUnavailable(ctx, "interfaces", err.Error())
 		default:
 			out.Interfaces = withoutLoopback(ifs)
 		}
 	}
 	if typ == proxmox.TypeQemu && out.DiskUsedGiB == nil && !out.Template {
-		AddUnavailable(ctx, "disk_used_gib", vmDiskUnavailable(out.Status, bool(st.Agent)))
+		toolkit.AddUnavailable(ctx, "disk_used_gib", vmDiskUnavailable(out.Status, bool(st.Agent)))
 	}
 	return out, nil
 }
@@ -212,7 +213,7 @@ func guestHA(ctx context.Context, st *proxmox.Guest, ha []proxmox.HAStatusEntry,
 		return g
 	}
 	if haErr != nil {
-		AddUnavailable(ctx, "ha details", haErr.Error())
+		toolkit.AddUnavailable(ctx, "ha details", haErr.Error())
 		return g
 	}
 	sid := proxmox.HASID(typ, vmid)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
@@ -81,7 +82,7 @@ func TestGetGuestAgentDiskUse(t *testing.T) {
 			disk = &vols[i]
 		}
 	}
-	if disk == nil || *g.DiskUsedGiB <= 0 || *g.DiskUsedGiB > GiB2(float64(disk.Size)) {
+	if disk == nil || *g.DiskUsedGiB <= 0 || *g.DiskUsedGiB > toolkit.GiB2(float64(disk.Size)) {
 		t.Fatalf("disk_used_gib %v, volume %+v", *g.DiskUsedGiB, disk)
 	}
 	if why := unavailableWhy(t, res.Structured, "disk_used_gib"); why != "" {

@@ -4,22 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "get_metrics",
 		Title: "Metrics history (RRD)",
 		Description: "RRD history of a node, guest (vmid) or storage: hour to year, AVERAGE or MAX; at most `points` " +
 			"downsampled points plus min/avg/max/p95/last per field, in named units (cpu_pct, mem_used_gib, ...).",
-		Toolset: ToolsetMetrics,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/nodes"}, {"VM.Audit", "/vms"}, {"Datastore.Audit", "/storage"}},
+		Toolset: toolkit.ToolsetMetrics,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/nodes"}, {Priv: "VM.Audit", Path: "/vms"}, {Priv: "Datastore.Audit", Path: "/storage"}},
 	}, getMetrics))
 }
 
@@ -193,7 +195,7 @@ func convertRRD(rows []proxmox.RRDRow, kind string) []analyze.Row {
 }
 
 func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return MetricsResult{}, err
 	}
@@ -208,7 +210,7 @@ func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
 	}
 	out := MetricsResult{Timeframe: args.Timeframe, CF: args.CF, Stats: map[string]FieldStats{}, Points: []map[string]float64{}}
 	var rows []proxmox.RRDRow
-	th := EnvFrom(ctx).Thresholds.WithDefaults()
+	th := toolkit.EnvFrom(ctx).Thresholds.WithDefaults()
 	switch {
 	case args.VMID != 0:
 		g, err := findGuest(ctx, c, args.VMID)
@@ -223,7 +225,7 @@ func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
 		if err != nil {
 			return out, err
 		}
-		AddAlert(ctx, withBasis(analyze.EvaluateGuest(th, analyze.GuestUsage{VMID: args.VMID, Type: g.Type, Name: g.Name, Node: g.Node,
+		toolkit.AddAlert(ctx, withBasis(analyze.EvaluateGuest(th, analyze.GuestUsage{VMID: args.VMID, Type: g.Type, Name: g.Name, Node: g.Node,
 			Running: g.Status == "running", CPUFraction: float64(g.CPU), MemMaxBytes: uint64(g.MaxMem), MemUsedBytes: uint64(g.Mem)}), "/cluster/resources")...)
 	case args.Storage != "":
 		node := args.Node
@@ -262,21 +264,21 @@ func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
 		}
 	}
 	for _, m := range metrics {
-		if strings.Contains(m.kinds, class) && present[m.name] && !contains(out.AvailableFields, m.name) {
+		if strings.Contains(m.kinds, class) && present[m.name] && !slices.Contains(out.AvailableFields, m.name) {
 			out.AvailableFields = append(out.AvailableFields, m.name)
 		}
 	}
 	want := args.Fields
 	if len(want) == 0 {
 		for _, m := range metrics {
-			if m.def && strings.Contains(m.kinds, class) && present[m.name] && !contains(want, m.name) {
+			if m.def && strings.Contains(m.kinds, class) && present[m.name] && !slices.Contains(want, m.name) {
 				want = append(want, m.name)
 			}
 		}
 	}
 	for _, f := range want {
 		if !present[f] {
-			AddUnavailable(ctx, f, fmt.Sprintf("no %s sample for this %s in the %s window (RRD omits undefined samples, e.g. while a guest is stopped)", f, class, args.Timeframe))
+			toolkit.AddUnavailable(ctx, f, fmt.Sprintf("no %s sample for this %s in the %s window (RRD omits undefined samples, e.g. while a guest is stopped)", f, class, args.Timeframe))
 		}
 	}
 	sel := make([]analyze.Row, len(conv))
@@ -293,7 +295,7 @@ func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
 		if s.Count == 0 {
 			continue
 		}
-		out.Stats[f] = FieldStats{Min: Compact(s.Min), Avg: Compact(s.Avg), Max: Compact(s.Max), P95: Compact(s.P95), Last: Compact(s.Last), Count: s.Count}
+		out.Stats[f] = FieldStats{Min: toolkit.Compact(s.Min), Avg: toolkit.Compact(s.Avg), Max: toolkit.Compact(s.Max), P95: toolkit.Compact(s.P95), Last: toolkit.Compact(s.Last), Count: s.Count}
 	}
 	var ds []analyze.Row
 	if args.CF == "MAX" {
@@ -312,16 +314,16 @@ func getMetrics(ctx context.Context, args MetricsArgs) (MetricsResult, error) {
 		p := make(map[string]float64, len(r.Values)+1)
 		p["time"] = float64(r.Time)
 		for k, v := range r.Values {
-			p[k] = Compact(v)
+			p[k] = toolkit.Compact(v)
 		}
 		out.Points = append(out.Points, p)
 	}
 	// The newest sample decides the alert, as on a dashboard.
 	if s, ok := out.Stats["mem_pct"]; ok && class == "node" {
-		AddAlert(ctx, analyze.NodeSampleAlerts(th, args.Node, s.Last, out.Stats["cpu_pct"].Last)...)
+		toolkit.AddAlert(ctx, analyze.NodeSampleAlerts(th, args.Node, s.Last, out.Stats["cpu_pct"].Last)...)
 	}
 	if s, ok := out.Stats["used_pct"]; ok && class == "storage" {
-		AddAlert(ctx, analyze.StorageSampleAlerts(th, out.Target.Node, args.Storage, s.Last)...)
+		toolkit.AddAlert(ctx, analyze.StorageSampleAlerts(th, out.Target.Node, args.Storage, s.Last)...)
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
@@ -86,7 +87,7 @@ func TestGetTaskUnknownLogLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(&Env{Client: c, Log: zerolog.Nop()}, Select(true, healthToolsets))
+	s := toolkit.NewServer(&toolkit.Env{Client: c, Log: zerolog.Nop()}, toolkit.Select(true, healthToolsets))
 	res, err := s.Call(t.Context(), "get_task", json.RawMessage(`{"upid":"`+upid+`"}`))
 	if err != nil || res.IsError {
 		t.Fatalf("%v %+v", err, res)

@@ -8,18 +8,19 @@ import (
 	"sync"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "guest_agent_info",
 		Title: "Inside a guest (guest agent)",
 		Description: "What a VM's QEMU guest agent reports: IPs per interface, OS, hostname, filesystems with used/total " +
 			"(a VM's real disk use), agent version; containers: their IPs. An agent that does not answer is listed under " +
 			"unavailable with Proxmox's reason.",
-		Toolset: ToolsetAgent,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"VM.Audit", "/vms"}, {"VM.GuestAgent.Audit", "/vms"}},
+		Toolset: toolkit.ToolsetAgent,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "VM.Audit", Path: "/vms"}, {Priv: "VM.GuestAgent.Audit", Path: "/vms"}},
 	}, guestAgentInfo))
 }
 
@@ -91,9 +92,9 @@ func agentReason(err error) string {
 // agentUnavailable reports a failed agent read of what under unavailable; failures other than the agent's
 // own (a node down, a missing privilege) also go to errors.
 func agentUnavailable(ctx context.Context, node, what string, err error) {
-	AddUnavailable(ctx, what, "the QEMU guest agent gave no answer: "+agentReason(err))
+	toolkit.AddUnavailable(ctx, what, "the QEMU guest agent gave no answer: "+agentReason(err))
 	if k := proxmox.KindOf(err); k != proxmox.KindServer && k != proxmox.KindNotFound {
-		AddErr(ctx, node, err)
+		toolkit.AddErr(ctx, node, err)
 	}
 }
 
@@ -148,10 +149,10 @@ func readAgent(ctx context.Context, c *proxmox.Client, node string, vmid int) *A
 			fs.Device = f.Disk[0].Dev
 		}
 		if f.UsedBytes != nil && f.TotalBytes != nil {
-			u, t := GiB2(float64(*f.UsedBytes)), GiB2(float64(*f.TotalBytes))
+			u, t := toolkit.GiB2(float64(*f.UsedBytes)), toolkit.GiB2(float64(*f.TotalBytes))
 			fs.UsedGiB, fs.TotalGiB = &u, &t
 			if *f.TotalBytes > 0 {
-				p := Pct(float64(*f.UsedBytes), float64(*f.TotalBytes))
+				p := toolkit.Pct(float64(*f.UsedBytes), float64(*f.TotalBytes))
 				fs.UsedPct = &p
 			}
 			// A filesystem mounted twice (bind mounts) counts once.
@@ -168,7 +169,7 @@ func readAgent(ctx context.Context, c *proxmox.Client, node string, vmid int) *A
 	if counted == 0 {
 		return out // no filesystem with used/total bytes: no disk use to sum
 	}
-	u, t := GiB2(float64(used)), GiB2(float64(total))
+	u, t := toolkit.GiB2(float64(used)), toolkit.GiB2(float64(total))
 	out.DiskUsedGiB, out.DiskTotalGiB = &u, &t
 	return out
 }
@@ -185,7 +186,7 @@ func agentDiskSource(a *AgentData) string {
 }
 
 func guestAgentInfo(ctx context.Context, args GuestAgentArgs) (GuestAgentResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return GuestAgentResult{}, err
 	}
@@ -198,19 +199,19 @@ func guestAgentInfo(ctx context.Context, args GuestAgentArgs) (GuestAgentResult,
 	}
 	out := GuestAgentResult{VMID: args.VMID, Name: g.Name, Node: g.Node, Type: g.Type, Status: g.Status}
 	if g.Status != "running" {
-		AddUnavailable(ctx, "guest agent", fmt.Sprintf("%s %d is %s: the guest agent only answers while it runs", guestKind(g.Type), args.VMID, g.Status))
+		toolkit.AddUnavailable(ctx, "guest agent", fmt.Sprintf("%s %d is %s: the guest agent only answers while it runs", guestKind(g.Type), args.VMID, g.Status))
 		return out, nil
 	}
 	if g.Type == string(proxmox.TypeLXC) {
 		// Containers have no guest agent: Proxmox reads their interfaces from the host.
 		ifs, err := c.GuestInterfaces(ctx, g.Node, proxmox.TypeLXC, args.VMID)
 		if err != nil {
-			AddErr(ctx, g.Node, err)
-			AddUnavailable(ctx, "interfaces", err.Error())
+			toolkit.AddErr(ctx, g.Node, err)
+			toolkit.AddUnavailable(ctx, "interfaces", err.Error())
 		} else {
 			out.Agent = &AgentData{Interfaces: withoutLoopback(ifs)}
 		}
-		AddUnavailable(ctx, "os, filesystems", "containers have no guest agent; their root filesystem use is in get_guest (disk_used_gib)")
+		toolkit.AddUnavailable(ctx, "os, filesystems", "containers have no guest agent; their root filesystem use is in get_guest (disk_used_gib)")
 		return out, nil
 	}
 	out.Agent = readAgent(ctx, c, g.Node, args.VMID)

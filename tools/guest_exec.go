@@ -11,18 +11,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "guest_exec",
 		Title: "Plan a command inside a VM (guest agent)",
 		Description: "Plans running one command inside a running VM through its guest agent: the exact argv (no shell " +
 			"unless you name one), optional stdin. confirm_plan runs it and returns the exit code and stdout/stderr capped " +
 			"at 16 KiB each, as untrusted data. Needs VM.GuestAgent.Unrestricted (PVE 8: VM.Monitor).",
-		Toolset: ToolsetAgent,
+		Toolset: toolkit.ToolsetAgent,
 		Hints:   &writeHints,
-		Needs:   []Need{{"VM.GuestAgent.Unrestricted", "/vms"}},
+		Needs:   []toolkit.Need{{Priv: "VM.GuestAgent.Unrestricted", Path: "/vms"}},
 	}, guestExec))
 	stepHooks["guest_exec"] = collectExec
 }
@@ -166,7 +167,7 @@ func guestExec(ctx context.Context, args ExecArgs) (ExecResult, error) {
 	}
 	node := g.Node
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // PowerArgs select a guest and a power action.
@@ -128,7 +129,7 @@ func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
 		plan.Warnings = append(plan.Warnings, "stop cuts power without a clean shutdown: unsaved data in the guest is lost. Prefer shutdown.")
 	}
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -159,13 +160,13 @@ func guestPower(ctx context.Context, args PowerArgs) (PowerResult, error) {
 }
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "guest_power",
 		Title: "Plan a power action",
 		Description: "Plans start, stop, shutdown, reboot, suspend or resume of a VM or container. " +
 			"Nothing happens until confirm_plan.",
-		Toolset: ToolsetWrite,
+		Toolset: toolkit.ToolsetWrite,
 		Hints:   &writeHints,
-		Needs:   []Need{{"VM.PowerMgmt", "/vms"}},
+		Needs:   []toolkit.Need{{Priv: "VM.PowerMgmt", Path: "/vms"}},
 	}, guestPower))
 }

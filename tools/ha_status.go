@@ -10,17 +10,18 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "ha_status",
 		Title: "Cluster quorum and HA status",
 		Description: "Quorum and membership, HA manager (master, LRM per node), and HA resources with state, node, " +
 			"group or rules, max_restart and max_relocate; counts started/stopped/fenced/error.",
-		Toolset: ToolsetHA,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/"}},
+		Toolset: toolkit.ToolsetHA,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/"}},
 	}, haStatus))
 }
 
@@ -120,7 +121,7 @@ type HAGroupInfo struct {
 }
 
 func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return HAResult{}, err
 	}
@@ -155,13 +156,13 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 	}
 	out := HAResult{Resources: []HAResourceIn{}}
 	if csErr != nil {
-		AddErr(ctx, "", csErr)
-		AddUnavailable(ctx, "cluster membership", "GET /cluster/status failed")
+		toolkit.AddErr(ctx, "", csErr)
+		toolkit.AddUnavailable(ctx, "cluster membership", "GET /cluster/status failed")
 	} else {
 		q := &HAQuorum{Quorate: cs.Quorate, ConfigVer: cs.Version}
 		for _, m := range cs.Members {
 			out.Members = append(out.Members, HAMember{Node: m.Name, NodeID: m.NodeID, IP: m.IP, Online: m.Online})
-			AddAlert(ctx, analyze.EvaluateMember(m.Name, m.Online)...)
+			toolkit.AddAlert(ctx, analyze.EvaluateMember(m.Name, m.Online)...)
 		}
 		sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Node < out.Members[j].Node })
 		q.NodesOnline, q.NodesTotal = quorumAlert(ctx, cs)
@@ -169,8 +170,8 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 	}
 	live := map[string]proxmox.HAStatusEntry{}
 	if stErr != nil {
-		AddErr(ctx, "", stErr)
-		AddUnavailable(ctx, "HA manager and live resource states", "GET /cluster/ha/status/current failed")
+		toolkit.AddErr(ctx, "", stErr)
+		toolkit.AddUnavailable(ctx, "HA manager and live resource states", "GET /cluster/ha/status/current failed")
 	}
 	for _, e := range st {
 		switch e.Type {
@@ -185,7 +186,7 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 			m := managerOf(&out)
 			m.Master, m.Status, m.TimestampS = e.Node, e.Status, int64(e.Timestamp)
 			m.State = parenState(e.Status)
-			AddAlert(ctx, analyze.EvaluateHAManager(e.Node, m.State)...)
+			toolkit.AddAlert(ctx, analyze.EvaluateHAManager(e.Node, m.State)...)
 		case "fencing":
 			managerOf(&out).Fencing = e.ArmedState
 		case "lrm":
@@ -219,7 +220,7 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 	case groupsErr == nil:
 		// PVE 8: no rules endpoint, groups instead.
 	default:
-		AddUnavailable(ctx, "HA rules and groups", "GET /cluster/ha/rules failed ("+rulesErr.Error()+") and so did /cluster/ha/groups")
+		toolkit.AddUnavailable(ctx, "HA rules and groups", "GET /cluster/ha/rules failed ("+rulesErr.Error()+") and so did /cluster/ha/groups")
 	}
 	if groupsErr == nil {
 		out.Groups = []HAGroupInfo{}
@@ -228,11 +229,11 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 				Restricted: bool(g.Restricted), NoFailback: bool(g.NoFailback)})
 		}
 	} else if groupsErr != errNotAsked && !proxmox.IsHAGroupsMigrated(groupsErr) {
-		AddErr(ctx, "", groupsErr)
+		toolkit.AddErr(ctx, "", groupsErr)
 	}
 	if confErr != nil {
-		AddErr(ctx, "", confErr)
-		AddUnavailable(ctx, "HA resource configuration (max_restart, max_relocate, group)", "GET /cluster/ha/resources failed")
+		toolkit.AddErr(ctx, "", confErr)
+		toolkit.AddUnavailable(ctx, "HA resource configuration (max_restart, max_relocate, group)", "GET /cluster/ha/resources failed")
 	}
 	seen := map[string]bool{}
 	add := func(sid string, cfg *proxmox.HAResource) {
@@ -299,12 +300,12 @@ func haStatus(ctx context.Context, args HAArgs) (HAResult, error) {
 		default:
 			out.Counts.Other++
 		}
-		AddAlert(ctx, analyze.EvaluateHAResource(r.SID, r.State, r.Node)...)
+		toolkit.AddAlert(ctx, analyze.EvaluateHAResource(r.SID, r.State, r.Node)...)
 	}
 	sort.Slice(out.LRMs, func(i, j int) bool { return out.LRMs[i].Node < out.LRMs[j].Node })
-	AddUnavailable(ctx, "corosync link (ring) health",
+	toolkit.AddUnavailable(ctx, "corosync link (ring) health",
 		"the Proxmox API does not expose corosync link status; run `corosync-cfgtool -s` on a node to see it")
-	AddUnavailable(ctx, "HA state transition history",
+	toolkit.AddUnavailable(ctx, "HA state transition history",
 		"the API shows only the current HA states; the history is in the HA manager's journal (`journalctl -u pve-ha-crm -u pve-ha-lrm` on a node)")
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Tests across the inventory tools and the call layer they go through (each
@@ -33,7 +34,7 @@ func TestInventoryToolsOnDemo(t *testing.T) {
 				t.Fatalf("tool error: %s", res.Text)
 			}
 			assertSourcesServed(t, e, m)
-			validateOutput(t, e.srv.byName[tc.tool], res.Structured)
+			validateOutput(t, e.srv.Tool(tc.tool), res.Structured)
 			if m["cluster"] != "tli-prod-cluster" {
 				t.Errorf("cluster = %v", m["cluster"])
 			}
@@ -120,7 +121,7 @@ func TestRejectedTokenIsPlainError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(&Env{Client: c}, Select(true, nil))
+	srv := toolkit.NewServer(&toolkit.Env{Client: c}, toolkit.Select(true, nil))
 	res, err := srv.Call(context.Background(), "list_guests", nil)
 	if err != nil || !res.IsError {
 		t.Fatalf("got %+v %v", res, err)
@@ -161,7 +162,7 @@ func TestInsecureClusterWarnsInEveryResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(&Env{Client: c}, Select(true, []string{ToolsetInventory}))
+	srv := toolkit.NewServer(&toolkit.Env{Client: c}, toolkit.Select(true, []string{toolkit.ToolsetInventory}))
 	res, err := srv.Call(context.Background(), "list_guests", nil)
 	if err != nil || res.IsError || !strings.Contains(res.Text, `"metric":"tls"`) {
 		t.Fatalf("no TLS warning: %v %.300s", err, res.Text)
@@ -178,10 +179,10 @@ func TestSeveralClustersRouteByArgument(t *testing.T) {
 		}
 		clients[n] = c
 	}
-	env := &Env{Client: clients["prod"], ClusterNames: []string{"prod", "lab"},
+	env := &toolkit.Env{Client: clients["prod"], ClusterNames: []string{"prod", "lab"},
 		Cluster: func(n string) (*proxmox.Client, error) { return clients[n], nil }}
-	srv := NewServer(env, Select(true, []string{ToolsetInventory}))
-	tool := srv.byName["list_guests"]
+	srv := toolkit.NewServer(env, toolkit.Select(true, []string{toolkit.ToolsetInventory}))
+	tool := srv.Tool("list_guests")
 	if in := string(srv.InputSchema(tool)); !strings.Contains(in, `"cluster":{"type":"string","description":"cluster to ask (default prod)","enum":["prod","lab"]}`) {
 		t.Errorf("input schema: %s", in)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestCallLimitQueuesThenSaysBusy: beyond the limit a call waits for a slot
@@ -22,7 +23,7 @@ func TestCallLimitQueuesThenSaysBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim.SetFault("*", pvesim.Fault{Latency: 400 * time.Millisecond})
-	srv := NewServer(&Env{Client: c, Limit: NewCallLimit(2, 100*time.Millisecond)}, All())
+	srv := toolkit.NewServer(&toolkit.Env{Client: c, Limit: toolkit.NewCallLimit(2, 100*time.Millisecond)}, toolkit.All())
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var busy, ok int
@@ -52,7 +53,7 @@ func TestCallLimitQueuesThenSaysBusy(t *testing.T) {
 		t.Fatalf("%d answered, %d busy; want 2 and 3", ok, busy)
 	}
 	// With a wait longer than a call, the queued calls are served.
-	srv = NewServer(&Env{Client: c, Limit: NewCallLimit(1, 5*time.Second)}, All())
+	srv = toolkit.NewServer(&toolkit.Env{Client: c, Limit: toolkit.NewCallLimit(1, 5*time.Second)}, toolkit.All())
 	var errs int
 	for i := 0; i < 3; i++ {
 		wg.Add(1)

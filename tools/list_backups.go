@@ -9,6 +9,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Backup volumes: finding them on the backup storages (shared by
@@ -16,15 +17,15 @@ import (
 // list_backups.
 
 func init() {
-	Register(
-		New(Meta{
+	toolkit.Register(
+		toolkit.New(toolkit.Meta{
 			Name:  "list_backups",
 			Title: "Backup archives",
 			Description: "Backup volumes (all, or of one storage, node or guest): time, size, notes, protection, PBS verification; " +
 				"and guests without a recent backup.",
-			Toolset: ToolsetSnapshots,
-			Hints:   &ReadHints,
-			Needs:   []Need{{"Datastore.Audit", "/storage"}},
+			Toolset: toolkit.ToolsetSnapshots,
+			Hints:   &toolkit.ReadHints,
+			Needs:   []toolkit.Need{{Priv: "Datastore.Audit", Path: "/storage"}},
 		}, listBackups),
 	)
 }
@@ -91,7 +92,7 @@ func readBackups(ctx context.Context, c *proxmox.Client, stores []backupStore, v
 	for _, r := range res {
 		i, _ := strconv.Atoi(r.Node)
 		if r.Err != nil {
-			AddErr(ctx, stores[i].node, fmt.Errorf("backups on %s: %w", stores[i].storage, r.Err))
+			toolkit.AddErr(ctx, stores[i].node, fmt.Errorf("backups on %s: %w", stores[i].storage, r.Err))
 			continue
 		}
 		for _, v := range r.Value {
@@ -201,7 +202,7 @@ type NoRecentBackup struct {
 }
 
 func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return ListBackupsResult{}, err
 	}
@@ -217,7 +218,7 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 	}
 	guests, gerr := c.Resources(ctx, proxmox.ResourceVM)
 	if gerr != nil {
-		AddErr(ctx, "", gerr)
+		toolkit.AddErr(ctx, "", gerr)
 	}
 	names := map[int]proxmox.Resource{}
 	for _, g := range guests {
@@ -235,7 +236,7 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 	out := ListBackupsResult{Backups: []BackupVolumeInfo{}, Total: len(vols), Offset: args.Offset, Storages: []BackupStoreInfo{}}
 	perStore := map[string]*BackupStoreInfo{}
 	for _, s := range stores {
-		out.Storages = append(out.Storages, BackupStoreInfo{Storage: s.storage, Type: s.typ, Shared: s.shared, Nodes: s.nodes, FreeGiB: GiB(s.freeBytes)})
+		out.Storages = append(out.Storages, BackupStoreInfo{Storage: s.storage, Type: s.typ, Shared: s.shared, Nodes: s.nodes, FreeGiB: toolkit.GiB(s.freeBytes)})
 	}
 	for i := range out.Storages {
 		perStore[out.Storages[i].Storage+"/"+strings.Join(out.Storages[i].Nodes, ",")] = &out.Storages[i]
@@ -245,7 +246,7 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 		st := perStore[v.store.storage+"/"+strings.Join(v.store.nodes, ",")]
 		if st != nil {
 			st.Backups++
-			st.SizeGiB = Round(st.SizeGiB+float64(v.Size)/gib, 1)
+			st.SizeGiB = toolkit.Round(st.SizeGiB+float64(v.Size)/toolkit.BytesPerGiB, 1)
 		}
 		if int64(v.CTime) > newest[int(v.VMID)] {
 			newest[int(v.VMID)] = int64(v.CTime)
@@ -254,7 +255,7 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 			continue
 		}
 		bi := BackupVolumeInfo{VolID: v.VolID, Storage: v.store.storage, VMID: int(v.VMID), Guest: names[int(v.VMID)].Name, Type: backupGuestType(v.StoredVolume),
-			Time: rfcTime(int64(v.CTime)), SizeGiB: GiB(v.Size), Format: v.Format, Notes: v.Notes, Protected: bool(v.Protected), Encrypted: v.Encrypted != ""}
+			Time: rfcTime(int64(v.CTime)), SizeGiB: toolkit.GiB(v.Size), Format: v.Format, Notes: v.Notes, Protected: bool(v.Protected), Encrypted: v.Encrypted != ""}
 		if !v.store.shared {
 			bi.Node = v.store.node
 		}
@@ -267,17 +268,17 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 		out.Backups = append(out.Backups, bi)
 	}
 	if len(vols) > args.Offset+len(out.Backups) {
-		AddUnavailable(ctx, fmt.Sprintf("%d older backups", len(vols)-args.Offset-len(out.Backups)), "listing limit reached; use offset or a filter")
+		toolkit.AddUnavailable(ctx, fmt.Sprintf("%d older backups", len(vols)-args.Offset-len(out.Backups)), "listing limit reached; use offset or a filter")
 	}
 	// Guests without a recent backup: their limit follows their jobs'
 	// schedules exactly as backup_status computes it.
 	if gerr == nil && args.Storage == "" && args.Node == "" {
 		jobs, jerr := c.BackupJobs(ctx)
 		if jerr != nil {
-			AddErr(ctx, "", jerr)
+			toolkit.AddErr(ctx, "", jerr)
 		}
 		ajobs := analyzeJobs(jobs)
-		now := EnvFrom(ctx).now().Unix()
+		now := toolkit.EnvFrom(ctx).Time().Unix()
 		var vmids []int
 		for id, g := range names {
 			if !bool(g.Template) && (args.VMID == 0 || id == args.VMID) {
@@ -294,7 +295,7 @@ func listBackups(ctx context.Context, args ListBackupsArgs) (ListBackupsResult, 
 			}
 			out.NoRecent = append(out.NoRecent, NoRecentBackup{VMID: id, Name: g.Name, Type: g.Type, LimitHours: st.LimitHours, Jobs: st.Jobs,
 				Newest: rfcTime(st.LastSuccessEpoch), AgeHours: st.AgeHours})
-			AddAlert(ctx, alerts...)
+			toolkit.AddAlert(ctx, alerts...)
 		}
 	}
 	return out, nil

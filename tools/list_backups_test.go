@@ -3,6 +3,8 @@ package tools
 import (
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
@@ -41,7 +43,7 @@ func TestListBackups(t *testing.T) {
 	if none == nil || none.Newest != "" || none.Name != "monitoring-stack" {
 		t.Errorf("105 without backups: %+v in %+v", none, all.NoRecent)
 	}
-	if a := all.alert("vm/105", "backup_age_hours"); a == nil || a.Severity != SeverityWarning {
+	if a := all.alert("vm/105", "backup_age_hours"); a == nil || a.Severity != toolkit.SeverityWarning {
 		t.Errorf("no alert for 105: %+v", all.Alerts)
 	}
 

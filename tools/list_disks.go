@@ -7,18 +7,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "list_disks",
 		Title: "Physical disks",
 		Description: "Physical disks of every node: type, size, model and serial, what uses them (ZFS, LVM, partitions, ...) " +
 			"or that nothing does, SMART health and remaining life, worst first. Alerts for failed or worn-out disks; " +
 			"only=unused lists the free disks, only=problems those not ok.",
-		Toolset: ToolsetDiagnostics,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/nodes"}},
+		Toolset: toolkit.ToolsetDiagnostics,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/nodes"}},
 	}, listDisks))
 }
 
@@ -65,7 +66,7 @@ type DiskEntry struct {
 const maxDiskIDChars = 100
 
 func listDisks(ctx context.Context, args ListDisksArgs) (ListDisksResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return ListDisksResult{}, err
 	}
@@ -82,7 +83,7 @@ func listDisks(ctx context.Context, args ListDisksArgs) (ListDisksResult, error)
 	all := []DiskEntry{}
 	for _, r := range res {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		for _, d := range r.Value {
@@ -90,9 +91,9 @@ func listDisks(ctx context.Context, args ListDisksArgs) (ListDisksResult, error)
 			v := analyze.EvaluateDisk(analyze.Disk{Node: r.Node, DevPath: d.DevPath, Model: d.Model, Serial: d.Serial, Type: d.Type,
 				Health: d.Health, WearoutRemainingPct: wear}, analyze.DiskThresholds{})
 			if a := v.Alert(); a != nil {
-				AddAlert(ctx, *a)
+				toolkit.AddAlert(ctx, *a)
 			}
-			e := DiskEntry{Node: r.Node, DevPath: d.DevPath, Type: d.Type, SizeGiB: GiB(d.Size), Model: capText(d.Model, maxDiskIDChars),
+			e := DiskEntry{Node: r.Node, DevPath: d.DevPath, Type: d.Type, SizeGiB: toolkit.GiB(d.Size), Model: capText(d.Model, maxDiskIDChars),
 				Serial: capText(d.Serial, maxDiskIDChars), UsedBy: capText(d.Used, maxDiskIDChars), Health: d.Health,
 				WearoutRemainingPct: wear, Severity: string(v.Severity), Reasons: v.Reasons}
 			if d.Type == "hdd" && d.RPM > 0 {
@@ -137,7 +138,7 @@ func listDisks(ctx context.Context, args ListDisksArgs) (ListDisksResult, error)
 		}
 	}
 	if matched > len(out.Disks) {
-		AddUnavailable(ctx, fmt.Sprintf("%d more disks", matched-len(out.Disks)), "listing limit reached; raise limit or name a node")
+		toolkit.AddUnavailable(ctx, fmt.Sprintf("%d more disks", matched-len(out.Disks)), "listing limit reached; raise limit or name a node")
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Which disk is failing, which are free for a new pool?
@@ -30,7 +31,7 @@ func TestListDisksDemo(t *testing.T) {
 		d.Serial != "S64HNE0R803002" || len(d.Reasons) != 1 || !strings.Contains(d.Reasons[0], "FAILED") {
 		t.Errorf("failed disk: %+v", d)
 	}
-	if a := out.alert("pve-node03:/dev/nvme1n1", "disk_health"); a == nil || a.Severity != SeverityCritical {
+	if a := out.alert("pve-node03:/dev/nvme1n1", "disk_health"); a == nil || a.Severity != toolkit.SeverityCritical {
 		t.Errorf("no critical alert for the failed disk: %+v", out.Alerts)
 	}
 	if len(out.Alerts) != 1 {
@@ -131,7 +132,7 @@ func TestListDisksFiguresTraceToDisksList(t *testing.T) {
 			if d.WearoutRemainingPct != nil {
 				wear = fmt.Sprint(*d.WearoutRemainingPct)
 			}
-			if d.SizeGiB != GiB(r.Size) || d.Model != r.Model || d.Serial != r.Serial || d.Health != r.Health || d.UsedBy != r.Used ||
+			if d.SizeGiB != toolkit.GiB(r.Size) || d.Model != r.Model || d.Serial != r.Serial || d.Health != r.Health || d.UsedBy != r.Used ||
 				wear != r.Wearout.Text() || d.Type != r.Type {
 				t.Errorf("%s: listed %+v, the API gives %+v", r.DevPath, d, r)
 			}
@@ -148,7 +149,7 @@ func TestListDisksSizeGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generator cluster")
 	}
-	e := simEnv(t, pvesim.Options{Generate: "nodes=64,guests=10000,ceph=1", Listen: "127.0.0.1:0"}, []string{ToolsetDiagnostics})
+	e := simEnv(t, pvesim.Options{Generate: "nodes=64,guests=10000,ceph=1", Listen: "127.0.0.1:0"}, []string{toolkit.ToolsetDiagnostics})
 	var out struct {
 		ListDisksResult
 		envelopeOut

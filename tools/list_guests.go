@@ -11,17 +11,18 @@ import (
 	"strings"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "list_guests",
 		Title: "List VMs and containers",
 		Description: "VMs and containers, cluster-wide or per node, with filters, sort and paging. " +
 			"Rows are arrays in the order of \"columns\"; totals are exact over all matches, not just the page.",
-		Toolset: ToolsetInventory,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"VM.Audit", "/vms"}},
+		Toolset: toolkit.ToolsetInventory,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "VM.Audit", Path: "/vms"}},
 	}, listGuests))
 }
 
@@ -77,13 +78,13 @@ type guestRow struct {
 }
 
 func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return ListGuestsResult{}, err
 	}
 	offset, err := decodeCursor(args.Cursor)
 	if err != nil {
-		return ListGuestsResult{}, &ArgError{Arg: "cursor", Msg: err.Error()}
+		return ListGuestsResult{}, &toolkit.ArgError{Arg: "cursor", Msg: err.Error()}
 	}
 	res, err := c.Resources(ctx, "")
 	if err != nil {
@@ -131,7 +132,7 @@ func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, err
 	}
 	sort.Slice(out.Nodes, func(i, j int) bool { return out.Nodes[i].Node < out.Nodes[j].Node })
 	for _, ns := range out.Nodes {
-		AddErr(ctx, ns.Node, NodeUnreachable("node %s is %s: the state and usage of its %d guests cannot be read live (listed with status unknown, usage null)", ns.Node, ns.Status, down[ns.Node]))
+		toolkit.AddErr(ctx, ns.Node, toolkit.NodeUnreachable("node %s is %s: the state and usage of its %d guests cannot be read live (listed with status unknown, usage null)", ns.Node, ns.Status, down[ns.Node]))
 	}
 	if len(out.Nodes) > 0 {
 		names := make([]string, len(out.Nodes))
@@ -156,7 +157,7 @@ func listGuests(ctx context.Context, args ListGuestsArgs) (ListGuestsResult, err
 			t.Stopped++
 		}
 	}
-	t.MemUsedGiB, t.MemAllocatedGiB = GiB(memUsed), GiB(memAll)
+	t.MemUsedGiB, t.MemAllocatedGiB = toolkit.GiB(memUsed), toolkit.GiB(memAll)
 
 	if offset > len(rows) {
 		offset = len(rows)
@@ -190,15 +191,15 @@ func guestRowValues(g guestRow) []any {
 	status := guestStatus(r, g.live)
 	var cpu, memUsed, diskUsed, uptime any
 	if g.live {
-		cpu = Compact(float64(r.CPU) * 100)
-		memUsed = Compact(float64(r.Mem) / gib)
-		uptime = Compact(float64(r.Uptime) / 3600)
+		cpu = toolkit.Compact(float64(r.CPU) * 100)
+		memUsed = toolkit.Compact(float64(r.Mem) / toolkit.BytesPerGiB)
+		uptime = toolkit.Compact(float64(r.Uptime) / 3600)
 		if r.Type == "lxc" {
-			diskUsed = Compact(float64(r.Disk) / gib)
+			diskUsed = toolkit.Compact(float64(r.Disk) / toolkit.BytesPerGiB)
 		}
 	}
 	return []any{int64(r.VMID), r.Name, r.Node, r.Type, status, cpu, float64(r.MaxCPU),
-		memUsed, Compact(float64(r.MaxMem) / gib), diskUsed, Compact(float64(r.MaxDisk) / gib), uptime, r.Tags, r.Pool, r.HAState}
+		memUsed, toolkit.Compact(float64(r.MaxMem) / toolkit.BytesPerGiB), diskUsed, toolkit.Compact(float64(r.MaxDisk) / toolkit.BytesPerGiB), uptime, r.Tags, r.Pool, r.HAState}
 }
 
 func hasTag(tags, want string) bool {
@@ -236,7 +237,7 @@ func sortGuests(rows []guestRow, key string, desc bool) {
 		case "mem":
 			return cmpF(float64(a.Mem), float64(b.Mem))
 		case "mem_pct":
-			return cmpF(Pct(a.Mem, a.MaxMem), Pct(b.Mem, b.MaxMem))
+			return cmpF(toolkit.Pct(a.Mem, a.MaxMem), toolkit.Pct(b.Mem, b.MaxMem))
 		case "disk":
 			return cmpF(float64(a.MaxDisk), float64(b.MaxDisk))
 		case "uptime":

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
@@ -146,7 +147,7 @@ func TestListGuestsFiguresTraceToSources(t *testing.T) {
 		// Static figures must match exactly; live ones (cpu, mem, uptime)
 		// move between two reads, so they must be derived the same way.
 		want := map[string]any{"name": r.Name, "node": r.Node, "type": r.Type,
-			"vcpus": float64(r.MaxCPU), "mem_max_gib": Compact(float64(r.MaxMem) / gib), "disk_max_gib": Compact(float64(r.MaxDisk) / gib)}
+			"vcpus": float64(r.MaxCPU), "mem_max_gib": toolkit.Compact(float64(r.MaxMem) / toolkit.BytesPerGiB), "disk_max_gib": toolkit.Compact(float64(r.MaxDisk) / toolkit.BytesPerGiB)}
 		for k, v := range want {
 			if row[k] != v {
 				t.Errorf("vmid %d %s = %v, /cluster/resources gives %v", id, k, row[k], v)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // MigrateArgs select a guest and its target node.
@@ -65,16 +66,16 @@ func targetHeadroom(ctx context.Context, c *proxmox.Client, target string, g pro
 	if g.Status == "running" {
 		addMem, addCPU = int64(g.MaxMem), float64(g.CPU)*float64(g.MaxCPU)
 	}
-	th := EnvFrom(ctx).Thresholds.WithDefaults()
+	th := toolkit.EnvFrom(ctx).Thresholds.WithDefaults()
 	h := headroom{
-		ramNow:   Pct(int64(n.Mem), int64(n.MaxMem)),
-		ramAfter: Pct(int64(n.Mem)+addMem, int64(n.MaxMem)),
+		ramNow:   toolkit.Pct(int64(n.Mem), int64(n.MaxMem)),
+		ramAfter: toolkit.Pct(int64(n.Mem)+addMem, int64(n.MaxMem)),
 		ramLimit: th.RAMPct,
-		cpuAfter: Pct(float64(n.CPU)*float64(n.MaxCPU)+addCPU, float64(n.MaxCPU)),
+		cpuAfter: toolkit.Pct(float64(n.CPU)*float64(n.MaxCPU)+addCPU, float64(n.MaxCPU)),
 		cpuLimit: th.CPUPct,
 	}
 	h.detail = fmt.Sprintf("%s after the move: RAM %.1f of %.1f GiB + %.1f GiB = %.1f%% (threshold %.0f%%), CPU %.1f%% (threshold %.0f%%)",
-		target, GiB(int64(n.Mem)), GiB(int64(n.MaxMem)), GiB(addMem), h.ramAfter, h.ramLimit, h.cpuAfter, h.cpuLimit)
+		target, toolkit.GiB(int64(n.Mem)), toolkit.GiB(int64(n.MaxMem)), toolkit.GiB(addMem), h.ramAfter, h.ramLimit, h.cpuAfter, h.cpuLimit)
 	return h, nil
 }
 
@@ -118,9 +119,9 @@ func migrationBlockers(m *proxmox.MigrationCheck, target string, localOK bool) (
 	}
 	if len(local) > 0 && !localOK {
 		return 0, nil, fmt.Errorf("the guest has disks on local storage (%s, %.1f GiB); set with_local_disks to copy them, or move them to shared storage first",
-			strings.Join(local, ", "), GiB(bytes))
+			strings.Join(local, ", "), toolkit.GiB(bytes))
 	}
-	return GiB(bytes), local, nil
+	return toolkit.GiB(bytes), local, nil
 }
 
 func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) {
@@ -156,7 +157,7 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 			return MigrateResult{}, fmt.Errorf("Proxmox's migration check failed: %w", err)
 		}
 		unavailable = "this Proxmox version has no migration precondition check for containers"
-		AddUnavailable(ctx, "migration precondition", unavailable)
+		toolkit.AddUnavailable(ctx, "migration precondition", unavailable)
 		pre = &proxmox.MigrationCheck{}
 	}
 	liveVM := running && !isCT
@@ -200,7 +201,7 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 		warnings = append(warnings, "HA resources that move with it: "+strings.Join(pre.DependentHA, ", "))
 	}
 	if n, err := nodeOnline(ctx, p.client, args.Target); !running && err == nil && n.MaxMem > 0 {
-		if after := Pct(int64(n.Mem)+int64(g.MaxMem), int64(n.MaxMem)); after >= hr.ramLimit {
+		if after := toolkit.Pct(int64(n.Mem)+int64(g.MaxMem), int64(n.MaxMem)); after >= hr.ramLimit {
 			warnings = append(warnings, fmt.Sprintf("once started on %s it would bring RAM use to %.1f%% (threshold %.0f%%)", args.Target, after, hr.ramLimit))
 		}
 	}
@@ -224,7 +225,7 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 		Warnings: warnings,
 	}
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -261,18 +262,18 @@ func migrateGuest(ctx context.Context, args MigrateArgs) (MigrateResult, error) 
 		return MigrateResult{}, err
 	}
 	return MigrateResult{PlanResult: res, Guest: planGuest(g), Target: args.Target, Online: online,
-		TargetRAMPct: Round(hr.ramNow, 1), TargetRAMAfterPct: Round(hr.ramAfter, 1), TargetCPUAfterPct: Round(hr.cpuAfter, 1),
+		TargetRAMPct: toolkit.Round(hr.ramNow, 1), TargetRAMAfterPct: toolkit.Round(hr.ramAfter, 1), TargetCPUAfterPct: toolkit.Round(hr.cpuAfter, 1),
 		LocalDisksGiB: localGiB}, nil
 }
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "migrate_guest",
 		Title: "Plan a migration",
 		Description: "Plans moving a VM or container to another node, after Proxmox's own migration check and the " +
 			"target's RAM headroom against the threshold. Nothing happens until confirm_plan.",
-		Toolset: ToolsetWrite,
+		Toolset: toolkit.ToolsetWrite,
 		Hints:   &writeHints,
-		Needs:   []Need{{"VM.Migrate", "/vms"}},
+		Needs:   []toolkit.Need{{Priv: "VM.Migrate", Path: "/vms"}},
 	}, migrateGuest))
 }

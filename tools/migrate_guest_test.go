@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
@@ -106,7 +107,7 @@ func TestMigrationBlockers(t *testing.T) {
 func TestMigrateRespectsCPUThreshold(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")
-	w.srv.Env().Thresholds = Thresholds{CPUPct: 1} // any running guest crosses it
+	w.srv.Env().Thresholds = toolkit.Thresholds{CPUPct: 1} // any running guest crosses it
 	_, errText := w.call("s1", "migrate_guest", map[string]any{"vmid": 105, "target": "pve-node02", "with_local_disks": true})
 	if !strings.Contains(errText, "CPU would reach") {
 		t.Fatalf("got %q", errText)

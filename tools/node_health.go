@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -10,18 +11,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "node_health",
 		Title: "Node health",
 		Description: "Per node: PVE services and their state, pending package updates (from the last package list refresh, " +
 			"never refreshing) and installed PVE versions, subscription, certificate expiry in days, time zone and clock, DNS, " +
 			"network interfaces and bridges; alerts for failed services, certificates under 30 days and pending updates.",
-		Toolset: ToolsetDiagnostics,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/nodes"}},
+		Toolset: toolkit.ToolsetDiagnostics,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/nodes"}},
 	}, nodeHealth))
 }
 
@@ -36,7 +38,7 @@ type NodeHealthArgs struct {
 // Validate checks the section names.
 func (a NodeHealthArgs) Validate() error {
 	for _, s := range a.Sections {
-		if !contains(healthSections, s) {
+		if !slices.Contains(healthSections, s) {
 			return fmt.Errorf("sections: unknown section %q (services, updates, subscription, certificates, time, dns, network)", s)
 		}
 	}
@@ -154,7 +156,7 @@ type NetBridge struct {
 }
 
 func nodeHealth(ctx context.Context, args NodeHealthArgs) (NodeHealthResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return NodeHealthResult{}, err
 	}
@@ -169,16 +171,16 @@ func nodeHealth(ctx context.Context, args NodeHealthArgs) (NodeHealthResult, err
 		if len(nodes) > 8 {
 			// Keep a large cluster's answer within the size budget.
 			sections, short = healthSections[:4], true
-			AddUnavailable(ctx, "time, dns, network", fmt.Sprintf("left out for %d nodes; ask for them with sections (and node)", len(nodes)))
+			toolkit.AddUnavailable(ctx, "time, dns, network", fmt.Sprintf("left out for %d nodes; ask for them with sections (and node)", len(nodes)))
 		}
 	}
-	now := EnvFrom(ctx).now()
+	now := toolkit.EnvFrom(ctx).Time()
 	var forbidden sync.Once
 	res := proxmox.ForEachNode(ctx, c, nodes, func(ctx context.Context, n string) (NodeHealth, error) {
 		return readNodeHealth(ctx, c, n, sections, now, short, &forbidden), nil
 	})
-	if contains(sections, "updates") {
-		AddUnavailable(ctx, "security updates", "the Proxmox API does not flag security updates (Origin is 'Debian' for security and regular updates alike)")
+	if slices.Contains(sections, "updates") {
+		toolkit.AddUnavailable(ctx, "security updates", "the Proxmox API does not flag security updates (Origin is 'Debian' for security and regular updates alike)")
 	}
 	out := NodeHealthResult{Nodes: []NodeHealth{}}
 	versions := map[string]map[string]string{}
@@ -249,14 +251,14 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	run := func(section string, fn func() error) {
-		if !contains(sections, section) {
+		if !slices.Contains(sections, section) {
 			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := fn(); err != nil {
-				AddErr(ctx, node, err)
+				toolkit.AddErr(ctx, node, err)
 			}
 		}()
 	}
@@ -277,7 +279,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 			}
 			si.NotRunning = append(si.NotRunning, ServiceInfo{Service: s.Service, ActiveState: s.ActiveState, State: s.State, UnitState: s.UnitState})
 			if a := analyze.ServiceAlert(node, s.Service, s.ActiveState, s.UnitState); a != nil {
-				AddAlert(ctx, *a)
+				toolkit.AddAlert(ctx, *a)
 			}
 		}
 		mu.Lock()
@@ -320,13 +322,13 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 			if n == 0 {
 				u.Note = "no pending updates in the last package list; Proxmox cannot tell whether the list was ever refreshed (apt update / pveupdate)"
 			}
-			AddAlert(ctx, analyze.EvaluateUpdates(node, n, u.PVEPending)...)
+			toolkit.AddAlert(ctx, analyze.EvaluateUpdates(node, n, u.PVEPending)...)
 		} else if proxmox.IsForbidden(perr) {
 			// The same ACL usually denies it on every node: report it once.
-			forbidden.Do(func() { AddErr(ctx, node, perr) })
+			forbidden.Do(func() { toolkit.AddErr(ctx, node, perr) })
 			u.Note = "the full pending list needs Sys.Modify on /nodes/" + node + " (GET apt/update); pve_pending comes from apt/versions"
 		} else {
-			AddErr(ctx, node, perr)
+			toolkit.AddErr(ctx, node, perr)
 		}
 		mu.Lock()
 		h.Updates = u
@@ -339,7 +341,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 			return err
 		}
 		si := &SubscriptionInfo{Status: s.Status, Level: s.Level, Product: s.ProductName, NextDueDate: s.NextDueDate, Message: s.Message}
-		AddAlert(ctx, analyze.EvaluateSubscription(node, s.Status, s.Message)...)
+		toolkit.AddAlert(ctx, analyze.EvaluateSubscription(node, s.Status, s.Message)...)
 		mu.Lock()
 		h.Subscription = si
 		mu.Unlock()
@@ -359,7 +361,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 			}
 			l = append(l, ce)
 			if a := analyze.CertAlert(node, ci.Filename, na, now); a != nil {
-				AddAlert(ctx, *a)
+				toolkit.AddAlert(ctx, *a)
 			}
 		}
 		mu.Lock()
@@ -374,7 +376,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 		}
 		nt := time.Unix(int64(t.Time), 0)
 		mu.Lock()
-		h.Time = &TimeInfo{Timezone: t.Timezone, NodeTime: nt.UTC().Format(time.RFC3339), SkewS: Round(nt.Sub(now).Seconds(), 0)}
+		h.Time = &TimeInfo{Timezone: t.Timezone, NodeTime: nt.UTC().Format(time.RFC3339), SkewS: toolkit.Round(nt.Sub(now).Seconds(), 0)}
 		mu.Unlock()
 		return nil
 	})
@@ -389,7 +391,7 @@ func readNodeHealth(ctx context.Context, c *proxmox.Client, node string, section
 				di.Servers = append(di.Servers, s)
 			}
 		}
-		AddAlert(ctx, analyze.EvaluateDNS(node, len(di.Servers))...)
+		toolkit.AddAlert(ctx, analyze.EvaluateDNS(node, len(di.Servers))...)
 		mu.Lock()
 		h.DNS = di
 		mu.Unlock()

@@ -3,6 +3,8 @@ package tools
 import (
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Are my nodes up to date? When does the node certificate expire? Which
@@ -40,7 +42,7 @@ func TestNodeHealthDemo(t *testing.T) {
 	if n1.Services == nil || len(n1.Services.NotRunning) != 1 || n1.Services.NotRunning[0].Service != "postfix" || n1.Services.NotRunning[0].ActiveState != "failed" {
 		t.Errorf("pve-node01 services: %+v", n1.Services)
 	}
-	if a := out.alert("pve-node01/postfix", "service_state"); a == nil || a.Severity != SeverityWarning {
+	if a := out.alert("pve-node01/postfix", "service_state"); a == nil || a.Severity != toolkit.SeverityWarning {
 		t.Errorf("no warning for postfix: %+v", out.Alerts)
 	}
 	var ssl *CertExpiry
@@ -52,7 +54,7 @@ func TestNodeHealthDemo(t *testing.T) {
 	if ssl == nil || ssl.DaysLeft < 20 || ssl.DaysLeft > 21 {
 		t.Errorf("pve-node02 pve-ssl.pem: %+v", n2.Certificates)
 	}
-	if a := out.alert("pve-node02/pve-ssl.pem", "cert_days_left"); a == nil || a.Severity != SeverityWarning || a.Threshold != 30 {
+	if a := out.alert("pve-node02/pve-ssl.pem", "cert_days_left"); a == nil || a.Severity != toolkit.SeverityWarning || a.Threshold != 30 {
 		t.Errorf("no certificate alert for pve-node02: %+v", out.Alerts)
 	}
 	if out.alert("pve-node01/pve-ssl.pem", "") != nil {

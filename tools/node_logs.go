@@ -10,18 +10,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "node_logs",
 		Title: "Node logs",
 		Description: "Syslog/journal of one node or all nodes between two times, by service, with a case-insensitive regular " +
 			"expression filter; error and warning lines are counted and listed first, then the most recent lines (capped); " +
 			"optionally the cluster log (task starts and ends of every node).",
-		Toolset: ToolsetDiagnostics,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Syslog", "/nodes"}, {"Sys.Audit", "/nodes"}},
+		Toolset: toolkit.ToolsetDiagnostics,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Syslog", Path: "/nodes"}, {Priv: "Sys.Audit", Path: "/nodes"}},
 	}, nodeLogs))
 }
 
@@ -103,7 +104,7 @@ type nodeLogRead struct {
 }
 
 func nodeLogs(ctx context.Context, args NodeLogsArgs) (NodeLogsResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return NodeLogsResult{}, err
 	}
@@ -111,7 +112,7 @@ func nodeLogs(ctx context.Context, args NodeLogsArgs) (NodeLogsResult, error) {
 	if limit == 0 {
 		limit = 50
 	}
-	now := EnvFrom(ctx).now()
+	now := toolkit.EnvFrom(ctx).Time()
 	until := now
 	if args.Until != "" {
 		until, _ = time.Parse(time.RFC3339, args.Until)
@@ -145,7 +146,7 @@ func nodeLogs(ctx context.Context, args NodeLogsArgs) (NodeLogsResult, error) {
 	}
 	for _, r := range res {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		nl := r.Value
@@ -182,7 +183,7 @@ func readNodeLog(ctx context.Context, c *proxmox.Client, node string, since, unt
 	off := time.Duration(0)
 	info := NodeLogInfo{Node: node}
 	if err != nil {
-		AddUnavailable(ctx, node+" time zone", "GET /nodes/"+node+"/time failed, the window is taken as UTC: "+err.Error())
+		toolkit.AddUnavailable(ctx, node+" time zone", "GET /nodes/"+node+"/time failed, the window is taken as UTC: "+err.Error())
 	} else {
 		off = time.Duration(int64(nt.LocalTime)-int64(nt.Time)) * time.Second
 		info.Timezone = nt.Timezone
@@ -225,7 +226,7 @@ func readNodeLog(ctx context.Context, c *proxmox.Client, node string, since, unt
 func readClusterLog(ctx context.Context, c *proxmox.Client, limit int, since, until time.Time, grep *regexp.Regexp) []ClusterLog {
 	entries, err := c.ClusterLog(ctx, 1000)
 	if err != nil {
-		AddErr(ctx, "", err)
+		toolkit.AddErr(ctx, "", err)
 		return nil
 	}
 	out := []ClusterLog{}

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // onlineNodes returns the nodes to read, sorted: every cluster node (or only
@@ -25,7 +26,7 @@ func onlineNodes(ctx context.Context, c *proxmox.Client, only, what string) ([]s
 		}
 		found = true
 		if r.Status != "online" {
-			AddErr(ctx, r.Node, NodeUnreachable("%s is %s per /cluster/resources: its %s were not read (partial result)", r.Node, r.Status, what))
+			toolkit.AddErr(ctx, r.Node, toolkit.NodeUnreachable("%s is %s per /cluster/resources: its %s were not read (partial result)", r.Node, r.Status, what))
 			continue
 		}
 		out = append(out, r.Node)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // The anti-fabrication test: every registered tool is called on clusters
@@ -69,9 +70,9 @@ func runFabScenario(t *testing.T, scenario string, sc fabScenario) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { al.Close() })
-	gate := NewGate(guard.NewStore(guard.WithAudit(al)), guard.ApprovalNonce, guard.Protection{})
+	gate := toolkit.NewGate(guard.NewStore(guard.WithAudit(al)), guard.ApprovalNonce, guard.Protection{})
 	gate.TaskPoll = 2 * time.Millisecond
-	e.srv = NewServer(&Env{Client: e.client, Gate: gate}, All())
+	e.srv = toolkit.NewServer(&toolkit.Env{Client: e.client, Gate: gate}, toolkit.All())
 	for _, n := range sc.offline {
 		e.sim.SetFault(n, pvesim.Fault{Offline: true})
 	}
@@ -98,8 +99,8 @@ func runFabScenario(t *testing.T, scenario string, sc fabScenario) {
 		w.dead[d] = true
 	}
 	served := e.srv.Tools()
-	if len(served) != len(All()) {
-		t.Fatalf("%d tools served, %d registered", len(served), len(All()))
+	if len(served) != len(toolkit.All()) {
+		t.Fatalf("%d tools served, %d registered", len(served), len(toolkit.All()))
 	}
 	// Each tool with the arguments it declares for a cluster in trouble
 	// (toolargs_test.go); write tools only plan (nothing runs without
@@ -131,7 +132,7 @@ func runFabScenario(t *testing.T, scenario string, sc fabScenario) {
 				}
 				continue
 			}
-			validateOutput(t, e.srv.byName[name], r.Structured)
+			validateOutput(t, e.srv.Tool(name), r.Structured)
 			if src, _ := m["sources"].([]any); len(src) > 0 && m["cluster"] != e.sim.ClusterName() {
 				got := m["cluster"]
 				t.Errorf("%s: envelope cluster %v, want the cluster's name %q", name, got, e.sim.ClusterName())

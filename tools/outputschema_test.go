@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Every registered tool's real results match its output schema as served,
@@ -21,7 +23,7 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 	seen := map[string]bool{}
 	run := func(tool, args string) map[string]any {
 		t.Helper()
-		ctx := WithCaller(context.Background(), Caller{SessionID: "s1"})
+		ctx := toolkit.WithCaller(context.Background(), toolkit.Caller{SessionID: "s1"})
 		res, err := w.srv.Call(ctx, tool, json.RawMessage(args))
 		if err != nil {
 			t.Fatalf("%s %s: %v", tool, args, err)
@@ -32,7 +34,7 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 		if res.IsError {
 			t.Fatalf("%s %s: tool error: %s", tool, args, res.Text)
 		}
-		def := w.srv.byName[tool]
+		def := w.srv.Tool(tool)
 		validateOutput(t, def, res.Structured)
 		validateStrict(t, def, args, res.Structured)
 		seen[tool] = true
@@ -46,20 +48,20 @@ func TestEveryToolResultMatchesItsOutputSchema(t *testing.T) {
 	// Every tool with the arguments it declares (toolargs_test.go), those
 	// whose calls change the cluster last.
 	call := func(tool, args string) map[string]any { t.Helper(); return run(tool, args) }
-	for _, tool := range inCallOrder(All()) {
+	for _, tool := range inCallOrder(toolkit.All()) {
 		for _, args := range demoArgs(tool.Name).sets(t, call) {
 			run(tool.Name, args)
 		}
 	}
 
-	for _, tool := range All() {
+	for _, tool := range toolkit.All() {
 		if !seen[tool.Name] {
 			t.Errorf("%s: no result of it was checked against its output schema; declare its arguments in %s_test.go", tool.Name, tool.Name)
 		}
 	}
 }
 
-func validateStrict(t *testing.T, tool *Tool, args string, structured json.RawMessage) {
+func validateStrict(t *testing.T, tool *toolkit.Tool, args string, structured json.RawMessage) {
 	t.Helper()
 	var doc any
 	if err := json.Unmarshal(tool.OutputSchema, &doc); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Partial results when one *online* node's endpoint fails: the tools that
@@ -50,8 +51,8 @@ func newPartialEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, healthToolsets)), logs: logs}
+	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, healthToolsets)), logs: logs}
 }
 
 // byNode groups a result's items (JSON text) by the node they belong to.
@@ -275,7 +276,7 @@ func partialCall(t *testing.T, e *testEnv, tool, args string) map[string]any {
 	if res.IsError {
 		t.Fatalf("%s %s: tool error: %s", tool, args, res.Text)
 	}
-	validateOutput(t, e.srv.byName[tool], res.Structured)
+	validateOutput(t, e.srv.Tool(tool), res.Structured)
 	return m
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestPendingCapPerPrincipal: one principal filling its pending-plan share
@@ -14,8 +16,8 @@ func TestPendingCapPerPrincipal(t *testing.T) {
 	t.Parallel()
 	w := newWriteEnv(t, "operator")
 	args, _ := json.Marshal(map[string]any{"vmid": 203, "action": "start"})
-	plan := func(c Caller) string {
-		res, err := w.srv.Call(WithCaller(context.Background(), c), "guest_power", args)
+	plan := func(c toolkit.Caller) string {
+		res, err := w.srv.Call(toolkit.WithCaller(context.Background(), c), "guest_power", args)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,25 +26,25 @@ func TestPendingCapPerPrincipal(t *testing.T) {
 		}
 		return ""
 	}
-	alice1 := Caller{Principal: "http:alice", SessionID: "a1"}
+	alice1 := toolkit.Caller{Principal: "http:alice", SessionID: "a1"}
 	for i := 0; i < 100; i++ {
 		if e := plan(alice1); e != "" {
 			t.Fatalf("plan %d: %s", i, e)
 		}
 	}
-	if e := plan(Caller{Principal: "http:alice", SessionID: "a2"}); !strings.Contains(e, "the most one caller may hold") {
+	if e := plan(toolkit.Caller{Principal: "http:alice", SessionID: "a2"}); !strings.Contains(e, "the most one caller may hold") {
 		t.Fatalf("alice's 101st plan from another session: %q", e)
 	}
-	if e := plan(Caller{Principal: "http:bob"}); e != "" {
+	if e := plan(toolkit.Caller{Principal: "http:bob"}); e != "" {
 		t.Fatalf("bob locked out by alice: %s", e)
 	}
-	lo1 := Caller{Principal: "http:loopback", Anonymous: true, SessionID: "l1"}
+	lo1 := toolkit.Caller{Principal: "http:loopback", Anonymous: true, SessionID: "l1"}
 	for i := 0; i < 100; i++ {
 		if e := plan(lo1); e != "" {
 			t.Fatalf("loopback plan %d: %s", i, e)
 		}
 	}
-	if e := plan(Caller{Principal: "http:loopback", Anonymous: true, SessionID: "l2"}); e != "" {
+	if e := plan(toolkit.Caller{Principal: "http:loopback", Anonymous: true, SessionID: "l2"}); e != "" {
 		t.Fatalf("one loopback session locked out another: %s", e)
 	}
 }

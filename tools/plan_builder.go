@@ -8,11 +8,12 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // writeHints: write tools change state and may lose data (stop, shrink of
 // memory); they are not idempotent and touch only the configured cluster.
-var writeHints = Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}
+var writeHints = toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}
 
 // PlanResult is what every write tool returns: a plan, never an action.
 type PlanResult struct {
@@ -29,7 +30,7 @@ type planBuilder struct {
 	// cluster is the configured name of the client's cluster; the plan is
 	// bound to it.
 	cluster string
-	gate    *Gate
+	gate    *toolkit.Gate
 	// perms caches Proxmox's evaluation of each exact ACL path asked.
 	perms map[string]proxmox.Permissions
 	// vmid is the existing guest the plan is about (0 for none); its
@@ -43,11 +44,11 @@ func newPlanBuilder(ctx context.Context) (*planBuilder, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if env := EnvFrom(ctx); env.multiCluster() && c.Name() == "" {
+	if env := toolkit.EnvFrom(ctx); env.MultiCluster() && c.Name() == "" {
 		// The plan could not be routed back to this cluster at confirm time.
 		return nil, errors.New("write tools need a name for every configured cluster")
 	}
@@ -146,14 +147,14 @@ func guestKind(t string) string {
 // confirming call was routed to.
 func (p *planBuilder) propose(ctx context.Context, plan guard.Plan, recheck guard.Recheck) (PlanResult, error) {
 	plan.Caller = callerID(ctx)
-	if c := CallerFrom(ctx); !c.Anonymous {
+	if c := toolkit.CallerFrom(ctx); !c.Anonymous {
 		plan.Principal = c.Principal
 	}
 	plan.Cluster = p.cluster
 	// How this plan must be approved is fixed now, from the planning
 	// client: a plan made where the user can be asked cannot be confirmed
 	// later by a request that only carries the nonce.
-	canElicit := PeerFrom(ctx).CanElicit()
+	canElicit := toolkit.PeerFrom(ctx).CanElicit()
 	plan.Approval = p.gate.Approval.Requires(canElicit)
 	if recheck != nil || p.vmid != 0 {
 		inner, client, vmid, prot := recheck, p.client, p.vmid, p.gate.Protection
@@ -175,11 +176,11 @@ func (p *planBuilder) propose(ctx context.Context, plan guard.Plan, recheck guar
 			return inner(ctx)
 		}
 	}
-	if c := captureFrom(ctx); c != nil {
-		c.calls, c.recheck, c.done = plan.Calls, recheck, true
-		return PlanResult{}, errReplanned
+	if c := toolkit.ReplanFrom(ctx); c != nil {
+		c.Calls, c.Recheck, c.Done = plan.Calls, recheck, true
+		return PlanResult{}, toolkit.ErrReplanned
 	}
-	plan.Args = toolArgs(ctx)
+	plan.Args = toolkit.ToolArgs(ctx)
 	prop, err := p.gate.Store.Propose(plan, recheck)
 	if err != nil {
 		return PlanResult{}, err

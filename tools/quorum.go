@@ -5,6 +5,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // quorumAlert raises analyze's quorum alert when /cluster/status says the
@@ -16,6 +17,6 @@ func quorumAlert(ctx context.Context, st *proxmox.ClusterStatus) (online, total 
 			online++
 		}
 	}
-	AddAlert(ctx, analyze.EvaluateQuorum(st.Quorate, online, total)...)
+	toolkit.AddAlert(ctx, analyze.EvaluateQuorum(st.Quorate, online, total)...)
 	return online, total
 }

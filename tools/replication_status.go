@@ -7,18 +7,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "replication_status",
 		Title: "Storage replication status",
 		Description: "Storage replication jobs with source and target node, schedule, last sync and its age, duration, " +
 			"fail count, last error and next sync; a state per job (ok, failing, late, never_synced, disabled) and alerts " +
 			"for failing or late jobs.",
-		Toolset: ToolsetDiagnostics,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"VM.Audit", "/vms"}},
+		Toolset: toolkit.ToolsetDiagnostics,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "VM.Audit", Path: "/vms"}},
 	}, replicationStatus))
 }
 
@@ -66,7 +67,7 @@ type ReplJob struct {
 }
 
 func replicationStatus(ctx context.Context, args ReplicationArgs) (ReplicationResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return ReplicationResult{}, err
 	}
@@ -105,14 +106,14 @@ func replicationStatus(ctx context.Context, args ReplicationArgs) (ReplicationRe
 	state := map[string]proxmox.ReplicationJob{}
 	for _, r := range res {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		for _, j := range r.Value {
 			state[j.ID] = j
 		}
 	}
-	now := EnvFrom(ctx).now()
+	now := toolkit.EnvFrom(ctx).Time()
 	out := ReplicationResult{Jobs: []ReplJob{}}
 	for _, j := range cfg {
 		vmid := int(j.Guest)
@@ -142,17 +143,17 @@ func replicationStatus(ctx context.Context, args ReplicationArgs) (ReplicationRe
 			if st.LastSync > 0 {
 				last = time.Unix(int64(st.LastSync), 0)
 				rj.LastSync = last.UTC().Format(time.RFC3339)
-				rj.LastSyncAge = Round(now.Sub(last).Minutes(), 0)
-				rj.DurationS = Round(float64(st.Duration), 1)
+				rj.LastSyncAge = toolkit.Round(now.Sub(last).Minutes(), 0)
+				rj.DurationS = toolkit.Round(float64(st.Duration), 1)
 			}
 			if st.NextSync > 0 {
 				rj.NextSync = time.Unix(int64(st.NextSync), 0).UTC().Format(time.RFC3339)
 			}
 			rj.FailCount, rj.Error = int(st.FailCount), st.Error
-			var alert *Alert
+			var alert *toolkit.Alert
 			rj.State, alert = analyze.ReplicationState(j.ID, src, bool(j.Disable), last, rj.FailCount, st.Error, rj.Schedule, now)
 			if alert != nil {
-				AddAlert(ctx, *alert)
+				toolkit.AddAlert(ctx, *alert)
 			}
 		}
 		out.Counts.Jobs++

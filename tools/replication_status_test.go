@@ -3,6 +3,8 @@ package tools
 import (
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Is replication failing?
@@ -21,7 +23,7 @@ func TestReplicationStatusDemo(t *testing.T) {
 		!strings.Contains(f.Error, "failed: exit code 255") || f.LastSyncAge < 139 || f.LastSyncAge > 141 {
 		t.Errorf("failing job: %+v", f)
 	}
-	if a := out.alert("replication/104-0", "fail_count"); a == nil || a.Severity != SeverityCritical {
+	if a := out.alert("replication/104-0", "fail_count"); a == nil || a.Severity != toolkit.SeverityCritical {
 		t.Errorf("no critical alert for 104-0: %+v", out.Alerts)
 	}
 	var ok ReplJob

@@ -3,22 +3,25 @@ package tools
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "restore_backup",
 		Title: "Plan a restore",
 		Description: "Plans restoring a backup as a new guest or, with force, over a stopped one (its disks are destroyed). " +
 			"Nothing happens until confirm_plan.",
-		Toolset: ToolsetSnapshots,
+		Toolset: toolkit.ToolsetSnapshots,
 		Hints:   &writeHints,
-		Needs:   []Need{{"VM.Allocate", "/vms"}, {"Datastore.AllocateSpace", "/storage"}},
+		Needs:   []toolkit.Need{{Priv: "VM.Allocate", Path: "/vms"}, {Priv: "Datastore.AllocateSpace", Path: "/storage"}},
 	}, restoreBackup))
 }
 
@@ -69,7 +72,7 @@ func archivedDisks(text, typ string) []RestoreDisk {
 		vol, _, _ := strings.Cut(v, ",")
 		vol = strings.TrimPrefix(vol, "volume=")
 		st, _, _ := strings.Cut(vol, ":")
-		out = append(out, RestoreDisk{Key: k, SizeGiB: Round(diskSizeGiB(v), 1), Storage: st, From: vol})
+		out = append(out, RestoreDisk{Key: k, SizeGiB: toolkit.Round(diskSizeGiB(v), 1), Storage: st, From: vol})
 	}
 	return out
 }
@@ -96,7 +99,7 @@ func restoreBackup(ctx context.Context, args RestoreArgs) (RestoreResult, error)
 	typ := backupGuestType(vol.StoredVolume)
 	if node == "" {
 		node = vol.store.node
-		if orig, err := findGuest(ctx, p.client, int(vol.VMID)); err == nil && contains(vol.store.nodes, orig.Node) {
+		if orig, err := findGuest(ctx, p.client, int(vol.VMID)); err == nil && slices.Contains(vol.store.nodes, orig.Node) {
 			node = orig.Node
 		}
 	}
@@ -154,7 +157,7 @@ func restoreBackup(ctx context.Context, args RestoreArgs) (RestoreResult, error)
 		perStorage[disks[i].Storage] += disks[i].SizeGiB
 	}
 	var room []string
-	for _, st := range sortedKeys(perStorage) {
+	for _, st := range slices.Sorted(maps.Keys(perStorage)) {
 		fit, err := chooseStorage(ctx, p.client, node, st, content, perStorage[st])
 		if err != nil {
 			if fit.name == "" {
@@ -168,7 +171,7 @@ func restoreBackup(ctx context.Context, args RestoreArgs) (RestoreResult, error)
 		room = append(room, fmt.Sprintf("%s: %.1f GiB free, %.1f GiB of disks", st, fit.availGiB, perStorage[st]))
 	}
 	needs := []guard.Need{{Path: vmPath(vmid), Privs: []string{"VM.Allocate"}}}
-	for _, st := range sortedKeys(perStorage) {
+	for _, st := range slices.Sorted(maps.Keys(perStorage)) {
 		needs = append(needs, guard.Need{Path: "/storage/" + st, Privs: []string{"Datastore.AllocateSpace"}})
 	}
 	if err := p.require(ctx, needs...); err != nil {
@@ -211,7 +214,7 @@ func restoreBackup(ctx context.Context, args RestoreArgs) (RestoreResult, error)
 	out := RestoreResult{VolID: args.VolID, Type: typ, VMID: vmid, Node: node, Disks: disks}
 	what := fmt.Sprintf("as new %s %d", kind, vmid)
 	pre := []guard.Precondition{
-		precondition("backup exists", fmt.Sprintf("%s (%s %d, %s, %.1f GiB)", args.VolID, kind, vol.VMID, rfcTime(int64(vol.CTime)), GiB(vol.Size)), true),
+		precondition("backup exists", fmt.Sprintf("%s (%s %d, %s, %.1f GiB)", args.VolID, kind, vol.VMID, rfcTime(int64(vol.CTime)), toolkit.GiB(vol.Size)), true),
 		precondition("storage room", strings.Join(room, "; "), true),
 	}
 	if existing != nil {
@@ -246,7 +249,7 @@ func restoreBackup(ctx context.Context, args RestoreArgs) (RestoreResult, error)
 		Warnings:      warnings,
 	}
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
+	"github.com/pvemcp/pvemcp/mcpserver"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // rpcConn speaks newline-delimited JSON-RPC to a stdio MCP server.
@@ -130,7 +131,7 @@ func callResult(t *testing.T, raw json.RawMessage) (map[string]any, bool) {
 	return r.StructuredContent, r.IsError
 }
 
-func dynamicServer(t *testing.T, start ...string) *Server {
+func dynamicServer(t *testing.T, start ...string) *toolkit.Server {
 	e := newTestEnv(t, "operator")
-	return NewServer(e.srv.env, Select(false, nil)).StartWith(start)
+	return toolkit.NewServer(e.srv.Env(), toolkit.Select(false, nil)).StartWith(start)
 }

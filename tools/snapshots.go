@@ -3,32 +3,35 @@ package tools
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(
-		New(Meta{
+	toolkit.Register(
+		toolkit.New(toolkit.Meta{
 			Name:        "list_snapshots",
 			Title:       "Guest snapshots",
 			Description: "Snapshots of a guest or of all guests: tree, times, RAM state, where the guest is now, and whether ZFS limits rollback to the newest.",
-			Toolset:     ToolsetSnapshots,
-			Hints:       &ReadHints,
-			Needs:       []Need{{"VM.Audit", "/vms"}},
+			Toolset:     toolkit.ToolsetSnapshots,
+			Hints:       &toolkit.ReadHints,
+			Needs:       []toolkit.Need{{Priv: "VM.Audit", Path: "/vms"}},
 		}, listSnapshots),
-		New(Meta{
+		toolkit.New(toolkit.Meta{
 			Name:  "snapshot_guest",
 			Title: "Plan a snapshot, rollback or snapshot deletion",
 			Description: "Plans a snapshot create (optionally with RAM), rollback (lists what is lost; refused on ZFS past newer snapshots) " +
 				"or delete. Nothing happens until confirm_plan.",
-			Toolset: ToolsetSnapshots,
+			Toolset: toolkit.ToolsetSnapshots,
 			Hints:   &writeHints,
-			Needs:   []Need{{"VM.Snapshot", "/vms"}},
+			Needs:   []toolkit.Need{{Priv: "VM.Snapshot", Path: "/vms"}},
 		}, snapshotGuest),
 	)
 }
@@ -93,7 +96,7 @@ var snapDiskKeyRE = regexp.MustCompile(`^(scsi|virtio|sata|ide)\d+$|^(efidisk0|t
 
 func storageFacts(cfg map[string]string, types map[string]string) guestStorageFacts {
 	var f guestStorageFacts
-	for _, k := range sortedKeys(cfg) {
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
 		v := cfg[k]
 		if !snapDiskKeyRE.MatchString(k) || strings.Contains(v, "media=cdrom") || strings.Contains(v, "cloudinit") {
 			continue
@@ -145,13 +148,13 @@ func storageTypes(ctx context.Context, c *proxmox.Client) (map[string]string, er
 }
 
 func snapshotNodes(ctx context.Context, snaps []proxmox.Snapshot) []SnapshotNode {
-	now := EnvFrom(ctx).now().Unix()
+	now := toolkit.EnvFrom(ctx).Time().Unix()
 	byName := map[string]*SnapshotNode{}
 	out := make([]SnapshotNode, len(snaps))
 	for i, s := range snaps {
 		out[i] = SnapshotNode{Name: s.Name, Parent: s.Parent, Time: rfcTime(int64(s.SnapTime)), Description: s.Description, VMState: bool(s.VMState)}
 		if s.SnapTime > 0 {
-			out[i].AgeHours = Round(float64(now-int64(s.SnapTime))/3600, 1)
+			out[i].AgeHours = toolkit.Round(float64(now-int64(s.SnapTime))/3600, 1)
 		}
 	}
 	for i := range out {
@@ -229,7 +232,7 @@ func snapshotTreeText(nodes []SnapshotNode, current string) string {
 }
 
 func listSnapshots(ctx context.Context, args ListSnapshotsArgs) (ListSnapshotsResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return ListSnapshotsResult{}, err
 	}
@@ -239,8 +242,8 @@ func listSnapshots(ctx context.Context, args ListSnapshotsArgs) (ListSnapshotsRe
 	}
 	types, terr := storageTypes(ctx, c)
 	if terr != nil {
-		AddErr(ctx, "", terr)
-		AddUnavailable(ctx, "storage types", "GET /cluster/resources?type=storage failed; ZFS rollback limits are not shown")
+		toolkit.AddErr(ctx, "", terr)
+		toolkit.AddUnavailable(ctx, "storage types", "GET /cluster/resources?type=storage failed; ZFS rollback limits are not shown")
 	}
 	var guests []proxmox.Resource
 	for _, r := range rs {
@@ -279,7 +282,7 @@ func listSnapshots(ctx context.Context, args ListSnapshotsArgs) (ListSnapshotsRe
 	for _, r := range res {
 		g := byKey[r.Node]
 		if r.Err != nil {
-			AddErr(ctx, g.Node, fmt.Errorf("snapshots of %d: %w", g.VMID, r.Err))
+			toolkit.AddErr(ctx, g.Node, fmt.Errorf("snapshots of %d: %w", g.VMID, r.Err))
 			continue
 		}
 		nodes := snapshotNodes(ctx, r.Value.snaps)
@@ -429,7 +432,7 @@ func snapshotGuest(ctx context.Context, args SnapshotArgs) (SnapshotResult, erro
 				warnings = append(warnings, fmt.Sprintf("%s is %s: there is no RAM to save, Proxmox takes a disk-only snapshot", label, g.Status))
 			} else {
 				params["vmstate"] = "1"
-				ram = fmt.Sprintf(" with RAM (%.1f GiB written to storage; the VM pauses briefly at the end)", GiB(g.MaxMem))
+				ram = fmt.Sprintf(" with RAM (%.1f GiB written to storage; the VM pauses briefly at the end)", toolkit.GiB(g.MaxMem))
 			}
 		}
 		calls = append(calls, guard.Call{Method: "POST", Path: path, Params: params})
@@ -461,7 +464,7 @@ func snapshotGuest(ctx context.Context, args SnapshotArgs) (SnapshotResult, erro
 		}
 		loss = &RollbackLoss{SnapshotTime: rfcTime(int64(target.SnapTime)), NewerSnapshots: newer, ConfigChanges: configDiff(cfg.Values, snapCfg.Values)}
 		if target.SnapTime > 0 {
-			loss.SinceHours = Round(float64(EnvFrom(ctx).now().Unix()-int64(target.SnapTime))/3600, 1)
+			loss.SinceHours = toolkit.Round(float64(toolkit.EnvFrom(ctx).Time().Unix()-int64(target.SnapTime))/3600, 1)
 		}
 		path, err := guestAPIPath(g.Node, g.Type, args.VMID, "snapshot", args.Name, "rollback")
 		if err != nil {
@@ -518,7 +521,7 @@ func snapshotGuest(ctx context.Context, args SnapshotArgs) (SnapshotResult, erro
 	plan := guard.Plan{Tool: "snapshot_guest", Summary: summary, Calls: calls, Preconditions: pre, Warnings: warnings}
 	status := g.Status
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -597,7 +600,7 @@ func configDiff(now, snap map[string]string) []string {
 		keys[k] = true
 	}
 	var out []string
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if skip[k] {
 			continue
 		}

@@ -3,22 +3,24 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "storage_content",
 		Title: "Storage content",
 		Description: "ISOs, container templates, guest disks and backups on storages; optionally downloadable templates. " +
 			"Its volids feed create_vm and create_container.",
-		Toolset: ToolsetStorage,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Datastore.Audit", "/storage"}},
+		Toolset: toolkit.ToolsetStorage,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Datastore.Audit", Path: "/storage"}},
 	}, storageContent))
 }
 
@@ -70,7 +72,7 @@ type contentRead struct {
 }
 
 func storageContent(ctx context.Context, args StorageContentArgs) (StorageContentResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return StorageContentResult{}, err
 	}
@@ -90,7 +92,7 @@ func storageContent(ctx context.Context, args StorageContentArgs) (StorageConten
 	found := false
 	for _, r := range lists {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		for _, s := range r.Value {
@@ -101,7 +103,7 @@ func storageContent(ctx context.Context, args StorageContentArgs) (StorageConten
 			if !bool(s.Active) || !bool(s.Enabled) {
 				continue
 			}
-			if args.Content != "" && !contains(strings.Split(s.Content, ","), args.Content) {
+			if args.Content != "" && !slices.Contains(strings.Split(s.Content, ","), args.Content) {
 				continue
 			}
 			if bool(s.Shared) {
@@ -113,7 +115,7 @@ func storageContent(ctx context.Context, args StorageContentArgs) (StorageConten
 			reads = append(reads, contentRead{node: r.Node, storage: s.Storage, shared: bool(s.Shared)})
 		}
 	}
-	if args.Storage != "" && !found && !HasErrors(ctx) {
+	if args.Storage != "" && !found && !toolkit.HasErrors(ctx) {
 		return StorageContentResult{}, fmt.Errorf("storage %s is not available on %s (per /nodes/{node}/storage)", args.Storage, strings.Join(nodes, ", "))
 	}
 	sort.Slice(reads, func(i, j int) bool {
@@ -148,7 +150,7 @@ func storageContent(ctx context.Context, args StorageContentArgs) (StorageConten
 	var bytes int64
 	for _, g := range results {
 		if g.err != nil {
-			AddErr(ctx, g.r.node, g.err)
+			toolkit.AddErr(ctx, g.r.node, g.err)
 			continue
 		}
 		where := g.r.node + "/" + g.r.storage
@@ -160,7 +162,7 @@ func storageContent(ctx context.Context, args StorageContentArgs) (StorageConten
 			if name != "" && !strings.Contains(strings.ToLower(v.VolID), name) {
 				continue
 			}
-			vi := VolumeInfo{VolID: v.VolID, Content: v.Content, Format: v.Format, SizeGiB: GiB2(v.Size), VMID: int(v.VMID), Notes: v.Notes, Protected: bool(v.Protected)}
+			vi := VolumeInfo{VolID: v.VolID, Content: v.Content, Format: v.Format, SizeGiB: toolkit.GiB2(v.Size), VMID: int(v.VMID), Notes: v.Notes, Protected: bool(v.Protected)}
 			if !g.r.shared {
 				vi.Node = g.r.node
 			}
@@ -174,16 +176,16 @@ func storageContent(ctx context.Context, args StorageContentArgs) (StorageConten
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Created > all[j].Created })
 	out.Total = len(all)
-	out.TotalGiB = GiB2(bytes)
+	out.TotalGiB = toolkit.GiB2(bytes)
 	if len(all) > limit {
-		AddUnavailable(ctx, fmt.Sprintf("%d more volumes", len(all)-limit), "beyond limit: narrow with node, storage, content, vmid or name")
+		toolkit.AddUnavailable(ctx, fmt.Sprintf("%d more volumes", len(all)-limit), "beyond limit: narrow with node, storage, content, vmid or name")
 		all = all[:limit]
 	}
 	out.Volumes = append(out.Volumes, all...)
 	if args.Available && len(nodes) > 0 {
 		apl, err := c.Appliances(ctx, nodes[0])
 		if err != nil {
-			AddErr(ctx, nodes[0], err)
+			toolkit.AddErr(ctx, nodes[0], err)
 		} else {
 			for _, a := range apl {
 				out.Templates = append(out.Templates, TemplateOffer{Template: a.Template, OS: a.OS, Section: a.Section, Headline: a.Headline})

@@ -9,17 +9,18 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "storage_status",
 		Title: "Storage usage and fill forecast",
 		Description: "Storages on every node with usage and a fill forecast: days to the storage threshold (90%) by " +
 			"linear fit over RRD history, with window and points, or the reason there is none (flat, shrinking).",
-		Toolset: ToolsetStorage,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Datastore.Audit", "/storage"}},
+		Toolset: toolkit.ToolsetStorage,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Datastore.Audit", Path: "/storage"}},
 	}, storageStatus))
 }
 
@@ -69,14 +70,14 @@ type FillForecast struct {
 }
 
 func storageStatus(ctx context.Context, args StorageArgs) (StorageResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return StorageResult{}, err
 	}
 	if args.Forecast == "" {
 		args.Forecast = "month"
 	}
-	th := EnvFrom(ctx).Thresholds.WithDefaults()
+	th := toolkit.EnvFrom(ctx).Thresholds.WithDefaults()
 	nodes, err := onlineNodes(ctx, c, args.Node, "storages")
 	if err != nil {
 		return StorageResult{}, err
@@ -88,7 +89,7 @@ func storageStatus(ctx context.Context, args StorageArgs) (StorageResult, error)
 	shared := map[string]int{} // storage → index in out.Storages
 	for _, r := range res {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		for _, s := range r.Value {
@@ -98,9 +99,9 @@ func storageStatus(ctx context.Context, args StorageArgs) (StorageResult, error)
 			info := StorageInfo{Storage: s.Storage, Node: r.Node, Type: s.Type, Shared: bool(s.Shared), Content: s.Content,
 				Status: storageState(s)}
 			if info.Status == "active" {
-				info.UsedGiB, info.TotalGiB, info.AvailGiB = ptr(GiB(s.Used)), ptr(GiB(s.Total)), ptr(GiB(s.Avail))
-				info.pct = Pct(s.Used, s.Total)
-				info.UsedPct, info.usedB, info.totalB = ptr(info.pct), int64(s.Used), int64(s.Total)
+				info.UsedGiB, info.TotalGiB, info.AvailGiB = new(toolkit.GiB(s.Used)), new(toolkit.GiB(s.Total)), new(toolkit.GiB(s.Avail))
+				info.pct = toolkit.Pct(s.Used, s.Total)
+				info.UsedPct, info.usedB, info.totalB = new(info.pct), int64(s.Used), int64(s.Total)
 			}
 			if info.Shared {
 				if i, ok := shared[s.Storage]; ok {
@@ -122,13 +123,13 @@ func storageStatus(ctx context.Context, args StorageArgs) (StorageResult, error)
 	for i := range out.Storages {
 		s := &out.Storages[i]
 		if s.Status != "active" {
-			AddUnavailable(ctx, "usage of "+s.Node+"/"+s.Storage, "storage is "+s.Status+" on "+s.Node+": Proxmox reports no size")
+			toolkit.AddUnavailable(ctx, "usage of "+s.Node+"/"+s.Storage, "storage is "+s.Status+" on "+s.Node+": Proxmox reports no size")
 			continue
 		}
-		AddAlert(ctx, withBasis(analyze.EvaluateStorage(th, analyze.StorageUsage{Node: s.Node, Storage: s.Storage, Active: true,
+		toolkit.AddAlert(ctx, withBasis(analyze.EvaluateStorage(th, analyze.StorageUsage{Node: s.Node, Storage: s.Storage, Active: true,
 			Shared: s.Shared, TotalBytes: uint64(s.totalB), UsedBytes: uint64(s.usedB)}), "/nodes/"+s.Node+"/storage")...)
 	}
-	if args.Storage != "" && len(out.Storages) == 0 && !HasErrors(ctx) {
+	if args.Storage != "" && len(out.Storages) == 0 && !toolkit.HasErrors(ctx) {
 		return out, fmt.Errorf("no storage %s on the nodes read", args.Storage)
 	}
 	if args.Forecast != "none" {
@@ -155,7 +156,7 @@ func storageState(s proxmox.NodeStorage) string {
 
 // forecastStorages reads each active storage's RRD (in parallel) and fits
 // the fill forecast.
-func forecastStorages(ctx context.Context, c *proxmox.Client, list []StorageInfo, window string, th Thresholds) {
+func forecastStorages(ctx context.Context, c *proxmox.Client, list []StorageInfo, window string, th toolkit.Thresholds) {
 	var idx []string
 	for i, s := range list {
 		if s.Status == "active" && s.totalB > 0 {
@@ -170,14 +171,14 @@ func forecastStorages(ctx context.Context, c *proxmox.Client, list []StorageInfo
 			return nil, err
 		}
 		f, fc := fitStorage(rows, window, th.StoragePct)
-		AddAlert(ctx, analyze.EvaluateStorageForecast(s.Node, s.Storage, window, fc)...)
+		toolkit.AddAlert(ctx, analyze.EvaluateStorageForecast(s.Node, s.Storage, window, fc)...)
 		return f, nil
 	})
 	for _, r := range res {
 		i, _ := strconv.Atoi(r.Node)
 		if r.Err != nil {
-			AddErr(ctx, list[i].Node, r.Err)
-			AddUnavailable(ctx, "forecast of "+list[i].Node+"/"+list[i].Storage, "its RRD history could not be read")
+			toolkit.AddErr(ctx, list[i].Node, r.Err)
+			toolkit.AddUnavailable(ctx, "forecast of "+list[i].Node+"/"+list[i].Storage, "its RRD history could not be read")
 			continue
 		}
 		list[i].Forecast = r.Value
@@ -188,8 +189,8 @@ func forecastStorages(ctx context.Context, c *proxmox.Client, list []StorageInfo
 // the result's view of it and the forecast itself.
 func fitStorage(rows []proxmox.RRDRow, window string, thresholdPct float64) (*FillForecast, analyze.Forecast) {
 	fc := analyze.FillForecastRows(rrdRows(rows), "used", "total", thresholdPct, analyze.ForecastOptions{})
-	f := &FillForecast{GrowthGiBPerDay: Round(fc.SlopeBytesPerDay/gib, 2), Window: window, WindowDays: Round(fc.WindowDays, 1),
-		Points: fc.Points, R2: Round(fc.R2, 3)}
+	f := &FillForecast{GrowthGiBPerDay: toolkit.Round(fc.SlopeBytesPerDay/toolkit.BytesPerGiB, 2), Window: window, WindowDays: toolkit.Round(fc.WindowDays, 1),
+		Points: fc.Points, R2: toolkit.Round(fc.R2, 3)}
 	if fc.Available {
 		f.DaysToThreshold = fc.DaysToThreshold
 		f.ThresholdDate = time.Unix(fc.ThresholdEpoch, 0).UTC().Format("2006-01-02")

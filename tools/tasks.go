@@ -11,27 +11,28 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(
-		New(Meta{
+	toolkit.Register(
+		toolkit.New(toolkit.Meta{
 			Name:  "list_tasks",
 			Title: "List recent tasks",
 			Description: "Recent tasks on every node or one, newest first, filtered by type, vmid, status, user or age, " +
 				"with exact totals.",
-			Toolset: ToolsetTasks,
-			Hints:   &ReadHints,
-			Needs:   []Need{{"Sys.Audit", "/nodes"}},
+			Toolset: toolkit.ToolsetTasks,
+			Hints:   &toolkit.ReadHints,
+			Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/nodes"}},
 		}, listTasks),
-		New(Meta{
+		toolkit.New(toolkit.Meta{
 			Name:  "get_task",
 			Title: "Get one task with its log",
 			Description: "One task by UPID: status, the tail of its log, its error lines, and for backups the per-guest " +
 				"outcome parsed from the log.",
-			Toolset: ToolsetTasks,
-			Hints:   &ReadHints,
-			Needs:   []Need{{"Sys.Audit", "/nodes"}},
+			Toolset: toolkit.ToolsetTasks,
+			Hints:   &toolkit.ReadHints,
+			Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/nodes"}},
 		}, getTask),
 	)
 }
@@ -86,7 +87,7 @@ func taskInfo(t proxmox.Task, node string) TaskInfo {
 }
 
 func listTasks(ctx context.Context, args ListTasksArgs) (ListTasksResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return ListTasksResult{}, err
 	}
@@ -99,7 +100,7 @@ func listTasks(ctx context.Context, args ListTasksArgs) (ListTasksResult, error)
 	}
 	f := proxmox.TaskFilter{Limit: args.Limit, TypeFilter: args.Type, VMID: args.VMID, UserFilter: args.User}
 	if args.SinceHours > 0 {
-		f.Since = EnvFrom(ctx).now().Add(-time.Duration(args.SinceHours) * time.Hour).Unix()
+		f.Since = toolkit.EnvFrom(ctx).Time().Add(-time.Duration(args.SinceHours) * time.Hour).Unix()
 	}
 	switch args.Status {
 	case "ok", "warning", "error":
@@ -118,7 +119,7 @@ func listTasks(ctx context.Context, args ListTasksArgs) (ListTasksResult, error)
 	out := ListTasksResult{Tasks: []TaskInfo{}}
 	for _, r := range res {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		out.Total += r.Value.total
@@ -143,7 +144,7 @@ func listTasks(ctx context.Context, args ListTasksArgs) (ListTasksResult, error)
 	for i, t := range out.Tasks {
 		listed[i] = analyze.Task{Node: t.Node, Type: t.Type, ID: t.ID, UPID: t.UPID, Status: t.Status}
 	}
-	AddAlert(ctx, analyze.EvaluateTasks(listed, maxTaskAlerts)...)
+	toolkit.AddAlert(ctx, analyze.EvaluateTasks(listed, maxTaskAlerts)...)
 	return out, nil
 }
 
@@ -214,7 +215,7 @@ const (
 )
 
 func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return GetTaskResult{}, err
 	}
@@ -248,7 +249,7 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 			}
 		}
 		if !found {
-			AddUnavailable(ctx, "end time", "not in the status answer, and the node's task list did not show this task")
+			toolkit.AddUnavailable(ctx, "end time", "not in the status answer, and the node's task list did not show this task")
 		}
 	}
 	from := len(lines) - args.Lines
@@ -264,7 +265,7 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 	for _, l := range lines {
 		if isErrorLine(l.T) {
 			if len(out.ErrorLines) == maxErrorLines {
-				AddUnavailable(ctx, "further error lines", fmt.Sprintf("only the first %d error lines are returned", maxErrorLines))
+				toolkit.AddUnavailable(ctx, "further error lines", fmt.Sprintf("only the first %d error lines are returned", maxErrorLines))
 				break
 			}
 			out.ErrorLines = append(out.ErrorLines, TaskLine{N: int(l.N), Text: capText(l.T, maxLineChars)})
@@ -278,17 +279,17 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 		p := analyze.ParseVzdumpLog(ll, analyze.VzdumpParseOptions{TaskEnded: st.Status == "stopped"})
 		vo := &VzdumpOutcome{Status: p.Status, Summary: p.Summary(), Storage: p.Storage, Mode: p.Mode, Guests: []VzdumpGuest{}}
 		for _, g := range p.Guests {
-			vg := VzdumpGuest{VMID: g.VMID, Name: g.Name, Status: g.Status, DurationS: g.DurationSeconds, SizeGiB: GiB2(g.SizeBytes),
+			vg := VzdumpGuest{VMID: g.VMID, Name: g.Name, Status: g.Status, DurationS: g.DurationSeconds, SizeGiB: toolkit.GiB2(g.SizeBytes),
 				Archive: g.Archive, Reason: g.Reason}
 			for _, w := range g.Warnings {
 				vg.Warnings = append(vg.Warnings, w.Text)
 			}
 			vo.Guests = append(vo.Guests, vg)
 		}
-		AddAlert(ctx, p.Alerts()...)
+		toolkit.AddAlert(ctx, p.Alerts()...)
 		for i, u := range p.Unparsed {
 			if i == 20 {
-				AddUnavailable(ctx, "further unparsed lines", fmt.Sprintf("%d lines the parser does not know; the first 20 are returned", len(p.Unparsed)))
+				toolkit.AddUnavailable(ctx, "further unparsed lines", fmt.Sprintf("%d lines the parser does not know; the first 20 are returned", len(p.Unparsed)))
 				break
 			}
 			vo.Unparsed = append(vo.Unparsed, TaskLine{N: u.N, Text: capText(u.Text, maxLineChars)})
@@ -299,7 +300,7 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 		out.Backup = vo
 	}
 	if st.Status == "stopped" {
-		AddAlert(ctx, analyze.EvaluateEndedTask(analyze.Task{Node: node, Type: st.Type, ID: st.ID, UPID: args.UPID, Status: st.ExitStatus})...)
+		toolkit.AddAlert(ctx, analyze.EvaluateEndedTask(analyze.Task{Node: node, Type: st.Type, ID: st.ID, UPID: args.UPID, Status: st.ExitStatus})...)
 	}
 	return out, nil
 }

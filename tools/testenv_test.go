@@ -13,6 +13,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Test environments for reading: a demo simulator per test, a client with
@@ -24,7 +25,7 @@ import (
 type testEnv struct {
 	sim    *pvesim.Sim
 	client *proxmox.Client
-	srv    *Server
+	srv    *toolkit.Server
 	logs   *syncBuffer
 }
 
@@ -50,8 +51,8 @@ func newTestEnv(t testing.TB, token string) *testEnv {
 	sim := simtest.Demo(t)
 	c := simtest.Proxmox(t, sim, token)
 	logs := &syncBuffer{}
-	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, []string{ToolsetInventory})), logs: logs}
+	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, []string{toolkit.ToolsetInventory})), logs: logs}
 }
 
 // simEnv serves the given toolsets (nil: all) against a simulator of its
@@ -63,10 +64,10 @@ func simEnv(t testing.TB, opts pvesim.Options, toolsets []string) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{sim: sim, client: c, srv: NewServer(&Env{Client: c}, Select(true, toolsets)), logs: &syncBuffer{}}
+	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(&toolkit.Env{Client: c}, toolkit.Select(true, toolsets)), logs: &syncBuffer{}}
 }
 
-func (e *testEnv) call(t testing.TB, name, args string) (*Result, map[string]any) {
+func (e *testEnv) call(t testing.TB, name, args string) (*toolkit.Result, map[string]any) {
 	t.Helper()
 	res, err := e.srv.Call(context.Background(), name, json.RawMessage(args))
 	if err != nil {
@@ -85,7 +86,7 @@ func (e *testEnv) call(t testing.TB, name, args string) (*Result, map[string]any
 	return res, m
 }
 
-func validateOutput(t *testing.T, tool *Tool, structured json.RawMessage) {
+func validateOutput(t *testing.T, tool *toolkit.Tool, structured json.RawMessage) {
 	t.Helper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(tool.OutputSchema))
 	if err != nil {
@@ -140,7 +141,7 @@ func assertSourcesServed(t *testing.T, e *testEnv, m map[string]any) {
 	}
 }
 
-var healthToolsets = []string{ToolsetMetrics, ToolsetStorage, ToolsetHA, ToolsetBackup, ToolsetTasks, ToolsetCapacity}
+var healthToolsets = []string{toolkit.ToolsetMetrics, toolkit.ToolsetStorage, toolkit.ToolsetHA, toolkit.ToolsetBackup, toolkit.ToolsetTasks, toolkit.ToolsetCapacity}
 
 func newHealthEnv(t testing.TB, token ...string) *testEnv {
 	t.Helper()
@@ -151,8 +152,8 @@ func newHealthEnv(t testing.TB, token ...string) *testEnv {
 	}
 	c := simtest.Proxmox(t, sim, who)
 	logs := &syncBuffer{}
-	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, healthToolsets)), logs: logs}
+	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, healthToolsets)), logs: logs}
 }
 
 // healthCall runs a tool, fails on a tool error, checks the envelope and the
@@ -163,7 +164,7 @@ func healthCall(t *testing.T, e *testEnv, tool, args string, out any) map[string
 	if res.IsError {
 		t.Fatalf("%s %s: tool error: %s", tool, args, res.Text)
 	}
-	validateOutput(t, e.srv.byName[tool], res.Structured)
+	validateOutput(t, e.srv.Tool(tool), res.Structured)
 	if src, _ := m["sources"].([]any); len(src) == 0 {
 		t.Errorf("%s: no sources", tool)
 	}
@@ -181,12 +182,12 @@ func healthCall(t *testing.T, e *testEnv, tool, args string, out any) map[string
 }
 
 type envelopeOut struct {
-	Alerts      []Alert       `json:"alerts"`
-	Errors      []ErrorEntry  `json:"errors"`
-	Unavailable []Unavailable `json:"unavailable"`
+	Alerts      []toolkit.Alert       `json:"alerts"`
+	Errors      []toolkit.ErrorEntry  `json:"errors"`
+	Unavailable []toolkit.Unavailable `json:"unavailable"`
 }
 
-func (e envelopeOut) alert(subject, metric string) *Alert {
+func (e envelopeOut) alert(subject, metric string) *toolkit.Alert {
 	for i, a := range e.Alerts {
 		if a.Subject == subject && (metric == "" || a.Metric == metric) {
 			return &e.Alerts[i]
@@ -215,21 +216,21 @@ func newDiagEnv(t testing.TB, token ...string) *testEnv {
 	}
 	c := simtest.Proxmox(t, sim, who)
 	logs := &syncBuffer{}
-	env := &Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	return &testEnv{sim: sim, client: c, srv: NewServer(env, Select(true, []string{ToolsetDiagnostics, ToolsetStorage})), logs: logs}
+	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, []string{toolkit.ToolsetDiagnostics, toolkit.ToolsetStorage})), logs: logs}
 }
 
 // readEnv serves every read tool on the shared demo simulator with the operator token.
 func readEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := newTestEnv(t, "operator")
-	e.srv = NewServer(&Env{Client: e.client}, Select(true, nil))
+	e.srv = toolkit.NewServer(&toolkit.Env{Client: e.client}, toolkit.Select(true, nil))
 	return e
 }
 
-func mustTool(t *testing.T, name string) *Tool {
+func mustTool(t *testing.T, name string) *toolkit.Tool {
 	t.Helper()
-	for _, tl := range All() {
+	for _, tl := range toolkit.All() {
 		if tl.Name == name {
 			return tl
 		}
@@ -242,7 +243,7 @@ func mustTool(t *testing.T, name string) *Tool {
 func unavailableWhy(t *testing.T, raw json.RawMessage, what string) string {
 	t.Helper()
 	var env struct {
-		Unavailable []Unavailable `json:"unavailable"`
+		Unavailable []toolkit.Unavailable `json:"unavailable"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
 		t.Fatal(err)
@@ -255,9 +256,9 @@ func unavailableWhy(t *testing.T, raw json.RawMessage, what string) string {
 	return ""
 }
 
-func toolByName(t *testing.T, name string) *Tool {
+func toolByName(t *testing.T, name string) *toolkit.Tool {
 	t.Helper()
-	for _, tl := range All() {
+	for _, tl := range toolkit.All() {
 		if tl.Name == name {
 			return tl
 		}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // The arguments that the tests calling every registered tool use:
@@ -92,8 +94,8 @@ func brokenArgs(tool string) argSets {
 }
 
 // inCallOrder is ts with the tools whose calls change the cluster last.
-func inCallOrder(ts []*Tool) []*Tool {
-	var first, last []*Tool
+func inCallOrder(ts []*toolkit.Tool) []*toolkit.Tool {
+	var first, last []*toolkit.Tool
 	for _, tl := range ts {
 		if declaredArgs[tl.Name].last {
 			last = append(last, tl)
@@ -137,7 +139,7 @@ const publishedArgsPath = "../schemas/tool-args.json"
 // theirs).
 func publishedArgs() map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
-	for _, tl := range All() {
+	for _, tl := range toolkit.All() {
 		var args string
 		switch d := demoArgs(tl.Name).(type) {
 		case fixed:

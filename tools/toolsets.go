@@ -6,256 +6,26 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
-// Toolsets at run time.
-//
-// A server holds a set of tools (its universe, e.g. every tool, without the
-// write tools under --read-only) and serves at first only those of its start
-// toolsets (DefaultToolsets unless --toolsets names others). The discovery
-// tools list_toolsets and enable_toolset, always served, let a client turn
-// the other toolsets on, in the two protocol eras as each allows:
-//
-//   - 2025-11-25 (initialize, sessions: stdio and stateful HTTP): the enabled
-//     set belongs to the session. enable_toolset adds the toolset to it and
-//     sends notifications/tools/list_changed to that session, whose next
-//     tools/list shows the new tools. Other sessions see no change.
-//   - 2026-07-28 (stateless): there is no session, and the specification
-//     forbids a tool list that varies per connection or as a side effect of
-//     other requests (tools/list is cacheable). The enabled set travels
-//     with the request instead: the request may name its toolsets
-//     (WithRequestToolsets; over HTTP the X-MCP-Toolsets header, as
-//     github-mcp-server's remote server does), else it gets the start set;
-//     tools/call accepts any tool of the universe by name, and
-//     enable_toolset answers with the toolset's full tool definitions
-//     (input schemas included) so the model can call them at once. It
-//     changes nothing, so no list_changed is sent.
-//
-// Hiding a tool is about the model's context, not access: the universe is
-// what the configuration allows, and every call still goes through the
-// argument checks, the token's Proxmox permissions and, for writes, the
-// approval gate. The HTTP principal is deliberately not the carrier: one
-// bearer token serves many conversations, and one conversation's choice
-// would leak into the others' tool lists.
-
-// ToolsetCatalog returns every known toolset, in catalog order, with its
-// one-line description (whether or not a tool of it is registered).
-func ToolsetCatalog() []ToolsetInfo { return slices.Clone(toolsetCatalog) }
-
-// ToolsetDescription returns the one-line description of a toolset ("" for
-// an unknown one).
-func ToolsetDescription(name string) string {
-	for _, ts := range toolsetCatalog {
-		if ts.Name == name {
-			return ts.Description
-		}
-	}
-	return ""
-}
-
-// ToolsetNames returns the names of every known toolset in catalog order.
-func ToolsetNames() []string {
-	out := make([]string, len(toolsetCatalog))
-	for i, ts := range toolsetCatalog {
-		out[i] = ts.Name
-	}
-	return out
-}
-
-// ResolveToolsets expands a --toolsets list: "default" stands for
-// DefaultToolsets and "all" for every toolset; other names must be known
-// toolsets. An empty list is the default. Unknown names are refused with
-// the list of known ones. The result is deduplicated, in catalog order.
-func ResolveToolsets(names []string) ([]string, error) {
-	if len(names) == 0 {
-		names = []string{"default"}
-	}
-	want := map[string]bool{}
-	for _, n := range names {
-		n = strings.TrimSpace(strings.ToLower(n))
-		switch {
-		case n == "default":
-			for _, d := range DefaultToolsets {
-				want[d] = true
-			}
-		case n == "all":
-			for _, d := range ToolsetNames() {
-				want[d] = true
-			}
-		case ToolsetDescription(n) != "":
-			want[n] = true
-		default:
-			return nil, fmt.Errorf("unknown toolset %q (known: %s; or default, all)", n, strings.Join(ToolsetNames(), ", "))
-		}
-	}
-	var out []string
-	for _, n := range ToolsetNames() {
-		if want[n] {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-// Visible returns the tools of ts that belong to the named toolsets, in
-// ts's order. confirm_plan comes with any write tool (a plan is useless
-// without it), and the discovery tools are always visible.
-func Visible(ts []*Tool, toolsets []string) []*Tool {
-	var out []*Tool
-	write := false
-	for _, t := range ts {
-		if slices.Contains(toolsets, t.Toolset) && t.Write() {
-			write = true
-		}
-	}
-	for _, t := range ts {
-		if slices.Contains(toolsets, t.Toolset) || t.Toolset == ToolsetDiscovery || (write && t.Name == confirmPlanName) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-const confirmPlanName = "confirm_plan"
-
-// dynamic is the run-time toolset state of a server started with
-// StartWith.
-type dynamic struct {
-	start []string // toolsets served from the start
-	mu    sync.Mutex
-	// sessions holds the toolsets each 2025-era session enabled.
-	sessions map[string][]string
-}
-
-// StartWith makes s serve at first only the tools of the named toolsets
-// (and the discovery tools); enable_toolset turns on the others among s's
-// tools. Without it every tool of s is served from the start.
-func (s *Server) StartWith(toolsets []string) *Server {
-	s.dyn = &dynamic{start: slices.Clone(toolsets), sessions: map[string][]string{}}
-	return s
-}
-
-// StartTools returns the tools served from the start, in catalog order.
-func (s *Server) StartTools() []*Tool {
-	if s.dyn == nil {
-		return s.tools
-	}
-	return Visible(s.tools, s.dyn.start)
-}
-
-// servedToolsets returns the toolsets of s's tools, in catalog order.
-func (s *Server) servedToolsets() []string {
-	var out []string
-	for _, t := range s.tools {
-		if t.Toolset != ToolsetDiscovery && !slices.Contains(out, t.Toolset) {
-			out = append(out, t.Toolset)
-		}
-	}
-	return out
-}
-
-// baseToolsets returns the toolsets a request starts from: those it names
-// (WithRequestToolsets, e.g. an HTTP header) or the server's start set.
-func (s *Server) baseToolsets(ctx context.Context) []string {
-	if ts, ok := ctx.Value(requestToolsetsKey{}).([]string); ok {
-		return ts
-	}
-	return s.dyn.start
-}
-
-// enabledToolsets returns the toolsets enabled for a request: its base set
-// plus those its session turned on (2025 era); every toolset of s when s is
-// static.
-func (s *Server) enabledToolsets(ctx context.Context, session string, stateless bool) []string {
-	if s.dyn == nil {
-		return s.servedToolsets()
-	}
-	base := slices.Clone(s.baseToolsets(ctx))
-	if stateless {
-		return base
-	}
-	s.dyn.mu.Lock()
-	defer s.dyn.mu.Unlock()
-	return append(base, s.dyn.sessions[session]...)
-}
-
-// enable adds a toolset to a session's set; it reports false when the
-// toolset was already on for this request.
-func (s *Server) enable(ctx context.Context, session, toolset string) bool {
-	if s.dyn == nil || slices.Contains(s.baseToolsets(ctx), toolset) {
-		return false
-	}
-	s.dyn.mu.Lock()
-	defer s.dyn.mu.Unlock()
-	if slices.Contains(s.dyn.sessions[session], toolset) {
-		return false
-	}
-	s.dyn.sessions[session] = append(s.dyn.sessions[session], toolset)
-	return true
-}
-
-// Dynamic reports whether s was started with StartWith: its tool list
-// changes at run time.
-func (s *Server) Dynamic() bool { return s.dyn != nil }
-
-// Forget drops a closed session's enabled set.
-func (s *Server) Forget(session string) {
-	if s.dyn == nil {
-		return
-	}
-	s.dyn.mu.Lock()
-	delete(s.dyn.sessions, session)
-	s.dyn.mu.Unlock()
-}
-
-// VisibleNames returns the names of the tools a tools/list shows: to the
-// session (2025 era) or to a stateless request.
-func (s *Server) VisibleNames(ctx context.Context, session string, stateless bool) map[string]bool {
-	out := map[string]bool{}
-	for _, t := range Visible(s.tools, s.enabledToolsets(ctx, session, stateless)) {
-		out[t.Name] = true
-	}
-	return out
-}
-
-type requestToolsetsKey struct{}
-
-// WithRequestToolsets returns ctx naming the toolsets a request starts from
-// instead of the server's start set: how a stateless client chooses its
-// tool list (over HTTP, the X-MCP-Toolsets header). The names must come
-// from ResolveToolsets.
-func WithRequestToolsets(ctx context.Context, toolsets []string) context.Context {
-	return context.WithValue(ctx, requestToolsetsKey{}, slices.Clone(toolsets))
-}
-
-type serverKey struct{}
-
-func withServer(ctx context.Context, s *Server) context.Context {
-	return context.WithValue(ctx, serverKey{}, s)
-}
-
-func serverFrom(ctx context.Context) *Server {
-	s, _ := ctx.Value(serverKey{}).(*Server)
-	return s
-}
-
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:        "list_toolsets",
 		Title:       "List toolsets",
 		Description: "Lists the toolsets, enabled or not, and their tools.",
-		Toolset:     ToolsetDiscovery,
-		Hints:       &ReadHints,
-		Needs:       NeedsNothing,
+		Toolset:     toolkit.ToolsetDiscovery,
+		Hints:       &toolkit.ReadHints,
+		Needs:       toolkit.NeedsNothing,
 	}, listToolsets))
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:        "enable_toolset",
 		Title:       "Enable a toolset",
 		Description: "Turns on a toolset (e.g. diagnostics) for this conversation; returns its tools.",
-		Toolset:     ToolsetDiscovery,
-		Hints:       &Hints{ReadOnly: true, Idempotent: true},
-		Needs:       NeedsNothing,
+		Toolset:     toolkit.ToolsetDiscovery,
+		Hints:       &toolkit.Hints{ReadOnly: true, Idempotent: true},
+		Needs:       toolkit.NeedsNothing,
 	}, enableToolset))
 }
 
@@ -273,16 +43,16 @@ type ToolsetEntry struct {
 	Writes      bool     `json:"writes,omitempty" description:"it has write tools (plan, then confirm_plan)"`
 }
 
-func listToolsets(ctx context.Context, _ NoArgs) (ListToolsetsResult, error) {
-	s := serverFrom(ctx)
+func listToolsets(ctx context.Context, _ toolkit.NoArgs) (ListToolsetsResult, error) {
+	s := toolkit.ServerFrom(ctx)
 	if s == nil {
 		return ListToolsetsResult{}, fmt.Errorf("no server in context")
 	}
-	enabled := s.enabledToolsets(ctx, CallerFrom(ctx).SessionID, PeerFrom(ctx).Stateless())
+	enabled := s.EnabledToolsets(ctx, toolkit.CallerFrom(ctx).SessionID, toolkit.PeerFrom(ctx).Stateless())
 	out := ListToolsetsResult{Toolsets: []ToolsetEntry{}}
-	for _, name := range s.servedToolsets() {
-		e := ToolsetEntry{Name: name, Description: ToolsetDescription(name), Enabled: slices.Contains(enabled, name), Tools: []string{}}
-		for _, t := range s.tools {
+	for _, name := range s.ServedToolsets() {
+		e := ToolsetEntry{Name: name, Description: toolkit.ToolsetDescription(name), Enabled: slices.Contains(enabled, name), Tools: []string{}}
+		for _, t := range s.Tools() {
 			if t.Toolset == name {
 				e.Tools = append(e.Tools, t.Name)
 				e.Writes = e.Writes || t.Write()
@@ -316,31 +86,31 @@ type EnabledTool struct {
 }
 
 func enableToolset(ctx context.Context, args EnableToolsetArgs) (EnableToolsetResult, error) {
-	s := serverFrom(ctx)
+	s := toolkit.ServerFrom(ctx)
 	if s == nil {
 		return EnableToolsetResult{}, fmt.Errorf("no server in context")
 	}
 	name := args.Toolset
-	if !slices.Contains(s.servedToolsets(), name) {
+	if !slices.Contains(s.ServedToolsets(), name) {
 		why := "unknown toolset"
-		if ToolsetDescription(name) != "" {
+		if toolkit.ToolsetDescription(name) != "" {
 			why = "no tool of it is served here (left out by --read-only, --toolsets with --dynamic-toolsets=false, or none registered)"
 		}
-		return EnableToolsetResult{}, &ArgError{Arg: "toolset", Msg: fmt.Sprintf("%s %q; available: %s", why, name, strings.Join(s.servedToolsets(), ", "))}
+		return EnableToolsetResult{}, &toolkit.ArgError{Arg: "toolset", Msg: fmt.Sprintf("%s %q; available: %s", why, name, strings.Join(s.ServedToolsets(), ", "))}
 	}
-	stateless := PeerFrom(ctx).Stateless()
-	out := EnableToolsetResult{Toolset: name, Listed: !stateless || !s.Dynamic() || slices.Contains(s.baseToolsets(ctx), name), Tools: []EnabledTool{}}
+	stateless := toolkit.PeerFrom(ctx).Stateless()
+	out := EnableToolsetResult{Toolset: name, Listed: !stateless || !s.Dynamic() || slices.Contains(s.BaseToolsets(ctx), name), Tools: []EnabledTool{}}
 	if !s.Dynamic() || stateless {
-		out.AlreadyEnabled = slices.Contains(s.enabledToolsets(ctx, "", stateless), name)
+		out.AlreadyEnabled = slices.Contains(s.EnabledToolsets(ctx, "", stateless), name)
 	} else {
-		out.AlreadyEnabled = !s.enable(ctx, CallerFrom(ctx).SessionID, name)
+		out.AlreadyEnabled = !s.Enable(ctx, toolkit.CallerFrom(ctx).SessionID, name)
 		if !out.AlreadyEnabled {
 			// The session's next tools/list shows the toolset's tools.
-			PeerFrom(ctx).ToolsChanged()
+			toolkit.PeerFrom(ctx).ToolsChanged()
 		}
 	}
-	for _, t := range Visible(s.tools, []string{name}) {
-		if t.Toolset == ToolsetDiscovery {
+	for _, t := range toolkit.Visible(s.Tools(), []string{name}) {
+		if t.Toolset == toolkit.ToolsetDiscovery {
 			continue
 		}
 		e := EnabledTool{Name: t.Name, Title: t.Title, Description: t.Description, Write: t.Write()}

@@ -6,26 +6,28 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/resources"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func TestResolveToolsets(t *testing.T) {
-	got, err := ResolveToolsets(nil)
-	if err != nil || !slices.Equal(got, DefaultToolsets) {
+	got, err := toolkit.ResolveToolsets(nil)
+	if err != nil || !slices.Equal(got, toolkit.DefaultToolsets) {
 		t.Errorf("default: %v %v", got, err)
 	}
-	got, err = ResolveToolsets([]string{"diagnostics", "default"})
-	if err != nil || !slices.Contains(got, ToolsetDiagnostics) || len(got) != len(DefaultToolsets)+1 {
+	got, err = toolkit.ResolveToolsets([]string{"diagnostics", "default"})
+	if err != nil || !slices.Contains(got, toolkit.ToolsetDiagnostics) || len(got) != len(toolkit.DefaultToolsets)+1 {
 		t.Errorf("default,diagnostics: %v %v", got, err)
 	}
-	if got, _ = ResolveToolsets([]string{"all"}); len(got) != len(ToolsetCatalog()) {
+	if got, _ = toolkit.ResolveToolsets([]string{"all"}); len(got) != len(toolkit.ToolsetCatalog()) {
 		t.Errorf("all: %v", got)
 	}
-	if _, err = ResolveToolsets([]string{"inventory", "nope"}); err == nil || !strings.Contains(err.Error(), `unknown toolset "nope"`) || !strings.Contains(err.Error(), "diagnostics") {
+	if _, err = toolkit.ResolveToolsets([]string{"inventory", "nope"}); err == nil || !strings.Contains(err.Error(), `unknown toolset "nope"`) || !strings.Contains(err.Error(), "diagnostics") {
 		t.Errorf("unknown: %v", err)
 	}
-	for _, tl := range All() {
-		if ToolsetDescription(tl.Toolset) == "" {
+	for _, tl := range toolkit.All() {
+		if toolkit.ToolsetDescription(tl.Toolset) == "" {
 			t.Errorf("%s: toolset %q is not in the toolset catalog", tl.Name, tl.Toolset)
 		}
 	}
@@ -33,13 +35,13 @@ func TestResolveToolsets(t *testing.T) {
 
 // confirm_plan comes with any write tool, whatever its toolset.
 func TestVisibleConfirmPlan(t *testing.T) {
-	ts := Select(false, nil)
-	if v := Visible(ts, []string{ToolsetInventory}); slices.ContainsFunc(v, func(x *Tool) bool { return x.Name == confirmPlanName }) {
+	ts := toolkit.Select(false, nil)
+	if v := toolkit.Visible(ts, []string{toolkit.ToolsetInventory}); slices.ContainsFunc(v, func(x *toolkit.Tool) bool { return x.Name == toolkit.ConfirmPlanName }) {
 		t.Error("confirm_plan served without a write tool")
 	}
-	fake := &Tool{Meta: Meta{Name: "fake_write", Toolset: ToolsetSnapshots, Hints: &Hints{}}}
-	v := Visible(append(ts, fake), []string{ToolsetSnapshots})
-	if !slices.ContainsFunc(v, func(x *Tool) bool { return x.Name == confirmPlanName }) {
+	fake := &toolkit.Tool{Meta: toolkit.Meta{Name: "fake_write", Toolset: toolkit.ToolsetSnapshots, Hints: &toolkit.Hints{}}}
+	v := toolkit.Visible(append(ts, fake), []string{toolkit.ToolsetSnapshots})
+	if !slices.ContainsFunc(v, func(x *toolkit.Tool) bool { return x.Name == toolkit.ConfirmPlanName }) {
 		t.Error("a snapshots write tool is served without confirm_plan")
 	}
 }
@@ -47,7 +49,7 @@ func TestVisibleConfirmPlan(t *testing.T) {
 // The start toolsets trim the prompts, resources and instructions: nothing
 // offered names a tool the server does not list.
 func TestStartToolsetsTrimPromptsResourcesInstructions(t *testing.T) {
-	ask := func(srv *Server) (instructions string, prompts, res []string) {
+	ask := func(srv *toolkit.Server) (instructions string, prompts, res []string) {
 		c := newStdioConn(t, mcpserver.New(srv, "test"))
 		var init struct {
 			Instructions string `json:"instructions"`
@@ -86,7 +88,7 @@ func TestStartToolsetsTrimPromptsResourcesInstructions(t *testing.T) {
 		}
 		return init.Instructions, prompts, res
 	}
-	fullI, fullP, fullR := ask(dynamicServer(t, DefaultToolsets...))
+	fullI, fullP, fullR := ask(dynamicServer(t, toolkit.DefaultToolsets...))
 	for _, want := range []string{"cluster_overview", "confirm_plan", "enable_toolset"} {
 		if !strings.Contains(fullI, want) {
 			t.Errorf("default instructions lack %s:\n%s", want, fullI)
@@ -97,7 +99,7 @@ func TestStartToolsetsTrimPromptsResourcesInstructions(t *testing.T) {
 	}
 	// Metrics alone: no prompt needs only get_metrics, no inventory
 	// resources, no word of the inventory or write tools.
-	i, p, r := ask(dynamicServer(t, ToolsetMetrics))
+	i, p, r := ask(dynamicServer(t, toolkit.ToolsetMetrics))
 	for _, gone := range []string{"cluster_overview", "list_guests", "get_guest", "confirm_plan"} {
 		if strings.Contains(i, gone) {
 			t.Errorf("metrics-only instructions mention %s:\n%s", gone, i)
@@ -110,7 +112,7 @@ func TestStartToolsetsTrimPromptsResourcesInstructions(t *testing.T) {
 		t.Errorf("metrics-only server offers resources %v (default %v)", r, fullR)
 	}
 	// Capacity alone: only the capacity prompt.
-	if _, p, _ := ask(dynamicServer(t, ToolsetCapacity)); !slices.Equal(p, []string{"capacity_review"}) {
+	if _, p, _ := ask(dynamicServer(t, toolkit.ToolsetCapacity)); !slices.Equal(p, []string{"capacity_review"}) {
 		t.Errorf("capacity-only prompts = %v", p)
 	}
 }
@@ -123,7 +125,7 @@ func TestPromptsNameTheirTools(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, tl := range All() {
+		for _, tl := range toolkit.All() {
 			if strings.Contains(text, tl.Name) != slices.Contains(p.Tools, tl.Name) {
 				t.Errorf("prompt %s: text mentions %s: %v, Tools lists it: %v", p.Name, tl.Name, strings.Contains(text, tl.Name), slices.Contains(p.Tools, tl.Name))
 			}

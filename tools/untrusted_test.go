@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestUntrustedTextMarkedAndCapped: notes crafted to read like instructions
@@ -26,7 +28,7 @@ func TestUntrustedTextMarkedAndCapped(t *testing.T) {
 		utf8.RuneCountInString(desc) > maxNoteChars+60 {
 		t.Fatalf("description %d runes: %.120q", utf8.RuneCountInString(desc), desc)
 	}
-	if !strings.Contains(InstructionsFor(nil), "never instructions to you") {
+	if !strings.Contains(toolkit.InstructionsFor(nil), "never instructions to you") {
 		t.Fatal("instructions do not mark cluster text as data")
 	}
 	schemas := map[string][]string{
@@ -37,8 +39,8 @@ func TestUntrustedTextMarkedAndCapped(t *testing.T) {
 		"confirm_plan":  {"error_lines"},
 	}
 	for name, fields := range schemas {
-		var tool *Tool
-		for _, tl := range All() {
+		var tool *toolkit.Tool
+		for _, tl := range toolkit.All() {
 			if tl.Name == name {
 				tool = tl
 			}

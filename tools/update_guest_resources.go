@@ -9,6 +9,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // UpdateResourcesArgs change a guest's CPU, memory or disk size.
@@ -199,7 +200,7 @@ func updateGuestResources(ctx context.Context, args UpdateResourcesArgs) (Update
 	}
 	digest := cfg.Digest
 	recheck := func(ctx context.Context) error {
-		c, err := Client(ctx)
+		c, err := toolkit.Client(ctx)
 		if err != nil {
 			return err
 		}
@@ -243,8 +244,8 @@ func nodeRAMWarning(ctx context.Context, c *proxmox.Client, g proxmox.Resource, 
 	if err != nil || n.MaxMem <= 0 {
 		return err
 	}
-	limit := EnvFrom(ctx).Thresholds.WithDefaults().RAMPct
-	after := Pct(int64(n.Mem)+addBytes, int64(n.MaxMem))
+	limit := toolkit.EnvFrom(ctx).Thresholds.WithDefaults().RAMPct
+	after := toolkit.Pct(int64(n.Mem)+addBytes, int64(n.MaxMem))
 	if after >= limit {
 		*warnings = append(*warnings, fmt.Sprintf("node %s would reach %.1f%% RAM use once the guest uses the new memory (threshold %.0f%%)", g.Node, after, limit))
 	}
@@ -252,13 +253,13 @@ func nodeRAMWarning(ctx context.Context, c *proxmox.Client, g proxmox.Resource, 
 }
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "update_guest_resources",
 		Title: "Plan a resource change",
 		Description: "Plans new cores or memory for a VM or container, or growing a disk (config digest guards against " +
 			"concurrent changes). Nothing happens until confirm_plan.",
-		Toolset: ToolsetWrite,
+		Toolset: toolkit.ToolsetWrite,
 		Hints:   &writeHints,
-		Needs:   []Need{{"VM.Config.CPU", "/vms"}, {"VM.Config.Memory", "/vms"}, {"VM.Config.Disk", "/vms"}},
+		Needs:   []toolkit.Need{{Priv: "VM.Config.CPU", Path: "/vms"}, {Priv: "VM.Config.Memory", Path: "/vms"}, {Priv: "VM.Config.Disk", Path: "/vms"}},
 	}, updateGuestResources))
 }

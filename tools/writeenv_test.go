@@ -17,6 +17,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // The test environment for write tools: a simulator of its own, every tool
@@ -28,8 +29,8 @@ import (
 type writeEnv struct {
 	t     *testing.T
 	sim   *pvesim.Sim
-	srv   *Server
-	gate  *Gate
+	srv   *toolkit.Server
+	gate  *toolkit.Gate
 	audit string
 	now   time.Time
 	mu    sync.Mutex
@@ -60,9 +61,9 @@ func newWriteEnvOpts(t *testing.T, token string, opts pvesim.Options) *writeEnv 
 	}
 	t.Cleanup(func() { al.Close() })
 	store := guard.NewStore(guard.WithAudit(al), guard.WithClock(w.clock))
-	w.gate = NewGate(store, guard.ApprovalNonce, guard.Protection{})
+	w.gate = toolkit.NewGate(store, guard.ApprovalNonce, guard.Protection{})
 	w.gate.TaskPoll = 2 * time.Millisecond
-	w.srv = NewServer(&Env{Client: c, Gate: w.gate}, All())
+	w.srv = toolkit.NewServer(&toolkit.Env{Client: c, Gate: w.gate}, toolkit.All())
 	return w
 }
 
@@ -86,7 +87,7 @@ func (w *writeEnv) call(session, tool string, args any) (map[string]any, string)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	ctx := WithCaller(context.Background(), Caller{SessionID: session})
+	ctx := toolkit.WithCaller(context.Background(), toolkit.Caller{SessionID: session})
 	res, err := w.srv.Call(ctx, tool, raw)
 	if err != nil {
 		w.t.Fatal(err)

@@ -9,18 +9,19 @@ import (
 
 	"github.com/pvemcp/pvemcp/analyze"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func init() {
-	Register(New(Meta{
+	toolkit.Register(toolkit.New(toolkit.Meta{
 		Name:  "zfs_health",
 		Title: "ZFS pool health",
 		Description: "ZFS pools on all nodes: state, size, fragmentation, last scrub, vdev tree with read/write/cksum " +
 			"counters, faulted members, member disks' SMART health and wearout, a severity per pool, and host commands " +
 			"to investigate (guidance only, never run).",
-		Toolset: ToolsetStorage,
-		Hints:   &ReadHints,
-		Needs:   []Need{{"Sys.Audit", "/"}},
+		Toolset: toolkit.ToolsetStorage,
+		Hints:   &toolkit.ReadHints,
+		Needs:   []toolkit.Need{{Priv: "Sys.Audit", Path: "/"}},
 	}, zfsHealth))
 }
 
@@ -127,7 +128,7 @@ type nodeZFS struct {
 }
 
 func zfsHealth(ctx context.Context, args ZFSArgs) (ZFSResult, error) {
-	c, err := Client(ctx)
+	c, err := toolkit.Client(ctx)
 	if err != nil {
 		return ZFSResult{}, err
 	}
@@ -138,16 +139,16 @@ func zfsHealth(ctx context.Context, args ZFSArgs) (ZFSResult, error) {
 	res := proxmox.ForEachNode(ctx, c, nodes, func(ctx context.Context, n string) (*nodeZFS, error) {
 		return readNodeZFS(ctx, c, n, args.Pool)
 	})
-	now := EnvFrom(ctx).now()
+	now := toolkit.EnvFrom(ctx).Time()
 	out := ZFSResult{Pools: []ZFSPoolInfo{}}
 	for _, r := range res {
 		if r.Err != nil {
-			AddErr(ctx, r.Node, r.Err)
+			toolkit.AddErr(ctx, r.Node, r.Err)
 			continue
 		}
 		nz := r.Value
 		if nz.disksErr != nil {
-			AddUnavailable(ctx, "SMART health of "+r.Node+"'s disks", "GET /nodes/"+r.Node+"/disks/list failed: "+nz.disksErr.Error())
+			toolkit.AddUnavailable(ctx, "SMART health of "+r.Node+"'s disks", "GET /nodes/"+r.Node+"/disks/list failed: "+nz.disksErr.Error())
 		}
 		var disks []analyze.Disk
 		for _, d := range nz.disks {
@@ -160,8 +161,8 @@ func zfsHealth(ctx context.Context, args ZFSArgs) (ZFSResult, error) {
 			}
 			det := nz.details[p.Name]
 			if e := nz.detErrs[p.Name]; e != nil {
-				AddErr(ctx, r.Node, e)
-				AddUnavailable(ctx, "detail of "+r.Node+"/"+p.Name, "scrub, vdev tree and error counters were not read: "+e.Error())
+				toolkit.AddErr(ctx, r.Node, e)
+				toolkit.AddUnavailable(ctx, "detail of "+r.Node+"/"+p.Name, "scrub, vdev tree and error counters were not read: "+e.Error())
 			}
 			out.Pools = append(out.Pools, poolInfo(ctx, r.Node, p, det, disks, now.Unix(), args.Vdevs == "all"))
 		}
@@ -187,7 +188,7 @@ func zfsHealth(ctx context.Context, args ZFSArgs) (ZFSResult, error) {
 			out.Counts.OK++
 		}
 	}
-	if args.Pool != "" && len(out.Pools) == 0 && !HasErrors(ctx) {
+	if args.Pool != "" && len(out.Pools) == 0 && !toolkit.HasErrors(ctx) {
 		return out, fmt.Errorf("no ZFS pool named %s on the nodes read", args.Pool)
 	}
 	return out, nil
@@ -262,10 +263,10 @@ func poolInfo(ctx context.Context, node string, p proxmox.ZFSPool, det *proxmox.
 	}
 	v := analyze.EvaluatePool(ap, now, analyze.ZFSOptions{})
 	info := ZFSPoolInfo{Node: node, Pool: p.Name, State: v.State, Severity: string(v.Severity), Reasons: v.Reasons,
-		SizeGiB: GiB(p.Size), AllocGiB: GiB(p.Alloc), FreeGiB: GiB(p.Free), UsedPct: v.UsedPct, FragPct: float64(p.Frag),
-		DedupRatio: Round(float64(p.Dedup), 2), Guidance: v.Guidance}
+		SizeGiB: toolkit.GiB(p.Size), AllocGiB: toolkit.GiB(p.Alloc), FreeGiB: toolkit.GiB(p.Free), UsedPct: v.UsedPct, FragPct: float64(p.Frag),
+		DedupRatio: toolkit.Round(float64(p.Dedup), 2), Guidance: v.Guidance}
 	if a := v.Alert(); a != nil {
-		AddAlert(ctx, *a)
+		toolkit.AddAlert(ctx, *a)
 	}
 	if det == nil {
 		return info
@@ -312,10 +313,10 @@ func poolInfo(ctx context.Context, node string, p proxmox.ZFSPool, det *proxmox.
 		dv := analyze.EvaluateDisk(*d, analyze.DiskThresholds{})
 		info.Disks = append(info.Disks, ZFSMemberDisk{DevPath: d.DevPath, Model: d.Model, Serial: d.Serial, Health: d.Health,
 			WearoutRemainingPct: d.WearoutRemainingPct, Severity: string(dv.Severity), Reasons: dv.Reasons})
-		AddAlert(ctx, analyze.MemberDiskAlerts(p.Name, *d, dv)...)
+		toolkit.AddAlert(ctx, analyze.MemberDiskAlerts(p.Name, *d, dv)...)
 	}
 	if len(disks) > 0 && len(info.Disks) == 0 && len(leaves) > 0 {
-		AddUnavailable(ctx, "SMART data of "+node+"/"+p.Name+" members", "no disk of /disks/list matches the pool's member devices")
+		toolkit.AddUnavailable(ctx, "SMART data of "+node+"/"+p.Name+" members", "no disk of /disks/list matches the pool's member devices")
 	}
 	return info
 }

@@ -3,6 +3,8 @@ package tools
 import (
 	"strings"
 	"testing"
+
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func TestZFSHealthDemo(t *testing.T) {
@@ -44,7 +46,7 @@ func TestZFSHealthDemo(t *testing.T) {
 		t.Errorf("guidance %v", p.Guidance)
 	}
 	a := out.alert("pve-node03/rpool", "")
-	if a == nil || a.Severity != SeverityCritical || !strings.Contains(a.Message, "DEGRADED") {
+	if a == nil || a.Severity != toolkit.SeverityCritical || !strings.Contains(a.Message, "DEGRADED") {
 		t.Errorf("alert %+v in %+v", a, out.Alerts)
 	}
 	for _, q := range out.Pools[1:] {

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pvemcp/pvemcp/config"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func newCallCmd(a *app) *cobra.Command {
@@ -39,7 +39,7 @@ func newCallCmd(a *app) *cobra.Command {
 			defer rt.cleanup()
 			wireGate(rt, a.log, planStoreFile)
 			ro := readOnly || rt.cfg.ReadOnly
-			srv := tools.NewServer(rt.env, tools.Select(ro, nil))
+			srv := toolkit.NewServer(rt.env, toolkit.Select(ro, nil))
 			if t := findTool(args[0]); ro && t != nil && t.Write() {
 				return &exitError{code: 1, msg: fmt.Sprintf("%s changes the cluster, and pvemcp is read-only here (%s)", t.Name, readOnlySource(readOnly, rt))}
 			}
@@ -48,7 +48,7 @@ func newCallCmd(a *app) *cobra.Command {
 				raw = json.RawMessage(args[1])
 			}
 			res, err := srv.Call(cmd.Context(), args[0], raw)
-			if errors.Is(err, tools.ErrUnknownTool) {
+			if errors.Is(err, toolkit.ErrUnknownTool) {
 				names := ""
 				for i, t := range srv.Tools() {
 					if i > 0 {
@@ -94,7 +94,7 @@ func newCallCmd(a *app) *cobra.Command {
 func listCallable(a *app, readOnly bool) error {
 	var b bytes.Buffer
 	b.WriteString("Usage: pvemcp call TOOL [ARGS_JSON]   (add --demo to try the built-in demo cluster)\n\nTools:\n")
-	for _, t := range tools.Select(readOnly, nil) {
+	for _, t := range toolkit.Select(readOnly, nil) {
 		kind := ""
 		if t.Write() {
 			kind = "  (write: plans a change, confirm_plan applies it)"
@@ -105,8 +105,8 @@ func listCallable(a *app, readOnly bool) error {
 	return err
 }
 
-func findTool(name string) *tools.Tool {
-	for _, t := range tools.All() {
+func findTool(name string) *toolkit.Tool {
+	for _, t := range toolkit.All() {
 		if t.Name == name {
 			return t
 		}

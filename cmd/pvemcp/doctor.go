@@ -19,6 +19,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/proxmox"
+	"github.com/pvemcp/pvemcp/toolkit"
 	"github.com/pvemcp/pvemcp/tools"
 )
 
@@ -339,7 +340,7 @@ func caFileProblem(path string) string {
 // privileges maps the token's permissions to the tools that will work.
 func (d *doctor) privileges(ctx context.Context, c *proxmox.Client) {
 	const in = "  "
-	srv := tools.NewServer(&tools.Env{Client: c, Log: d.a.log}, tools.All())
+	srv := toolkit.NewServer(&toolkit.Env{Client: c, Log: d.a.log}, toolkit.All())
 	res, err := srv.Call(ctx, "check_permissions", nil)
 	if err != nil || res.IsError {
 		msg := ""
@@ -364,7 +365,7 @@ func (d *doctor) privileges(ctx context.Context, c *proxmox.Client) {
 	// (confirm_plan: it runs what another tool planned) needs no privilege
 	// of its own.
 	write := map[string]bool{}
-	served := tools.Select(d.readOnly, nil)
+	served := toolkit.Select(d.readOnly, nil)
 	assessed := map[string]bool{}
 	for _, t := range r.Tools {
 		assessed[t.Tool] = true

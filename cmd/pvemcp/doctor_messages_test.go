@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/pvemcp/pvemcp/config"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestDoctorTrueCauses: a missing CA file is reported under TLS, once, not
@@ -34,12 +34,12 @@ func TestDoctorTrueCauses(t *testing.T) {
 
 	// Served tools: all of them, or the read tools when read-only.
 	code, out = e.doctor(t, "--cluster", "pinned")
-	if n := len(tools.Select(false, nil)); code != 0 || !strings.Contains(out, " of "+strconv.Itoa(n)+" tools work") {
+	if n := len(toolkit.Select(false, nil)); code != 0 || !strings.Contains(out, " of "+strconv.Itoa(n)+" tools work") {
 		t.Errorf("tool count (%d served): %d\n%s", n, code, out)
 	}
 	t.Setenv(config.EnvReadOnly, "true")
 	code, out = e.doctor(t, "--cluster", "pinned")
-	if n := len(tools.Select(true, nil)); code != 0 || !strings.Contains(out, " of "+strconv.Itoa(n)+" tools work") {
+	if n := len(toolkit.Select(true, nil)); code != 0 || !strings.Contains(out, " of "+strconv.Itoa(n)+" tools work") {
 		t.Errorf("read-only tool count (%d served): %d\n%s", n, code, out)
 	}
 	t.Setenv(config.EnvReadOnly, "")

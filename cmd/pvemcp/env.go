@@ -12,12 +12,12 @@ import (
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // runtime is a prepared tool environment plus what must be released at exit.
 type runtime struct {
-	env     *tools.Env
+	env     *toolkit.Env
 	cfg     *config.Config
 	clients *config.Clients // every configured cluster (nil in demo mode)
 	cleanup func()
@@ -37,8 +37,8 @@ func newRuntime(opts config.Options, demo, needCluster bool, log zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	env := &tools.Env{
-		Thresholds: tools.Thresholds{RAMPct: cfg.Thresholds.RAMPct, StoragePct: cfg.Thresholds.StoragePct, CPUPct: cfg.Thresholds.CPUPct},
+	env := &toolkit.Env{
+		Thresholds: toolkit.Thresholds{RAMPct: cfg.Thresholds.RAMPct, StoragePct: cfg.Thresholds.StoragePct, CPUPct: cfg.Thresholds.CPUPct},
 		Log:        log,
 	}
 	rt := &runtime{env: env, cfg: cfg, cleanup: func() {}}

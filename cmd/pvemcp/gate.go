@@ -6,7 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pvemcp/pvemcp/guard"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // EnvAuditLog overrides where the approval gate's audit log is written.
@@ -50,5 +50,5 @@ func wireGate(rt *runtime, log zerolog.Logger, planStore string) {
 	store := guard.NewStore(guard.WithAudit(audit), guard.WithBackend(backend))
 	prev := rt.cleanup
 	rt.cleanup = func() { prev(); _ = store.Close() }
-	rt.env.Gate = tools.NewGate(store, rt.cfg.Approval, rt.cfg.Protected)
+	rt.env.Gate = toolkit.NewGate(store, rt.cfg.Approval, rt.cfg.Protected)
 }

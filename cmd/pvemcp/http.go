@@ -18,7 +18,7 @@ import (
 
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 type httpOptions struct {
@@ -109,10 +109,10 @@ func serveHTTP(ctx context.Context, ms *mcpserver.Server, o httpOptions, log zer
 		SessionIdleTTL: sessionIdleTTL,
 		Context: func(ctx context.Context, r *http.Request) context.Context {
 			if ts, _ := headerToolsets(r); ts != nil {
-				ctx = tools.WithRequestToolsets(ctx, ts)
+				ctx = toolkit.WithRequestToolsets(ctx, ts)
 			}
 			who, _ := r.Context().Value(principalKey{}).(httpPrincipal)
-			return tools.WithCaller(ctx, tools.Caller{Principal: who.Name, ReadOnly: who.ReadOnly, Anonymous: who.Anonymous})
+			return toolkit.WithCaller(ctx, toolkit.Caller{Principal: who.Name, ReadOnly: who.ReadOnly, Anonymous: who.Anonymous})
 		},
 	})
 	mux := http.NewServeMux()

@@ -15,11 +15,10 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pvemcp/pvemcp/guard"
-	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/internal/simtest"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func sha(tok string) string {
@@ -37,8 +36,8 @@ func writeMCPServer(t *testing.T, sim *pvesim.Sim, audit string) *mcpserver.Serv
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { al.Close() })
-	gate := tools.NewGate(guard.NewStore(guard.WithAudit(al)), guard.ApprovalNonce, guard.Protection{})
-	return mcpserver.New(tools.NewServer(&tools.Env{Client: c, Gate: gate}, tools.Select(false, nil)), "test")
+	gate := toolkit.NewGate(guard.NewStore(guard.WithAudit(al)), guard.ApprovalNonce, guard.Protection{})
+	return mcpserver.New(toolkit.NewServer(&toolkit.Env{Client: c, Gate: gate}, toolkit.Select(false, nil)), "test")
 }
 
 func httpClient(t *testing.T, url, token, version string) *client.Client {

@@ -19,7 +19,7 @@ import (
 	"github.com/pvemcp/pvemcp/internal/simtest"
 	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // lockedBuffer collects logs written from several goroutines.
@@ -146,12 +146,12 @@ func TestSecretNeverLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &tools.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	env.Gate = tools.NewGate(guard.NewStore(guard.WithAudit(audit)), guard.ApprovalNonce, guard.Protection{})
+	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+	env.Gate = toolkit.NewGate(guard.NewStore(guard.WithAudit(audit)), guard.ApprovalNonce, guard.Protection{})
 	env.Gate.TaskPoll = 1
-	srv := tools.NewServer(env, tools.All())
+	srv := toolkit.NewServer(env, toolkit.All())
 	ctx := context.Background()
-	call := func(name, args string) *tools.Result {
+	call := func(name, args string) *toolkit.Result {
 		res, err := srv.Call(ctx, name, json.RawMessage(args))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

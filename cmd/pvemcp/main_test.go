@@ -18,11 +18,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pvemcp/pvemcp/config"
-	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/internal/simtest"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // clearEnv removes every configuration variable for the test.
@@ -73,7 +72,7 @@ func TestVersionAndTools(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 	code, out, _ = runCLI(t, "", "tools", "--markdown")
-	if code != 0 || out != tools.Markdown(tools.Select(false, nil)) {
+	if code != 0 || out != toolkit.Markdown(toolkit.Select(false, nil)) {
 		t.Errorf("tools --markdown: %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "", "tools", "--demo", "--read-only")
@@ -96,13 +95,13 @@ func TestVersionAndTools(t *testing.T) {
 	}
 	t.Setenv(config.EnvToolsets, "")
 	code, out, _ = runCLI(t, "", "serve", "--help")
-	for _, ts := range tools.ToolsetCatalog() {
+	for _, ts := range toolkit.ToolsetCatalog() {
 		if code != 0 || !strings.Contains(out, "  "+ts.Name) || !strings.Contains(out, ts.Description) {
 			t.Errorf("serve --help lacks toolset %s: %d\n%s", ts.Name, code, out)
 		}
 	}
 	code, out, _ = runCLI(t, "", "tools")
-	if code != 0 || !strings.Contains(out, "inventory (default): "+tools.ToolsetDescription("inventory")) || !strings.Contains(out, "discovery (always)") {
+	if code != 0 || !strings.Contains(out, "inventory (default): "+toolkit.ToolsetDescription("inventory")) || !strings.Contains(out, "discovery (always)") {
 		t.Errorf("tools: %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "", "tools", "--toolsets", "inventory")
@@ -214,7 +213,7 @@ func (s *syncBuf) String() string {
 // demoMCPServer serves the read tools of sim's cluster as its auditor.
 func demoMCPServer(t *testing.T, sim *pvesim.Sim) *mcpserver.Server {
 	t.Helper()
-	return mcpserver.New(tools.NewServer(&tools.Env{Client: simtest.Proxmox(t, sim, "auditor")}, tools.Select(true, nil)), "test")
+	return mcpserver.New(toolkit.NewServer(&toolkit.Env{Client: simtest.Proxmox(t, sim, "auditor")}, toolkit.Select(true, nil)), "test")
 }
 
 // startHTTP serves ms over HTTP on a loopback port until the test ends.

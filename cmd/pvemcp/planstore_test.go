@@ -22,11 +22,10 @@ import (
 	"github.com/pvemcp/pvemcp/config"
 	"github.com/pvemcp/pvemcp/guard"
 	"github.com/pvemcp/pvemcp/internal/redistest"
-	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/internal/simtest"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // TestCLIPlanThenConfirmWithFileStore: `pvemcp call <write>` then, in
@@ -114,8 +113,8 @@ func startReplicaMode(t *testing.T, sim *pvesim.Sim, redisURL, name, audit, toke
 	}
 	store := guard.NewStore(guard.WithAudit(al), guard.WithBackend(backend), guard.WithReplica(name))
 	t.Cleanup(func() { _ = store.Close() })
-	gate := tools.NewGate(store, mode, guard.Protection{})
-	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: c, Gate: gate}, tools.Select(false, nil)), "test")
+	gate := toolkit.NewGate(store, mode, guard.Protection{})
+	ms := mcpserver.New(toolkit.NewServer(&toolkit.Env{Client: c, Gate: gate}, toolkit.Select(false, nil)), "test")
 	return serveReplica(t, ms, store, token)
 }
 

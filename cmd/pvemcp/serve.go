@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 type serveFlags struct {
@@ -58,14 +58,14 @@ func newServeCmd(a *app) *cobra.Command {
 	fl.BoolVar(&f.readOnly, "read-only", false, "register no write tool")
 	fl.StringSliceVar(&f.toolsets, "toolsets", nil, "toolsets served from the start: default, all, or names from the list below (default $PVEMCP_TOOLSETS or the config file's toolsets)")
 	fl.BoolVar(&f.dynamic, "dynamic-toolsets", true, "serve list_toolsets and enable_toolset so a client can turn on the other toolsets at run time")
-	cmd.Long += "\n\nToolsets (--toolsets; default: " + strings.Join(tools.DefaultToolsets, ",") + "; the others on request):\n" + toolsetHelp()
+	cmd.Long += "\n\nToolsets (--toolsets; default: " + strings.Join(toolkit.DefaultToolsets, ",") + "; the others on request):\n" + toolsetHelp()
 	return cmd
 }
 
 // toolsetHelp lists the toolsets with their descriptions, one a line.
 func toolsetHelp() string {
 	var b strings.Builder
-	for _, ts := range tools.ToolsetCatalog() {
+	for _, ts := range toolkit.ToolsetCatalog() {
 		fmt.Fprintf(&b, "  %-12s %s\n", ts.Name, ts.Description)
 	}
 	return b.String()
@@ -75,27 +75,27 @@ func toolsetHelp() string {
 // toolsets every tool the configuration allows, else only those of the named
 // toolsets) and the toolsets served from the start. Serving nothing is
 // refused with the reason.
-func servedTools(label string, names []string, readOnly, dynamic bool) ([]*tools.Tool, []string, error) {
-	start, err := tools.ResolveToolsets(names)
+func servedTools(label string, names []string, readOnly, dynamic bool) ([]*toolkit.Tool, []string, error) {
+	start, err := toolkit.ResolveToolsets(names)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", label, err)
 	}
-	var universe []*tools.Tool
+	var universe []*toolkit.Tool
 	if dynamic {
-		universe = tools.Select(readOnly, nil)
+		universe = toolkit.Select(readOnly, nil)
 	} else {
-		universe = tools.Visible(tools.Select(readOnly, nil), start)
-		var kept []*tools.Tool
+		universe = toolkit.Visible(toolkit.Select(readOnly, nil), start)
+		var kept []*toolkit.Tool
 		for _, t := range universe {
-			if t.Toolset != tools.ToolsetDiscovery || slices.Contains(start, tools.ToolsetDiscovery) {
+			if t.Toolset != toolkit.ToolsetDiscovery || slices.Contains(start, toolkit.ToolsetDiscovery) {
 				kept = append(kept, t)
 			}
 		}
 		universe = kept
 	}
 	served := 0
-	for _, t := range tools.Visible(universe, start) {
-		if t.Toolset != tools.ToolsetDiscovery {
+	for _, t := range toolkit.Visible(universe, start) {
+		if t.Toolset != toolkit.ToolsetDiscovery {
 			served++
 		}
 	}
@@ -104,13 +104,13 @@ func servedTools(label string, names []string, readOnly, dynamic bool) ([]*tools
 		if readOnly {
 			why = "--read-only removes their write tools"
 		}
-		return nil, nil, fmt.Errorf("%s %s serves no tool: %s (known toolsets: %s)", label, strings.Join(names, ","), why, strings.Join(tools.ToolsetNames(), ", "))
+		return nil, nil, fmt.Errorf("%s %s serves no tool: %s (known toolsets: %s)", label, strings.Join(names, ","), why, strings.Join(toolkit.ToolsetNames(), ", "))
 	}
 	return universe, start, nil
 }
 
 func serve(ctx context.Context, a *app, f *serveFlags) error {
-	if _, err := tools.ResolveToolsets(f.toolsets); err != nil {
+	if _, err := toolkit.ResolveToolsets(f.toolsets); err != nil {
 		return fmt.Errorf("--toolsets: %w", err)
 	}
 	rt, err := newRuntime(a.configOptions(), f.demo, true, a.log)
@@ -127,8 +127,8 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	rt.env.Limit = tools.NewCallLimit(tools.DefaultCallLimit, tools.DefaultCallWait)
-	srv := tools.NewServer(rt.env, ts)
+	rt.env.Limit = toolkit.NewCallLimit(toolkit.DefaultCallLimit, toolkit.DefaultCallWait)
+	srv := toolkit.NewServer(rt.env, ts)
 	if f.dynamic {
 		srv.StartWith(start)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 func newToolsCmd(a *app) *cobra.Command {
@@ -24,18 +24,18 @@ func newToolsCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Listing needs no cluster; --demo is accepted for symmetry.
 			_ = demo
-			ts := tools.Select(readOnly, nil)
+			ts := toolkit.Select(readOnly, nil)
 			if cmd.Flags().Changed("toolsets") {
 				var err error
 				if ts, _, err = servedTools("--toolsets", toolsets, readOnly, true); err != nil {
 					return err
 				}
-				start, _ := tools.ResolveToolsets(toolsets)
-				ts = tools.Visible(ts, start)
+				start, _ := toolkit.ResolveToolsets(toolsets)
+				ts = toolkit.Visible(ts, start)
 			}
 			switch {
 			case markdown:
-				_, err := fmt.Fprint(a.stdout, tools.Markdown(ts))
+				_, err := fmt.Fprint(a.stdout, toolkit.Markdown(ts))
 				return err
 			case asJSON:
 				list := make([]any, len(ts))
@@ -50,8 +50,8 @@ func newToolsCmd(a *app) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			for _, set := range tools.ToolsetCatalog() {
-				var in []*tools.Tool
+			for _, set := range toolkit.ToolsetCatalog() {
+				var in []*toolkit.Tool
 				for _, t := range ts {
 					if t.Toolset == set.Name {
 						in = append(in, t)
@@ -62,9 +62,9 @@ func newToolsCmd(a *app) *cobra.Command {
 				}
 				when := "on request"
 				switch {
-				case set.Name == tools.ToolsetDiscovery:
+				case set.Name == toolkit.ToolsetDiscovery:
 					when = "always"
-				case slices.Contains(tools.DefaultToolsets, set.Name):
+				case slices.Contains(toolkit.DefaultToolsets, set.Name):
 					when = "default"
 				}
 				fmt.Fprintf(tw, "%s (%s): %s\n", set.Name, when, set.Description)

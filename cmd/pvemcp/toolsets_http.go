@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // toolsetsHeader names the toolsets an HTTP request starts from instead of
@@ -21,7 +21,7 @@ func headerToolsets(r *http.Request) ([]string, error) {
 	if v == "" {
 		return nil, nil
 	}
-	ts, err := tools.ResolveToolsets(strings.Split(v, ","))
+	ts, err := toolkit.ResolveToolsets(strings.Split(v, ","))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", toolsetsHeader, err)
 	}

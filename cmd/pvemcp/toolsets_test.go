@@ -12,10 +12,9 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/internal/simtest"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/mcpserver"
+	"github.com/pvemcp/pvemcp/toolkit"
 )
 
 // Over HTTP with 2025-11-25 sessions, a toolset one session enables shows in
@@ -28,7 +27,7 @@ func TestHTTPEnabledToolsetsPerSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: c}, ts).StartWith(start), "test")
+	ms := mcpserver.New(toolkit.NewServer(&toolkit.Env{Client: c}, ts).StartWith(start), "test")
 	base := startHTTP(t, ms, httpOptions{token: "s3cret-token-for-toolsets"})
 	ctx := context.Background()
 	session := func() (*client.Client, chan string) {
@@ -117,7 +116,7 @@ func TestHTTPToolsetsHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := startHTTP(t, mcpserver.New(tools.NewServer(&tools.Env{Client: c}, ts).StartWith(start), "test"), httpOptions{})
+	base := startHTTP(t, mcpserver.New(toolkit.NewServer(&toolkit.Env{Client: c}, ts).StartWith(start), "test"), httpOptions{})
 	ctx := context.Background()
 	for _, version := range []string{"2025-11-25", mcp.ProtocolVersion20260728} {
 		t.Run(version, func(t *testing.T) {

@@ -26,12 +26,12 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/pvemcp/pvemcp/mcpserver"
-	"github.com/pvemcp/pvemcp/proxmox"
 	"github.com/pvemcp/pvemcp/internal/simtest"
+	"github.com/pvemcp/pvemcp/mcpserver"
 	"github.com/pvemcp/pvemcp/proxmox/pvesim"
 	"github.com/pvemcp/pvemcp/resources"
-	"github.com/pvemcp/pvemcp/tools"
+	"github.com/pvemcp/pvemcp/toolkit"
+	_ "github.com/pvemcp/pvemcp/tools" // registers the tools
 )
 
 //go:embed testdata/host.html
@@ -92,7 +92,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	sim := simtest.Demo(t)
-	ms := mcpserver.New(tools.NewServer(&tools.Env{Client: simtest.Proxmox(t, sim, "operator")}, tools.Select(true, nil)), "test").MCP()
+	ms := mcpserver.New(toolkit.NewServer(&toolkit.Env{Client: simtest.Proxmox(t, sim, "operator")}, toolkit.Select(true, nil)), "test").MCP()
 	caps := mcp.ClientCapabilities{Extensions: map[string]any{resources.AppsExtension: map[string]any{"mimeTypes": []string{resources.ViewMIMEType}}}}
 	c := simtest.InProcess(t, ms, simtest.MCP{Name: "viewtest", Capabilities: caps})
 	mc, ctx := c.Client, context.Background()

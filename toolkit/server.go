@@ -1,4 +1,4 @@
-package tools
+package toolkit
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ type Env struct {
 	// Log receives structured logs (stderr only).
 	Log zerolog.Logger
 	// Gate is the approval gate of the write tools and confirm_plan
-	// (tools/confirm_plan.go); without it they refuse.
+	// (gate.go); without it they refuse.
 	Gate *Gate
 	// ClusterNames lists the configured clusters when there are several;
 	// every tool then takes an optional "cluster" argument, and Cluster
@@ -49,10 +49,11 @@ type Env struct {
 	Limit *CallLimit
 }
 
-// multiCluster reports whether tools take a cluster argument.
-func (e *Env) multiCluster() bool { return len(e.ClusterNames) > 1 && e.Cluster != nil }
+// MultiCluster reports whether tools take a cluster argument.
+func (e *Env) MultiCluster() bool { return len(e.ClusterNames) > 1 && e.Cluster != nil }
 
-func (e *Env) now() time.Time {
+// Time returns the current time (Now when set).
+func (e *Env) Time() time.Time {
 	if e.Now != nil {
 		return e.Now()
 	}
@@ -79,10 +80,12 @@ var ErrNoCluster = errors.New("no Proxmox cluster configured: set PROXMOX_VE_END
 
 // Client returns the Proxmox client for this call.
 func Client(ctx context.Context) (*proxmox.Client, error) {
-	return EnvFrom(ctx).client(ctx)
+	return EnvFrom(ctx).ProxmoxClient(ctx)
 }
 
-func (e *Env) client(ctx context.Context) (*proxmox.Client, error) {
+// ProxmoxClient returns the Proxmox client of a call with this environment:
+// Client, else the one Connect gives, else the reason there is none.
+func (e *Env) ProxmoxClient(ctx context.Context) (*proxmox.Client, error) {
 	switch {
 	case e.Client != nil:
 		return e.Client, nil
@@ -170,7 +173,7 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	}
 	ctx = withToolArgs(ctx, args)
 	env := s.env
-	if env.multiCluster() {
+	if env.MultiCluster() {
 		var err error
 		if env, args, err = s.routeCluster(args); err != nil {
 			return errorResult(fmt.Sprintf("invalid arguments for %s: %s", name, err.Error())), nil
@@ -188,7 +191,7 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	rec := proxmox.NewRecorder()
 	notes := &Notes{}
 	ctx = withServer(WithEnv(proxmox.WithRecorder(withNotes(ctx, notes), rec), env), s)
-	fetched := s.env.now().UTC()
+	fetched := s.env.Time().UTC()
 	start := time.Now()
 
 	data, err := s.invoke(ctx, t, av)
@@ -205,7 +208,7 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (*
 	}
 	ev.Msg("tool call")
 	if len(rec.Calls()) > 0 {
-		if c, err := env.client(ctx); err == nil && c.TLSWarning() != "" {
+		if c, err := env.ProxmoxClient(ctx); err == nil && c.TLSWarning() != "" {
 			AddAlert(ctx, Alert{Severity: SeverityWarning, Subject: "cluster", Metric: "tls", Message: c.TLSWarning()})
 		}
 	}
@@ -276,7 +279,7 @@ func (s *Server) routeCluster(args json.RawMessage) (*Env, json.RawMessage, erro
 // InputSchema is t's input schema as served: with several clusters it gains
 // the optional "cluster" argument.
 func (s *Server) InputSchema(t *Tool) json.RawMessage {
-	if !s.env.multiCluster() {
+	if !s.env.MultiCluster() {
 		return t.InputSchema
 	}
 	in := *t.in
@@ -300,7 +303,7 @@ func clusterName(ctx context.Context, env *Env, rec *proxmox.Recorder) string {
 	// configuration from the environment, the name Proxmox reports in
 	// /cluster/status (read once per process).
 	seen := rec.ClusterName()
-	c, err := env.client(ctx)
+	c, err := env.ProxmoxClient(ctx)
 	if err != nil {
 		return seen
 	}

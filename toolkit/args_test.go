@@ -1,4 +1,4 @@
-package tools
+package toolkit
 
 import (
 	"encoding/json"
@@ -76,7 +76,7 @@ func TestSchemaReflection(t *testing.T) {
 	type tree struct {
 		Root node `json:"root"`
 	}
-	if _, err := reflectSchema(reflect.TypeFor[tree](), false); err == nil || !strings.Contains(err.Error(), "cycle detected for type tools.node") {
+	if _, err := reflectSchema(reflect.TypeFor[tree](), false); err == nil || !strings.Contains(err.Error(), "cycle detected for type toolkit.node") {
 		t.Errorf("recursive type: got %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package tools
+package toolkit
 
 import (
 	"context"
@@ -25,25 +25,32 @@ func withToolArgs(ctx context.Context, args json.RawMessage) context.Context {
 	return context.WithValue(ctx, toolArgsKey{}, args)
 }
 
-func toolArgs(ctx context.Context) json.RawMessage {
+// ToolArgs returns the raw arguments of the running tool call, which a write
+// tool's plan keeps (guard.Plan.Args).
+func ToolArgs(ctx context.Context) json.RawMessage {
 	a, _ := ctx.Value(toolArgsKey{}).(json.RawMessage)
 	return a
 }
 
 type replanKey struct{}
 
-// replanCapture receives the plan a write tool makes while it is run
-// again for a confirmation.
-type replanCapture struct {
-	calls   []guard.Call
-	recheck guard.Recheck
-	done    bool
+// Replan receives the plan a write tool makes while it is run again for a
+// confirmation: the tool fills it instead of proposing the plan, and returns
+// ErrReplanned.
+type Replan struct {
+	Calls   []guard.Call
+	Recheck guard.Recheck
+	Done    bool
 }
 
-var errReplanned = errors.New("plan captured for a confirmation")
+// ErrReplanned is what a write tool returns once it filled the call's
+// Replan.
+var ErrReplanned = errors.New("plan captured for a confirmation")
 
-func captureFrom(ctx context.Context) *replanCapture {
-	c, _ := ctx.Value(replanKey{}).(*replanCapture)
+// ReplanFrom returns the Replan to fill when this call plans again for a
+// confirmation (nil for an ordinary call).
+func ReplanFrom(ctx context.Context) *Replan {
+	c, _ := ctx.Value(replanKey{}).(*Replan)
 	return c
 }
 
@@ -60,7 +67,7 @@ func (s *Server) replan(ctx context.Context, p guard.Plan) ([]guard.Call, guard.
 		args = json.RawMessage("{}")
 	}
 	env := s.env
-	if env.multiCluster() {
+	if env.MultiCluster() {
 		var err error
 		if env, args, err = s.routeCluster(args); err != nil {
 			return nil, nil, err
@@ -70,15 +77,15 @@ func (s *Server) replan(ctx context.Context, p guard.Plan) ([]guard.Call, guard.
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &replanCapture{}
+	c := &Replan{}
 	ctx = context.WithValue(ctx, replanKey{}, c)
 	ctx = WithEnv(proxmox.WithRecorder(withNotes(ctx, &Notes{}), proxmox.NewRecorder()), env)
 	_, err = s.invoke(ctx, t, av)
-	if !c.done {
+	if !c.Done {
 		if err == nil {
 			err = errors.New("the tool made no plan")
 		}
 		return nil, nil, fmt.Errorf("planning again: %w", err)
 	}
-	return c.calls, c.recheck, nil
+	return c.Calls, c.Recheck, nil
 }

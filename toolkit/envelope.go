@@ -1,4 +1,4 @@
-package tools
+package toolkit
 
 import (
 	"context"
@@ -198,14 +198,15 @@ func Compact(f float64) float64 {
 const (
 	kib = 1024.0
 	mib = kib * 1024
-	gib = mib * 1024
+	// BytesPerGiB is a GiB in bytes, for sizes not rounded by GiB.
+	BytesPerGiB = mib * 1024
 )
 
 // GiB converts bytes to GiB with 1 decimal.
-func GiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/gib, 1) }
+func GiB[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/BytesPerGiB, 1) }
 
 // GiB2 converts bytes to GiB with 2 decimals (small sizes).
-func GiB2[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/gib, 2) }
+func GiB2[T ~int64 | ~uint64 | ~float64 | ~int](b T) float64 { return Round(float64(b)/BytesPerGiB, 2) }
 
 // Pct is used/total as a percentage with 1 decimal; 0 when total is 0.
 func Pct[T ~int64 | ~uint64 | ~float64 | ~int](used, total T) float64 {

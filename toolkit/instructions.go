@@ -1,4 +1,4 @@
-package tools
+package toolkit
 
 import (
 	"reflect"
@@ -36,7 +36,7 @@ func InstructionsFor(ts []*Tool) string {
 	if len(start) > 0 {
 		lines = append(lines, "Start with "+strings.Join(start, ", ")+".")
 	}
-	if has[confirmPlanName] {
+	if has[ConfirmPlanName] {
 		lines = append(lines, "Write tools only return a plan; nothing changes until confirm_plan is called with the plan's id and nonce after the user approved it.")
 	}
 	if has["enable_toolset"] {

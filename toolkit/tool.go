@@ -1,4 +1,4 @@
-package tools
+package toolkit
 
 import (
 	"context"
@@ -146,9 +146,9 @@ func build(m Meta, at, rt reflect.Type, invoke func(context.Context, reflect.Val
 	case m.Toolset == "":
 		return nil, fmt.Errorf("toolset missing")
 	case m.Hints == nil:
-		return nil, fmt.Errorf("hints missing: set all four explicitly (tools.ReadHints for reads)")
+		return nil, fmt.Errorf("hints missing: set all four explicitly (toolkit.ReadHints for reads)")
 	case m.Needs == nil:
-		return nil, fmt.Errorf("needs missing: list the Proxmox privileges it needs (tools.NeedsNothing if none)")
+		return nil, fmt.Errorf("needs missing: list the Proxmox privileges it needs (toolkit.NeedsNothing if none)")
 	case m.Hints.ReadOnly && m.Hints.Destructive:
 		return nil, fmt.Errorf("a read-only tool cannot be destructive")
 	}
@@ -177,7 +177,7 @@ func build(m Meta, at, rt reflect.Type, invoke func(context.Context, reflect.Val
 	return &Tool{Meta: m, InputSchema: marshalSchema(in), OutputSchema: marshalSchema(out), in: in, argsT: at, invoke: invoke}, nil
 }
 
-// registry holds every tool registered by the files of this package.
+// registry holds every tool registered (by package tools, from init).
 var registry struct {
 	mu    sync.Mutex
 	tools map[string]*Tool
