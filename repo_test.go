@@ -6,9 +6,11 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestNoReferenceOutsideRepository: the repository is self-contained. No
@@ -90,4 +92,121 @@ func TestGoProxmoxOnlyInTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+const (
+	mcpSDK       = "github.com/mark3labs/mcp-go"
+	mcpServerPkg = "github.com/pvemcp/pvemcp/mcpserver"
+)
+
+// TestMCPSDKBehindOneDoor: package mcpserver is the only production code
+// that imports the MCP SDK (mcp-go), and only cmd/pvemcp imports mcpserver,
+// so the tools, the framework they are written against (toolkit) and every
+// other package build without the SDK; switching SDKs touches mcpserver
+// alone. Tests elsewhere may drive a server as a client does, with the SDK's
+// client packages, but reach its server side only through mcpserver; the
+// framework's own tests import neither.
+func TestMCPSDKBehindOneDoor(t *testing.T) {
+	bad, files, err := sdkDoorViolations(os.DirFS("."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 100 {
+		t.Fatalf("only %d Go files parsed: not run from the repository root?", files)
+	}
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
+
+// TestSDKDoorCheckerCatchesViolations: the checker above reports each kind
+// of import it forbids, and only those.
+func TestSDKDoorCheckerCatchesViolations(t *testing.T) {
+	file := func(pkg string, imports ...string) *fstest.MapFile {
+		src := "package " + pkg + "\n\nimport (\n"
+		for _, im := range imports {
+			src += "\t_ \"" + im + "\"\n"
+		}
+		return &fstest.MapFile{Data: []byte(src + ")\n")}
+	}
+	fsys := fstest.MapFS{
+		// allowed
+		"mcpserver/server.go":      file("mcpserver", mcpSDK+"/server", mcpSDK+"/mcp"),
+		"mcpserver/server_test.go": file("mcpserver", mcpSDK+"/client"),
+		"cmd/pvemcp/serve.go":      file("main", mcpServerPkg),
+		"tools/confirm_test.go":    file("tools", mcpSDK+"/client", mcpSDK+"/mcp", mcpServerPkg),
+		// forbidden
+		"tools/confirm_plan.go":     file("tools", mcpSDK+"/mcp"),
+		"tools/nodes.go":            file("tools", mcpServerPkg),
+		"toolkit/peer_test.go":      file("toolkit", mcpSDK+"/client"),
+		"toolkit/server_test.go":    file("toolkit", mcpServerPkg),
+		"resources/views_test.go":   file("resources_test", mcpSDK+"/server"),
+		"cmd/pvemcp/http.go":        file("main", mcpSDK+"/server"),
+		"internal/x/mcpserver/a.go": file("a", mcpSDK),
+	}
+	bad, files, err := sdkDoorViolations(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files != len(fsys) {
+		t.Errorf("parsed %d files, want %d", files, len(fsys))
+	}
+	want := []string{"cmd/pvemcp/http.go", "internal/x/mcpserver/a.go", "resources/views_test.go",
+		"toolkit/peer_test.go", "toolkit/server_test.go", "tools/confirm_plan.go", "tools/nodes.go"}
+	var got []string
+	for _, b := range bad {
+		got = append(got, strings.Fields(b)[0])
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("violations:\n%s\nwant one for each of %v", strings.Join(bad, "\n"), want)
+	}
+}
+
+// sdkDoorViolations lists the imports TestMCPSDKBehindOneDoor forbids in
+// fsys, one line each starting with the file's path, in path order.
+func sdkDoorViolations(fsys fs.FS) (bad []string, files int, err error) {
+	fset := token.NewFileSet()
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", ".cache", "node_modules":
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		src, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		f, err := parser.ParseFile(fset, p, src, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		files++
+		dir := path.Dir(p)
+		test := strings.HasSuffix(p, "_test.go")
+		for _, im := range f.Imports {
+			ip := strings.Trim(im.Path.Value, `"`)
+			sdk := ip == mcpSDK || strings.HasPrefix(ip, mcpSDK+"/")
+			switch {
+			case sdk && dir == "mcpserver":
+			case sdk && !test:
+				bad = append(bad, p+" imports "+ip+": only package mcpserver may import the MCP SDK")
+			case (sdk || ip == mcpServerPkg) && dir == "toolkit":
+				bad = append(bad, p+" imports "+ip+": the tool framework and its tests know no MCP SDK")
+			case sdk && (ip == mcpSDK+"/server" || strings.HasPrefix(ip, mcpSDK+"/server/")):
+				bad = append(bad, p+" imports "+ip+": tests reach the SDK's server side through mcpserver")
+			case ip == mcpServerPkg && !test && dir != "cmd/pvemcp":
+				bad = append(bad, p+" imports mcpserver: only cmd/pvemcp serves MCP")
+			}
+		}
+		return nil
+	})
+	return bad, files, err
 }
