@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect, startHttpServer, textOf } from './lib.mjs';
 import { toolArgs } from './tool-args.mjs';
 
-// Toolsets pvemcp leaves off by default (tools/tool.go, DefaultToolsets).
+// Toolsets pvemcp leaves off by default (toolkit/tool.go, DefaultToolsets).
 const OFF_BY_DEFAULT = ['snapshots', 'lifecycle', 'agent', 'diagnostics'];
 
 async function callOk(client, name, args, stderr) {
