@@ -97,6 +97,9 @@ func TestGoProxmoxOnlyInTests(t *testing.T) {
 const (
 	mcpSDK       = "github.com/mark3labs/mcp-go"
 	mcpServerPkg = "github.com/pvemcp/pvemcp/mcpserver"
+	// simtestPkg is test support: it starts MCP clients of a server, as
+	// tests do, and no production file may import it.
+	simtestPkg = "github.com/pvemcp/pvemcp/internal/simtest"
 )
 
 // TestMCPSDKBehindOneDoor: package mcpserver is the only production code
@@ -105,7 +108,8 @@ const (
 // other package build without the SDK; switching SDKs touches mcpserver
 // alone. Tests elsewhere may drive a server as a client does, with the SDK's
 // client packages, but reach its server side only through mcpserver; the
-// framework's own tests import neither.
+// framework's own tests import neither. internal/simtest, the tests' shared
+// support, counts as test code, and production code never imports it.
 func TestMCPSDKBehindOneDoor(t *testing.T) {
 	bad, files, err := sdkDoorViolations(os.DirFS("."))
 	if err != nil {
@@ -135,6 +139,8 @@ func TestSDKDoorCheckerCatchesViolations(t *testing.T) {
 		"mcpserver/server_test.go": file("mcpserver", mcpSDK+"/client"),
 		"cmd/pvemcp/serve.go":      file("main", mcpServerPkg),
 		"tools/confirm_test.go":    file("tools", mcpSDK+"/client", mcpSDK+"/mcp", mcpServerPkg),
+		"internal/simtest/mcp.go":  file("simtest", mcpSDK+"/client", mcpSDK+"/server"),
+		"tools/list_test.go":       file("tools", simtestPkg),
 		// forbidden
 		"tools/confirm_plan.go":     file("tools", mcpSDK+"/mcp"),
 		"tools/nodes.go":            file("tools", mcpServerPkg),
@@ -143,6 +149,7 @@ func TestSDKDoorCheckerCatchesViolations(t *testing.T) {
 		"resources/views_test.go":   file("resources_test", mcpSDK+"/server"),
 		"cmd/pvemcp/http.go":        file("main", mcpSDK+"/server"),
 		"internal/x/mcpserver/a.go": file("a", mcpSDK),
+		"tools/zfs_health.go":       file("tools", simtestPkg),
 	}
 	bad, files, err := sdkDoorViolations(fsys)
 	if err != nil {
@@ -152,7 +159,7 @@ func TestSDKDoorCheckerCatchesViolations(t *testing.T) {
 		t.Errorf("parsed %d files, want %d", files, len(fsys))
 	}
 	want := []string{"cmd/pvemcp/http.go", "internal/x/mcpserver/a.go", "resources/views_test.go",
-		"toolkit/peer_test.go", "toolkit/server_test.go", "tools/confirm_plan.go", "tools/nodes.go"}
+		"toolkit/peer_test.go", "toolkit/server_test.go", "tools/confirm_plan.go", "tools/nodes.go", "tools/zfs_health.go"}
 	var got []string
 	for _, b := range bad {
 		got = append(got, strings.Fields(b)[0])
@@ -190,12 +197,14 @@ func sdkDoorViolations(fsys fs.FS) (bad []string, files int, err error) {
 		}
 		files++
 		dir := path.Dir(p)
-		test := strings.HasSuffix(p, "_test.go")
+		test := strings.HasSuffix(p, "_test.go") || dir == "internal/simtest"
 		for _, im := range f.Imports {
 			ip := strings.Trim(im.Path.Value, `"`)
 			sdk := ip == mcpSDK || strings.HasPrefix(ip, mcpSDK+"/")
 			switch {
-			case sdk && dir == "mcpserver":
+			case sdk && (dir == "mcpserver" || dir == "internal/simtest"):
+			case ip == simtestPkg && !test:
+				bad = append(bad, p+" imports internal/simtest: test support is never part of the binary")
 			case sdk && !test:
 				bad = append(bad, p+" imports "+ip+": only package mcpserver may import the MCP SDK")
 			case (sdk || ip == mcpServerPkg) && dir == "toolkit":
