@@ -30,10 +30,14 @@ MODULE              := github.com/pvemcp/pvemcp
 # - harness.Local and its methods: the harness package's documented
 #   controller over an in-process simulator, for Go harnesses that import
 #   it (the eval suite does); the binary drives a simulator's control plane.
+# - mcpserver.Server.MCP: hands the SDK's server to in-process MCP clients
+#   in the tests of other packages (tools, resources, cmd/pvemcp), which may
+#   not import the SDK's server side themselves (TestMCPSDKBehindOneDoor).
 # Anything else only tests call is dead in production: delete it, or move it
 # to a _test.go file of its package.
 DEADCODE_ALLOW      := internal/redistest.* internal/simtest.* guard.WithClock guard.WithReplica \
-                       proxmox/pvesim/harness.Local proxmox/pvesim/harness.local.*
+                       proxmox/pvesim/harness.Local proxmox/pvesim/harness.local.* \
+                       mcpserver.Server.MCP
 
 # Go files of the project (the caches hold none of ours).
 GOFILES    = $(shell find . -name '*.go' -not -path './.cache/*' -not -path './.git/*' -not -path '*/node_modules/*')
