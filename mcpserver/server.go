@@ -287,7 +287,10 @@ func (p *peer) Ask(id, state string, q toolkit.Question) error {
 	return toolkit.ErrAsked
 }
 
-// Progress sends notifications/progress when the client gave a token.
+// Progress sends notifications/progress when the client gave a token, and
+// waits until it is on its way: a notification still queued when the
+// result is written reaches the client after it (which then drops it) or,
+// on mcp-go's transports, not at all.
 func (p *peer) Progress(done, total float64, message string) {
 	if p.req.Params.Meta == nil || p.req.Params.Meta.ProgressToken == nil {
 		return
@@ -298,6 +301,7 @@ func (p *peer) Progress(done, total float64, message string) {
 		"total":         total,
 		"message":       message,
 	})
+	awaitForwarded(p.ctx)
 }
 
 // ToolsChanged tells a 2025-era session that its tool list changed; a
@@ -313,8 +317,9 @@ func (p *peer) ToolsChanged() {
 // awaitForwarded waits (briefly, bounded) until the session's notification
 // queue is empty and its forwarder had a moment to write: mcp-go's
 // streamable HTTP transport drops a notification that its forwarder took
-// off the queue just as the request ended, so returning at once could lose
-// the list_changed the client relies on.
+// off the queue just as the request ended, and its stdio transport writes
+// queued notifications from another goroutine than the result, so returning
+// at once could lose the list_changed or progress the client relies on.
 func awaitForwarded(ctx context.Context) {
 	cs := server.ClientSessionFromContext(ctx)
 	if cs == nil {
