@@ -126,17 +126,19 @@ func (c *Client) Tasks(ctx context.Context, node string, f TaskFilter) ([]Task, 
 	return out, total, nil
 }
 
-// TaskStatus reads one task's status (running|stopped and exit status).
-func (c *Client) TaskStatus(ctx context.Context, upid string) (*Task, error) {
+// TaskStatus reads GET /nodes/{node}/tasks/{upid}/status once: Status is
+// running|stopped, ExitStatus the exit text once stopped. It has no end time
+// (the node's task list has it). On error it returns the zero Task.
+func (c *Client) TaskStatus(ctx context.Context, upid string) (Task, error) {
 	p, err := taskPath(upid, "status")
 	if err != nil {
-		return nil, err
+		return Task{}, err
 	}
 	var t Task
 	if err := c.get(ctx, p, nil, &t); err != nil {
-		return nil, err
+		return Task{}, err
 	}
-	return &t, nil
+	return t, nil
 }
 
 // TaskLogLine is one line of a task log: its 1-based number and text.
@@ -155,7 +157,12 @@ func (c *Client) TaskLog(ctx context.Context, upid string, start, limit int) ([]
 	if start < 0 || limit < 0 {
 		return nil, 0, invalidf("invalid task log range start=%d limit=%d", start, limit)
 	}
-	q := url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(limit)}}
+	return c.taskLog(ctx, p, url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(limit)}})
+}
+
+// taskLog reads a task log (p from taskPath) with query q: the lines and the
+// log's total line count.
+func (c *Client) taskLog(ctx context.Context, p string, q url.Values) ([]TaskLogLine, int, error) {
 	env, err := c.getEnvelope(ctx, p, q)
 	if err != nil {
 		return nil, 0, err
@@ -169,25 +176,6 @@ func (c *Client) TaskLog(ctx context.Context, upid string, start, limit int) ([]
 		total = int(*env.Total)
 	}
 	return out, total, nil
-}
-
-// TaskState is GET /nodes/{node}/tasks/{upid}/status, as far as waiting for a
-// write's task needs it.
-type TaskState struct {
-	UPID       string `json:"upid"`
-	Node       string `json:"node"`
-	Type       string `json:"type"`
-	ID         string `json:"id"`
-	Status     string `json:"status"`     // running | stopped
-	ExitStatus string `json:"exitstatus"` // OK, WARNINGS: n, or the error; only when stopped
-}
-
-// Done reports a finished task.
-func (t TaskState) Done() bool { return t.Status == "stopped" }
-
-// OK reports a task that finished without error (warnings included).
-func (t TaskState) OK() bool {
-	return t.Done() && (t.ExitStatus == "OK" || strings.HasPrefix(t.ExitStatus, "WARNINGS"))
 }
 
 // UPIDNode returns the node a UPID names ("UPID:node:..."), or "".
@@ -207,19 +195,6 @@ func taskPath(upid string, rest string) (string, error) {
 	return apiPath("nodes", node, "tasks", upid, rest), nil
 }
 
-// PollTask reads a task's status once.
-func (c *Client) PollTask(ctx context.Context, upid string) (TaskState, error) {
-	p, err := taskPath(upid, "status")
-	if err != nil {
-		return TaskState{}, err
-	}
-	var st TaskState
-	if err := c.get(ctx, p, nil, &st); err != nil {
-		return TaskState{}, err
-	}
-	return st, nil
-}
-
 // TaskErrorLines reads a finished task's log and returns the lines that
 // explain a failure (ERROR:, TASK ERROR:, "failed", "unable to", "error").
 func (c *Client) TaskErrorLines(ctx context.Context, upid string) ([]string, error) {
@@ -227,11 +202,9 @@ func (c *Client) TaskErrorLines(ctx context.Context, upid string) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	var lines []struct {
-		N Int    `json:"n"`
-		T string `json:"t"`
-	}
-	if err := c.get(ctx, p, url.Values{"limit": {"0"}}, &lines); err != nil {
+	// limit=0 alone reads the whole log (start defaults to 0).
+	lines, _, err := c.taskLog(ctx, p, url.Values{"limit": {"0"}})
+	if err != nil {
 		return nil, err
 	}
 	var out []string

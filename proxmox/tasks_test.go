@@ -2,42 +2,39 @@ package proxmox
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
-func TestPollTaskAndTaskErrorLines(t *testing.T) {
+func TestTaskStatusAndTaskErrorLines(t *testing.T) {
 	upid := "UPID:pve2:000B5212:0062A3F4:68A5C1D2:vzstart:203:root@pam!mcp:"
 	c := canned(t, map[string]string{
-		"/nodes/pve2/tasks/" + upid + "/status": `{"data":{"upid":"` + upid + `","node":"pve2","type":"vzstart","id":"203","status":"stopped","exitstatus":"CT 203 already running"}}`,
+		"/nodes/pve2/tasks/" + upid + "/status": `{"data":{"upid":"` + upid + `","node":"pve2","pid":750354,"starttime":1755693522,"type":"vzstart","id":"203","user":"root@pam","tokenid":"mcp","status":"stopped","exitstatus":"CT 203 already running"}}`,
 		"/nodes/pve2/tasks/" + upid + "/log":    `{"data":[{"n":1,"t":"starting"},{"n":2,"t":"TASK ERROR: CT 203 already running"}],"total":2}`,
 	})
-	ctx := context.Background()
-	st, err := c.PollTask(ctx, upid)
-	if err != nil || !st.Done() || st.OK() {
-		t.Fatalf("task %+v %v", st, err)
+	rec := NewRecorder()
+	ctx := WithRecorder(context.Background(), rec)
+	st, err := c.TaskStatus(ctx, upid)
+	want := Task{UPID: upid, Node: "pve2", PID: 750354, StartTime: 1755693522, Type: "vzstart", ID: "203", User: "root@pam",
+		TokenID: "mcp", Status: "stopped", ExitStatus: "CT 203 already running"}
+	if err != nil || st != want {
+		t.Fatalf("task %+v %v, want %+v", st, err, want)
 	}
 	lines, err := c.TaskErrorLines(ctx, upid)
 	if err != nil || len(lines) != 1 || lines[0] != "TASK ERROR: CT 203 already running" {
 		t.Fatalf("error lines %q %v", lines, err)
 	}
-	if _, err := c.PollTask(ctx, "UPID:../x"); KindOf(err) != KindInvalid {
-		t.Fatalf("invalid UPID: %v", err)
+	// The error lines read the whole log with limit=0 alone: the path a
+	// failed write's sources name.
+	calls := rec.Calls()
+	if len(calls) != 2 || !strings.HasSuffix(calls[0].Path, ":/status") || !strings.HasSuffix(calls[1].Path, ":/log?limit=0") {
+		t.Errorf("calls %+v", calls)
 	}
-}
-
-func TestTaskStateOK(t *testing.T) {
-	for _, tc := range []struct {
-		st       TaskState
-		done, ok bool
-	}{
-		{TaskState{Status: "running"}, false, false},
-		{TaskState{Status: "stopped", ExitStatus: "OK"}, true, true},
-		{TaskState{Status: "stopped", ExitStatus: "WARNINGS: 2"}, true, true},
-		{TaskState{Status: "stopped", ExitStatus: "unable to lock"}, true, false},
-	} {
-		if tc.st.Done() != tc.done || tc.st.OK() != tc.ok {
-			t.Errorf("%+v: Done %v OK %v, want %v %v", tc.st, tc.st.Done(), tc.st.OK(), tc.done, tc.ok)
-		}
+	if st, err := c.TaskStatus(ctx, "UPID:../x"); KindOf(err) != KindInvalid || st != (Task{}) {
+		t.Fatalf("invalid UPID: %+v %v", st, err)
+	}
+	if _, err := c.TaskErrorLines(ctx, "UPID:../x"); KindOf(err) != KindInvalid {
+		t.Fatalf("invalid UPID: %v", err)
 	}
 }
 

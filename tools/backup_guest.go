@@ -392,11 +392,7 @@ func confirmBackupHook(ctx context.Context, c *proxmox.Client, res *ConfirmResul
 			toolkit.AddErr(ctx, "", fmt.Errorf("reading the vzdump log %s: %w", s.UPID, err))
 			continue
 		}
-		ll := make([]analyze.LogLine, len(lines))
-		for i, x := range lines {
-			ll[i] = analyze.LogLine{N: int(x.N), Text: x.T}
-		}
-		parsed := analyze.ParseVzdumpLog(ll, analyze.VzdumpParseOptions{TaskEnded: true})
+		parsed := parseVzdumpLog(lines, true)
 		for _, g := range parsed.Guests {
 			o := BackupOutcome{VMID: g.VMID, Status: g.Status, Reason: g.Reason}
 			if g.Archive != "" && g.Status != analyze.OutcomeFailed {

@@ -236,11 +236,7 @@ func backupStatus(ctx context.Context, args BackupArgs) (BackupResult, error) {
 			toolkit.AddErr(ctx, runs[i].Node, l.Err)
 			continue
 		}
-		ll := make([]analyze.LogLine, len(l.Value))
-		for j, x := range l.Value {
-			ll[j] = analyze.LogLine{N: int(x.N), Text: x.T}
-		}
-		parsed := analyze.ParseVzdumpLog(ll, analyze.VzdumpParseOptions{TaskEnded: runs[i].EndEpoch > 0})
+		parsed := parseVzdumpLog(l.Value, runs[i].EndEpoch > 0)
 		runs[i].Log = &parsed
 	}
 

@@ -288,7 +288,7 @@ func execute(ctx context.Context, c *proxmox.Client, g *toolkit.Gate, a guard.Ap
 				step.Status = "unknown"
 				res.Outcome = "unknown"
 				res.Message = fmt.Sprintf("the outcome of Proxmox task %s is unknown: %v. The task may still be running; follow it with get_task.", wr.UPID, err)
-			case !st.OK():
+			case !taskEndedOK(st):
 				step.Status = "failed"
 				step.ErrorLines, _ = c.TaskErrorLines(ctx, wr.UPID)
 				step.ErrorLines = capAll(step.ErrorLines, maxLineChars)
@@ -330,11 +330,11 @@ func upidType(upid string) string {
 
 // waitTask polls the task until it stops or ctx ends; at ctx's deadline
 // the error says how long it waited and what the last status read gave.
-func waitTask(ctx context.Context, c *proxmox.Client, g *toolkit.Gate, upid string, done, total float64) (proxmox.TaskState, error) {
+func waitTask(ctx context.Context, c *proxmox.Client, g *toolkit.Gate, upid string, done, total float64) (proxmox.Task, error) {
 	tick := time.NewTicker(g.PollInterval())
 	defer tick.Stop()
 	start := time.Now()
-	deadline := func(st proxmox.TaskState, last error) (proxmox.TaskState, error) {
+	deadline := func(st proxmox.Task, last error) (proxmox.Task, error) {
 		waited := time.Since(start).Round(time.Millisecond)
 		if last != nil {
 			return st, fmt.Errorf("no task status after waiting %s (last read: %v)", waited, last)
@@ -343,8 +343,8 @@ func waitTask(ctx context.Context, c *proxmox.Client, g *toolkit.Gate, upid stri
 	}
 	var last error
 	for {
-		st, err := c.PollTask(ctx, upid)
-		if err == nil && st.Done() {
+		st, err := c.TaskStatus(ctx, upid)
+		if err == nil && st.Status == "stopped" {
 			return st, nil
 		}
 		if err != nil {

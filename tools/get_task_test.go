@@ -113,3 +113,23 @@ func TestGetTaskUnknownLogLines(t *testing.T) {
 		t.Errorf("guests %+v", out.Backup.Guests)
 	}
 }
+
+// TestTaskEndedOK: a status answer is a success once stopped with OK or
+// warnings; running or stopped with an error is not.
+func TestTaskEndedOK(t *testing.T) {
+	for _, tc := range []struct {
+		st proxmox.Task
+		ok bool
+	}{
+		{proxmox.Task{Status: "running"}, false},
+		{proxmox.Task{Status: "running", ExitStatus: "OK"}, false},
+		{proxmox.Task{Status: "stopped", ExitStatus: "OK"}, true},
+		{proxmox.Task{Status: "stopped", ExitStatus: "WARNINGS: 2"}, true},
+		{proxmox.Task{Status: "stopped", ExitStatus: "unable to lock"}, false},
+		{proxmox.Task{Status: "stopped"}, false},
+	} {
+		if got := taskEndedOK(tc.st); got != tc.ok {
+			t.Errorf("%+v: taskEndedOK %v, want %v", tc.st, got, tc.ok)
+		}
+	}
+}

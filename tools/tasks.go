@@ -233,12 +233,12 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 		return GetTaskResult{}, err
 	}
 	node := proxmox.UPIDNode(args.UPID)
-	out := GetTaskResult{Task: taskInfo(*st, node), State: st.Status, ExitStatus: st.ExitStatus, LogLines: total, Tail: []string{}}
+	out := GetTaskResult{Task: taskInfo(st, node), State: st.Status, ExitStatus: st.ExitStatus, LogLines: total, Tail: []string{}}
 	out.Task.Status = st.ExitStatus
 	if st.Status == "running" {
 		out.Task.Status = "running"
 	}
-	out.OK = st.Status == "stopped" && analyze.TaskOK(st.ExitStatus)
+	out.OK = taskEndedOK(st)
 	if out.Task.End == "" && st.Status == "stopped" {
 		// The status answer has no end time; the node's task list has it.
 		ts, _, err := c.Tasks(ctx, node, proxmox.TaskFilter{TypeFilter: st.Type, Since: int64(st.StartTime), Until: int64(st.StartTime), Limit: 50})
@@ -272,11 +272,7 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 		}
 	}
 	if st.Type == "vzdump" {
-		ll := make([]analyze.LogLine, len(lines))
-		for i, l := range lines {
-			ll[i] = analyze.LogLine{N: int(l.N), Text: l.T}
-		}
-		p := analyze.ParseVzdumpLog(ll, analyze.VzdumpParseOptions{TaskEnded: st.Status == "stopped"})
+		p := parseVzdumpLog(lines, st.Status == "stopped")
 		vo := &VzdumpOutcome{Status: p.Status, Summary: p.Summary(), Storage: p.Storage, Mode: p.Mode, Guests: []VzdumpGuest{}}
 		for _, g := range p.Guests {
 			vg := VzdumpGuest{VMID: g.VMID, Name: g.Name, Status: g.Status, DurationS: g.DurationSeconds, SizeGiB: toolkit.GiB2(g.SizeBytes),
@@ -303,6 +299,22 @@ func getTask(ctx context.Context, args GetTaskArgs) (GetTaskResult, error) {
 		toolkit.AddAlert(ctx, analyze.EvaluateEndedTask(analyze.Task{Node: node, Type: st.Type, ID: st.ID, UPID: args.UPID, Status: st.ExitStatus})...)
 	}
 	return out, nil
+}
+
+// taskEndedOK reports a task status answer (Client.TaskStatus) of a task
+// that has stopped without error (warnings included).
+func taskEndedOK(st proxmox.Task) bool {
+	return st.Status == "stopped" && analyze.TaskOK(st.ExitStatus)
+}
+
+// parseVzdumpLog parses a vzdump task's log as Client.TaskLog returns it;
+// ended says the task has stopped.
+func parseVzdumpLog(lines []proxmox.TaskLogLine, ended bool) analyze.VzdumpLog {
+	ll := make([]analyze.LogLine, len(lines))
+	for i, l := range lines {
+		ll[i] = analyze.LogLine{N: int(l.N), Text: l.T}
+	}
+	return analyze.ParseVzdumpLog(ll, analyze.VzdumpParseOptions{TaskEnded: ended})
 }
 
 // isErrorLine picks the lines that explain a failure.
