@@ -21,7 +21,8 @@
 //   - forecast.go: FillForecast, FillForecastRows (least-squares days to a
 //     threshold, or no forecast with a reason), EvaluateStorageForecast.
 //   - zfs.go: ParseScan, ParseErrors, WalkVdevs, EvaluatePool (severity,
-//     reasons, host guidance), EvaluateDisk, MemberDiskAlerts,
+//     reasons, host guidance), EvaluateDisk and DiskVerdict.Alert (a
+//     disk's one alert, for list_disks and zfs_health alike),
 //     MatchDiskToVdev.
 //   - vzdump.go: ParseVzdumpLog (every line accounted for; unknown lines
 //     kept), VzdumpLog.Alerts.

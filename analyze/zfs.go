@@ -515,8 +515,11 @@ type DiskThresholds struct {
 
 // DiskVerdict is a disk's SMART verdict.
 type DiskVerdict struct {
-	Node     string   `json:"node"`
-	DevPath  string   `json:"devpath"`
+	Node    string `json:"node"`
+	DevPath string `json:"devpath"`
+	// Model and Serial name the disk in its alert.
+	Model    string   `json:"model,omitempty"`
+	Serial   string   `json:"serial,omitempty"`
 	Severity Severity `json:"severity"`
 	Reasons  []string `json:"reasons,omitempty"`
 }
@@ -529,7 +532,7 @@ func EvaluateDisk(d Disk, t DiskThresholds) DiskVerdict {
 	if t.CriticalRemainingPct <= 0 {
 		t.CriticalRemainingPct = 10
 	}
-	v := DiskVerdict{Node: d.Node, DevPath: d.DevPath, Severity: SeverityOK}
+	v := DiskVerdict{Node: d.Node, DevPath: d.DevPath, Model: d.Model, Serial: d.Serial, Severity: SeverityOK}
 	switch h := strings.ToUpper(strings.TrimSpace(d.Health)); h {
 	case "PASSED", "OK":
 	case "FAILED":
@@ -580,28 +583,27 @@ func MatchDiskToVdev(leaf string, disks []Disk) *Disk {
 	return &disks[best]
 }
 
-// Alert turns a disk verdict into an alert, nil when the disk is ok or only
-// its SMART status is unknown (info).
+// Alert words a disk's verdict: the one alert for a disk, whichever tool
+// reports it (list_disks for every disk, zfs_health for a pool's member
+// disks), so the same fact reads the same. Nil when the disk is ok or only
+// its SMART status is unknown (info). Value counts the findings (failed or
+// unreadable SMART, worn out); the message names the disk by node, device,
+// model and serial, then the findings.
 func (v DiskVerdict) Alert() *Alert {
 	if v.Severity.Rank() < SeverityWarning.Rank() {
 		return nil
 	}
+	var id []string
+	if v.Model != "" {
+		id = append(id, v.Model)
+	}
+	if v.Serial != "" {
+		id = append(id, "serial "+v.Serial)
+	}
+	name := v.Node + " " + v.DevPath
+	if len(id) > 0 {
+		name += " (" + strings.Join(id, ", ") + ")"
+	}
 	return &Alert{Severity: v.Severity, Subject: v.Node + ":" + v.DevPath, Metric: "disk_health", Value: float64(len(v.Reasons)),
-		Message: fmt.Sprintf("%s %s: %s", v.Node, v.DevPath, joinReasons(v.Reasons)), Basis: "health and wearout from /nodes/{node}/disks/list"}
-}
-
-// MemberDiskAlerts turns the verdict of a disk behind a vdev of pool into
-// an alert, none when the disk is ok or only its SMART status is unknown
-// (info). Value is the remaining life in percent (0 when not reported).
-func MemberDiskAlerts(pool string, d Disk, v DiskVerdict) []Alert {
-	if v.Severity.Rank() < SeverityWarning.Rank() {
-		return nil
-	}
-	life := 0.0
-	if d.WearoutRemainingPct != nil {
-		life = *d.WearoutRemainingPct
-	}
-	return []Alert{{Severity: v.Severity, Subject: d.Node + ":" + d.DevPath, Metric: "smart", Value: life,
-		Message: fmt.Sprintf("disk %s (%s %s, member of %s/%s): %s", d.DevPath, d.Model, d.Serial, d.Node, pool, strings.Join(v.Reasons, "; ")),
-		Basis:   "health and wearout (remaining life %) from /nodes/" + d.Node + "/disks/list"}}
+		Message: name + ": " + joinReasons(v.Reasons), Basis: "health and wearout from /nodes/{node}/disks/list"}
 }

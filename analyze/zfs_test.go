@@ -186,47 +186,56 @@ func FuzzParseScan(f *testing.F) {
 	})
 }
 
+// TestDiskAlert: a disk's verdict is worded once, for list_disks and
+// zfs_health alike: metric disk_health, Value the number of findings, the
+// disk named by node, device, model and serial, then the findings.
 func TestDiskAlert(t *testing.T) {
-	w := 5.0
-	if a := EvaluateDisk(Disk{Node: "n", DevPath: "/dev/sdb", Health: "PASSED", WearoutRemainingPct: &w}, DiskThresholds{}).Alert(); a == nil || a.Severity != SeverityCritical || a.Subject != "n:/dev/sdb" {
-		t.Fatalf("%+v", a)
-	}
-	if a := EvaluateDisk(Disk{Health: "UNKNOWN"}, DiskThresholds{}).Alert(); a != nil {
-		t.Fatalf("%+v", a)
-	}
-}
-
-func TestMemberDiskAlerts(t *testing.T) {
 	life := func(v float64) *float64 { return &v }
+	const basis = "health and wearout from /nodes/{node}/disks/list"
 	tests := []struct {
 		name string
 		d    Disk
 		want string // severity:value, "" for no alert
 		msg  string
 	}{
-		{"worn out", Disk{Health: "PASSED", WearoutRemainingPct: life(5)}, "critical:5", "disk /dev/sdb (Samsung S1, member of n/rpool): 5% life remaining"},
-		{"wearing", Disk{Health: "PASSED", WearoutRemainingPct: life(15)}, "warning:15", ""},
-		{"failed SMART, no wearout", Disk{Health: "FAILED"}, "critical:0", "disk /dev/sdb (Samsung S1, member of n/rpool): SMART health FAILED"},
-		{"failed and worn", Disk{Health: "FAILED", WearoutRemainingPct: life(8)}, "critical:8", "disk /dev/sdb (Samsung S1, member of n/rpool): SMART health FAILED; 8% life remaining"},
+		{"worn out", Disk{Health: "PASSED", WearoutRemainingPct: life(5)}, "critical:1", "n /dev/sdb (Samsung, serial S1): 5% life remaining"},
+		{"wearing", Disk{Health: "PASSED", WearoutRemainingPct: life(15)}, "warning:1", "n /dev/sdb (Samsung, serial S1): 15% life remaining"},
+		{"failed SMART, no wearout", Disk{Health: "FAILED"}, "critical:1", "n /dev/sdb (Samsung, serial S1): SMART health FAILED"},
+		{"failed and worn", Disk{Health: "FAILED", WearoutRemainingPct: life(8)}, "critical:2", "n /dev/sdb (Samsung, serial S1): SMART health FAILED; 8% life remaining"},
+		{"unknown SMART and worn", Disk{Health: "UNKNOWN", WearoutRemainingPct: life(18)}, "warning:2", "n /dev/sdb (Samsung, serial S1): SMART health UNKNOWN; 18% life remaining"},
+		{"no model", Disk{Health: "FAILED", Model: "-"}, "critical:1", "n /dev/sdb (serial S1): SMART health FAILED"},
+		{"no model, no serial", Disk{Health: "FAILED", Model: "-", Serial: "-"}, "critical:1", "n /dev/sdb: SMART health FAILED"},
 		{"healthy", Disk{Health: "PASSED", WearoutRemainingPct: life(97)}, "", ""},
 		{"unknown SMART only", Disk{Health: "UNKNOWN"}, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.d.Node, tc.d.DevPath, tc.d.Model, tc.d.Serial = "n", "/dev/sdb", "Samsung", "S1"
-			got := MemberDiskAlerts("rpool", tc.d, EvaluateDisk(tc.d, DiskThresholds{}))
+			tc.d.Node, tc.d.DevPath = "n", "/dev/sdb"
+			// "-" marks an identifier the disk does not report.
+			for _, f := range []struct {
+				p   *string
+				def string
+			}{{&tc.d.Model, "Samsung"}, {&tc.d.Serial, "S1"}} {
+				switch *f.p {
+				case "-":
+					*f.p = ""
+				case "":
+					*f.p = f.def
+				}
+			}
+			got := EvaluateDisk(tc.d, DiskThresholds{}).Alert()
 			if tc.want == "" {
-				if len(got) != 0 {
+				if got != nil {
 					t.Fatalf("alert %+v", got)
 				}
 				return
 			}
-			if len(got) != 1 || fmt.Sprintf("%s:%g", got[0].Severity, got[0].Value) != tc.want || got[0].Subject != "n:/dev/sdb" || got[0].Metric != "smart" ||
-				got[0].Basis != "health and wearout (remaining life %) from /nodes/n/disks/list" {
+			if got == nil || fmt.Sprintf("%s:%g", got.Severity, got.Value) != tc.want || got.Subject != "n:/dev/sdb" || got.Metric != "disk_health" ||
+				got.Basis != basis {
 				t.Fatalf("got %+v, want %s", got, tc.want)
 			}
-			if tc.msg != "" && got[0].Message != tc.msg {
-				t.Errorf("message %q, want %q", got[0].Message, tc.msg)
+			if got.Message != tc.msg {
+				t.Errorf("message %q, want %q", got.Message, tc.msg)
 			}
 		})
 	}

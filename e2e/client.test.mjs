@@ -6,10 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 
 import { MODERN_VERSION, connect, startHttpServer, startSim, textOf } from './lib.mjs';
-import { badArgs, toolArgs } from './tool-args.mjs';
+import { badArgs, declaredArgs, ownArgs, toolArgs } from './tool-args.mjs';
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'];
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
@@ -205,6 +206,11 @@ for (const { transport, era } of combos) {
     }
   });
 }
+
+test('no entry of tool-args.mjs repeats the arguments schemas/tool-args.json publishes', () => {
+  const repeats = Object.keys(ownArgs).filter((name) => isDeepStrictEqual(ownArgs[name], declaredArgs[name]));
+  assert.deepEqual(repeats, [], 'drop these entries: the tools\' own tests declare the same arguments');
+});
 
 test('every transport and era lists the same tools', () => {
   const entries = [...listed.entries()];

@@ -7,6 +7,10 @@
 // schema requires nothing; a tool that requires arguments and has none fails
 // the suite by name. A new tool needs no line here.
 //
+// An entry here is only for arguments computed at run time from another
+// tool's answer, or that deliberately differ from the published ones; one
+// that repeats them fails the suite (client.test.mjs).
+//
 // An entry is either a plain arguments object, or an async function
 // ({ call }) => arguments for tools that need a value another tool returns
 // (call(name, args) returns that tool's structuredContent, and fails the test
@@ -16,14 +20,11 @@
 // Write tools only plan here; confirm_plan executes one harmless plan.
 import { readFileSync } from 'node:fs';
 
-const declared = JSON.parse(readFileSync(new URL('../schemas/tool-args.json', import.meta.url), 'utf8'));
+// The arguments the tools' own Go tests declare, as make snapshots publishes them.
+export const declaredArgs = JSON.parse(readFileSync(new URL('../schemas/tool-args.json', import.meta.url), 'utf8'));
 
-export const toolArgs = {
-  ...declared,
-  get_guest: { vmid: 100 }, // dc01-win2022 on pve-node01
-  get_metrics: { node: 'pve-node03' }, // it needs one of node, vmid or storage
-  enable_toolset: { toolset: 'inventory' }, // on from the start: changes no tool list
-  guest_power: { vmid: 203, action: 'start' }, // dev-sandbox, a stopped container
+// The end-to-end tests' own entries.
+export const ownArgs = {
   migrate_guest: { vmid: 201, target: 'pve-node02' }, // pihole-primary; pve-node02 has room
   update_guest_resources: { vmid: 105, cores: 4 }, // monitoring-stack
   create_vm: { node: 'pve-node02', name: 'e2e-vm', cores: 2, memory_gib: 2, disk_gib: 20 },
@@ -32,9 +33,6 @@ export const toolArgs = {
     ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
     hostname: 'e2e-ct',
   },
-  guest_agent_info: { vmid: 101 }, // app-server-prod, its agent runs
-  clone_guest: { vmid: 9000, count: 2, name: 'e2e-web-{n}' }, // linked clones of the Ubuntu template
-  convert_to_template: { vmid: 203 }, // dev-sandbox, a stopped container
   delete_guest: { vmid: 203 }, // dev-sandbox, stopped
   guest_exec: { vmid: 101, command: ['systemctl', 'is-active', 'nginx'] },
   snapshot_guest: { vmid: 203, action: 'create', name: 'e2e-snap' }, // dev-sandbox, stopped, on ZFS
@@ -62,6 +60,8 @@ export const toolArgs = {
     return { plan_id: plan.plan_id, nonce: plan.nonce };
   },
 };
+
+export const toolArgs = { ...declaredArgs, ...ownArgs };
 
 // Arguments that must be refused with a tool error naming the argument.
 // Every tool is also called with an unknown key and with a wrongly-typed

@@ -88,13 +88,14 @@ func listDisks(ctx context.Context, args ListDisksArgs) (ListDisksResult, error)
 		}
 		for _, d := range r.Value {
 			wear := analyze.ParseWearout(d.Wearout.Text())
-			v := analyze.EvaluateDisk(analyze.Disk{Node: r.Node, DevPath: d.DevPath, Model: d.Model, Serial: d.Serial, Type: d.Type,
+			model, serial := capText(d.Model, maxDiskIDChars), capText(d.Serial, maxDiskIDChars)
+			v := analyze.EvaluateDisk(analyze.Disk{Node: r.Node, DevPath: d.DevPath, Model: model, Serial: serial, Type: d.Type,
 				Health: d.Health, WearoutRemainingPct: wear}, analyze.DiskThresholds{})
 			if a := v.Alert(); a != nil {
 				toolkit.AddAlert(ctx, *a)
 			}
-			e := DiskEntry{Node: r.Node, DevPath: d.DevPath, Type: d.Type, SizeGiB: toolkit.GiB(d.Size), Model: capText(d.Model, maxDiskIDChars),
-				Serial: capText(d.Serial, maxDiskIDChars), UsedBy: capText(d.Used, maxDiskIDChars), Health: d.Health,
+			e := DiskEntry{Node: r.Node, DevPath: d.DevPath, Type: d.Type, SizeGiB: toolkit.GiB(d.Size), Model: model,
+				Serial: serial, UsedBy: capText(d.Used, maxDiskIDChars), Health: d.Health,
 				WearoutRemainingPct: wear, Severity: string(v.Severity), Reasons: v.Reasons}
 			if d.Type == "hdd" && d.RPM > 0 {
 				e.RPM = int(d.RPM)

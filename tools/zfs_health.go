@@ -152,7 +152,10 @@ func zfsHealth(ctx context.Context, args ZFSArgs) (ZFSResult, error) {
 		}
 		var disks []analyze.Disk
 		for _, d := range nz.disks {
-			disks = append(disks, analyze.Disk{Node: r.Node, DevPath: d.DevPath, ByID: d.ByID, Model: d.Model, Serial: d.Serial,
+			// Identifiers capped as list_disks caps them: the disk's alert
+			// reads the same in both tools.
+			disks = append(disks, analyze.Disk{Node: r.Node, DevPath: d.DevPath, ByID: d.ByID,
+				Model: capText(d.Model, maxDiskIDChars), Serial: capText(d.Serial, maxDiskIDChars),
 				Type: d.Type, Health: d.Health, WearoutRemainingPct: analyze.ParseWearout(d.Wearout.Text())})
 		}
 		for _, p := range nz.pools {
@@ -313,7 +316,9 @@ func poolInfo(ctx context.Context, node string, p proxmox.ZFSPool, det *proxmox.
 		dv := analyze.EvaluateDisk(*d, analyze.DiskThresholds{})
 		info.Disks = append(info.Disks, ZFSMemberDisk{DevPath: d.DevPath, Model: d.Model, Serial: d.Serial, Health: d.Health,
 			WearoutRemainingPct: d.WearoutRemainingPct, Severity: string(dv.Severity), Reasons: dv.Reasons})
-		toolkit.AddAlert(ctx, analyze.MemberDiskAlerts(p.Name, *d, dv)...)
+		if a := dv.Alert(); a != nil {
+			toolkit.AddAlert(ctx, *a)
+		}
 	}
 	if len(disks) > 0 && len(info.Disks) == 0 && len(leaves) > 0 {
 		toolkit.AddUnavailable(ctx, "SMART data of "+node+"/"+p.Name+" members", "no disk of /disks/list matches the pool's member devices")

@@ -61,3 +61,27 @@ func TestZFSHealthDemo(t *testing.T) {
 		t.Errorf("node01 rpool: %+v", one.Pools)
 	}
 }
+
+// TestDiskAlertSameInListDisksAndZFSHealth: one disk, one fact, one alert.
+// pve-node03's failed NVMe is a member of its degraded rpool; list_disks and
+// zfs_health both report it, with the very same alert.
+func TestDiskAlertSameInListDisksAndZFSHealth(t *testing.T) {
+	e := readEnv(t)
+	var disks, zfs envelopeOut
+	healthCall(t, e, "list_disks", `{}`, &disks)
+	healthCall(t, e, "zfs_health", `{}`, &zfs)
+	const subject = "pve-node03:/dev/nvme1n1"
+	a, b := disks.alert(subject, ""), zfs.alert(subject, "")
+	if a == nil || b == nil {
+		t.Fatalf("list_disks alerts %+v, zfs_health alerts %+v", disks.Alerts, zfs.Alerts)
+	}
+	if *a != *b {
+		t.Errorf("the same disk, two alerts:\nlist_disks %+v\nzfs_health %+v", *a, *b)
+	}
+	want := toolkit.Alert{Severity: toolkit.SeverityCritical, Subject: subject, Metric: "disk_health", Value: 1,
+		Message: "pve-node03 /dev/nvme1n1 (SAMSUNG MZQL23T8HCLS-00A07, serial S64HNE0R803002): SMART health FAILED",
+		Basis:   "health and wearout from /nodes/{node}/disks/list"}
+	if *a != want {
+		t.Errorf("alert %+v\nwant  %+v", *a, want)
+	}
+}
