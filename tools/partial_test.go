@@ -37,8 +37,8 @@ var faultKinds = []struct {
 // (the default is 15 s). Healthy calls to the loopback simulator take
 // milliseconds, but a month of RRD rows under -race on a loaded two-core
 // machine, with other packages' tests running beside, took more than 10 s:
-// 30 s leaves room (the hang cases wait it out, mostly in parallel).
-const partialTimeout = 30 * time.Second
+// 20 s leaves room (the hang cases wait it out, two at a time).
+const partialTimeout = 20 * time.Second
 
 func newPartialEnv(t *testing.T) *testEnv {
 	t.Helper()
