@@ -250,6 +250,34 @@ func (q *frameQuery) text(sel string) string {
 	return run(q, "text of "+sel, chromedp.Text(chromedp.CSS(sel), q.in()))
 }
 
+// texts is the text of every node sel matches. The view may redraw between
+// finding the nodes and reading them (their ids are then gone), so a read
+// that loses a node starts again, a few times.
+func (q *frameQuery) texts(sel string) []string {
+	q.t.Helper()
+	var err error
+	for range 5 {
+		nodes, nerr := chromedp.Run(q.ctx, chromedp.Nodes(chromedp.CSSAll(sel), q.in()))
+		if err = nerr; err != nil {
+			break
+		}
+		var out []string
+		for _, n := range nodes {
+			var text string
+			if text, err = chromedp.Run(q.ctx, chromedp.TextContent(chromedp.NodeIDs{n.NodeID})); err != nil {
+				break
+			}
+			out = append(out, text)
+		}
+		if err == nil {
+			return out
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	q.t.Fatalf("%s: text of %s: %v", q.id, sel, err)
+	return nil
+}
+
 func (q *frameQuery) attr(sel, name string) string {
 	q.t.Helper()
 	return run(q, "attribute "+name+" of "+sel, chromedp.AttributeValue(chromedp.CSS(sel), name, q.in())).Value
@@ -646,10 +674,7 @@ func checkMetrics(q *frameQuery, res map[string]any) {
 	}
 	first := int64(num(pts[0].(map[string]any)["time"]))
 	want := time.Unix(first, 0).In(loc).Format("15:04")
-	var labels []string
-	for _, n := range run(q, "labels", chromedp.Nodes(chromedp.CSSAll(`.series[data-field="cpu_pct"] svg text`), q.in())) {
-		labels = append(labels, run(q, "label", chromedp.TextContent(chromedp.NodeIDs{n.NodeID})))
-	}
+	labels := q.texts(`.series[data-field="cpu_pct"] svg text`)
 	if !slices.Contains(labels, want) {
 		q.t.Errorf("time axis %v lacks the first point's time %s in %s", labels, want, zone)
 	}
