@@ -48,11 +48,26 @@ func (s *syncBuffer) String() string {
 
 func newTestEnv(t testing.TB, token string) *testEnv {
 	t.Helper()
+	return demoEnv(t, token, []string{toolkit.ToolsetInventory})
+}
+
+// demoEnv serves the read tools of toolsets on the test's demo simulator,
+// read with token, logging at debug level into the env's buffer.
+func demoEnv(t testing.TB, token string, toolsets []string) *testEnv {
+	t.Helper()
 	sim := simtest.Demo(t)
 	c := simtest.Proxmox(t, sim, token)
 	logs := &syncBuffer{}
 	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, []string{toolkit.ToolsetInventory})), logs: logs}
+	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, toolsets)), logs: logs}
+}
+
+// tokenOr is token[0], or def without one.
+func tokenOr(def string, token []string) string {
+	if len(token) > 0 {
+		return token[0]
+	}
+	return def
 }
 
 // simEnv serves the given toolsets (nil: all) against a simulator of its
@@ -145,15 +160,7 @@ var healthToolsets = []string{toolkit.ToolsetMetrics, toolkit.ToolsetStorage, to
 
 func newHealthEnv(t testing.TB, token ...string) *testEnv {
 	t.Helper()
-	sim := simtest.Demo(t)
-	who := "operator"
-	if len(token) > 0 {
-		who = token[0]
-	}
-	c := simtest.Proxmox(t, sim, who)
-	logs := &syncBuffer{}
-	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, healthToolsets)), logs: logs}
+	return demoEnv(t, tokenOr("operator", token), healthToolsets)
 }
 
 // healthCall runs a tool, fails on a tool error, checks the envelope and the
@@ -209,15 +216,7 @@ func (e envelopeOut) errorFor(node string) bool {
 // simulator with the given token (operator by default).
 func newDiagEnv(t testing.TB, token ...string) *testEnv {
 	t.Helper()
-	sim := simtest.Demo(t)
-	who := "operator"
-	if len(token) > 0 {
-		who = token[0]
-	}
-	c := simtest.Proxmox(t, sim, who)
-	logs := &syncBuffer{}
-	env := &toolkit.Env{Client: c, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
-	return &testEnv{sim: sim, client: c, srv: toolkit.NewServer(env, toolkit.Select(true, []string{toolkit.ToolsetDiagnostics, toolkit.ToolsetStorage})), logs: logs}
+	return demoEnv(t, tokenOr("operator", token), []string{toolkit.ToolsetDiagnostics, toolkit.ToolsetStorage})
 }
 
 // readEnv serves every read tool on the shared demo simulator with the operator token.
