@@ -276,12 +276,9 @@ func backupGuest(ctx context.Context, args BackupGuestArgs) (BackupGuestResult, 
 			return err
 		}
 		for _, g := range guests {
-			now, err := findGuest(ctx, c, int(g.VMID))
+			now, err := guestOnPlanNode(ctx, c, int(g.VMID), guestKind(g.Type), g.Node)
 			if err != nil {
 				return err
-			}
-			if now.Node != g.Node {
-				return fmt.Errorf("%s %d moved from %s to %s since the plan", guestKind(g.Type), g.VMID, g.Node, now.Node)
 			}
 			if now.Lock != "" {
 				return fmt.Errorf("%s %d is now locked (%s)", guestKind(g.Type), g.VMID, now.Lock)

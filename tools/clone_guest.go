@@ -338,12 +338,9 @@ func cloneGuest(ctx context.Context, args CloneArgs) (CloneResult, error) {
 		if err != nil {
 			return err
 		}
-		now, err := findGuest(ctx, c, args.VMID)
+		now, err := guestOnPlanNode(ctx, c, args.VMID, kind, srcNode)
 		if err != nil {
 			return err
-		}
-		if now.Node != srcNode {
-			return fmt.Errorf("%s %d moved from %s to %s since the plan", kind, args.VMID, srcNode, now.Node)
 		}
 		if now.Lock != "" {
 			return fmt.Errorf("%s %d is now locked (%s)", kind, args.VMID, now.Lock)

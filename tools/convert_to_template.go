@@ -105,13 +105,11 @@ func convertToTemplate(ctx context.Context, args TemplateArgs) (TemplateResult, 
 		if err != nil {
 			return err
 		}
-		now, err := findGuest(ctx, c, args.VMID)
+		now, err := guestOnPlanNode(ctx, c, args.VMID, kind, node)
 		if err != nil {
 			return err
 		}
 		switch {
-		case now.Node != node:
-			return fmt.Errorf("%s %d moved from %s to %s since the plan", kind, args.VMID, node, now.Node)
 		case now.Status != "stopped":
 			return fmt.Errorf("%s %d is now %s; it must be stopped", kind, args.VMID, now.Status)
 		case bool(now.Template):

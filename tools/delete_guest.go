@@ -228,12 +228,9 @@ func deleteGuest(ctx context.Context, args DeleteArgs) (DeleteResult, error) {
 		if err != nil {
 			return err
 		}
-		now, err := findGuest(ctx, c, args.VMID)
+		now, err := guestOnPlanNode(ctx, c, args.VMID, kind, node)
 		if err != nil {
 			return err
-		}
-		if now.Node != node {
-			return fmt.Errorf("%s %d moved from %s to %s since the plan", kind, args.VMID, node, now.Node)
 		}
 		if now.Status != "stopped" {
 			return fmt.Errorf("%s %d is now %s; it must be stopped", kind, args.VMID, now.Status)

@@ -78,6 +78,19 @@ func (p *planBuilder) require(ctx context.Context, needs ...guard.Need) error {
 
 func vmPath(vmid int) string { return fmt.Sprintf("/vms/%d", vmid) }
 
+// guestOnPlanNode reads guest vmid again when a plan is confirmed and
+// refuses it when it moved off the node the plan was made for.
+func guestOnPlanNode(ctx context.Context, c *proxmox.Client, vmid int, kind, node string) (proxmox.Resource, error) {
+	now, err := findGuest(ctx, c, vmid)
+	if err != nil {
+		return now, err
+	}
+	if now.Node != node {
+		return now, fmt.Errorf("%s %d moved from %s to %s since the plan", kind, vmid, node, now.Node)
+	}
+	return now, nil
+}
+
 // findGuest locates a VM or container by VMID in /cluster/resources.
 func findGuest(ctx context.Context, c *proxmox.Client, vmid int) (proxmox.Resource, error) {
 	rs, err := c.Resources(ctx, proxmox.ResourceVM)

@@ -525,12 +525,9 @@ func snapshotGuest(ctx context.Context, args SnapshotArgs) (SnapshotResult, erro
 		if err != nil {
 			return err
 		}
-		now, err := findGuest(ctx, c, args.VMID)
+		now, err := guestOnPlanNode(ctx, c, args.VMID, kind, g.Node)
 		if err != nil {
 			return err
-		}
-		if now.Node != g.Node {
-			return fmt.Errorf("%s %d moved from %s to %s since the plan", kind, args.VMID, g.Node, now.Node)
 		}
 		if now.Lock != "" {
 			return fmt.Errorf("%s %d is now locked (%s)", kind, args.VMID, now.Lock)
