@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pvemcp/pvemcp/proxmox"
@@ -67,4 +68,26 @@ func TestSnapshotGuestZFSRefusalAndRollback(t *testing.T) {
 	// The auditor may not snapshot.
 	a := newWriteEnv(t, "auditor")
 	a.mustFail("snapshot_guest", map[string]any{"vmid": 203, "action": "create", "name": "x1"}, "VM.Snapshot")
+}
+
+// A guest that moved to another node between plan and confirmation is
+// refused at confirm time, naming both nodes, and nothing is sent for it.
+func TestSnapshotGuestMovedSincePlan(t *testing.T) {
+	t.Parallel()
+	w := newWriteEnv(t, "operator")
+	from := w.guest(203).Node
+	plan := w.plan("s1", "snapshot_guest", map[string]any{"vmid": 203, "action": "create", "name": "before-move"})
+	w.mustConfirm("s1", w.plan("s1", "migrate_guest", map[string]any{"vmid": 203, "target": "pve-node01"}))
+	if from == "pve-node01" {
+		t.Fatal("container 203 starts on pve-node01: the move tests nothing")
+	}
+	sent := len(w.writes())
+	out, errText := w.confirm("s1", plan)
+	want := fmt.Sprintf("container 203 moved from %s to pve-node01 since the plan", from)
+	if !strings.Contains(errText+fmt.Sprint(out["message"]), want) {
+		t.Fatalf("confirm after the move: %q %v, want %q", errText, out, want)
+	}
+	if n := len(w.writes()); n != sent {
+		t.Fatalf("%d more writes after the refused confirmation", n-sent)
+	}
 }
