@@ -34,11 +34,11 @@ type serverProc struct {
 }
 
 // startServeHTTP runs `pvemcp serve --http 127.0.0.1:0` for the simulator
-// env and returns its base URL.
-func startServeHTTP(b *testing.B, simEnv []string) *serverProc {
+// env, with extra environment, and returns the process and its base URL.
+func startServeHTTP(b *testing.B, simEnv []string, extra ...string) *serverProc {
 	b.Helper()
 	cmd := exec.Command(pvemcpBinary(b), "--log-level", "info", "serve", "--http", "127.0.0.1:0")
-	cmd.Env = append(processEnv(b, simEnv), "PVEMCP_HTTP_TOKEN="+loadToken, "PVEMCP_AUDIT_LOG="+b.TempDir()+"/audit.jsonl")
+	cmd.Env = append(append(processEnv(b, simEnv), "PVEMCP_HTTP_TOKEN="+loadToken, "PVEMCP_AUDIT_LOG="+b.TempDir()+"/audit.jsonl"), extra...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,42 +23,11 @@ import (
 // plan/confirm pairs whose confirm always lands on the other replica. And
 // the latency a Redis-backed plan/confirm adds over the in-memory store.
 
-// startReplicaProc runs `pvemcp serve --http 127.0.0.1:0` with extra env.
+// startReplicaProc runs `pvemcp serve --http 127.0.0.1:0` approving by
+// nonce, with extra env, and returns its MCP endpoint's URL.
 func startReplicaProc(b *testing.B, simEnv []string, extra ...string) string {
 	b.Helper()
-	cmd := exec.Command(pvemcpBinary(b), "--log-level", "info", "serve", "--http", "127.0.0.1:0")
-	cmd.Env = append(append(processEnv(b, simEnv), "PVEMCP_HTTP_TOKEN="+loadToken, "PVEMCP_APPROVAL=nonce",
-		"PVEMCP_AUDIT_LOG="+b.TempDir()+"/audit.jsonl"), extra...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		var line struct {
-			URL string `json:"url"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && strings.HasSuffix(line.URL, "/mcp") {
-			go func() { _, _ = io.Copy(io.Discard, stderr) }()
-			return line.URL
-		}
-	}
-	b.Fatal("pvemcp serve --http printed no URL")
-	return ""
+	return startServeHTTP(b, simEnv, append([]string{"PVEMCP_APPROVAL=nonce"}, extra...)...).base + "/mcp"
 }
 
 func statelessClient(b *testing.B, url string) *client.Client {
