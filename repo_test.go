@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -20,20 +19,7 @@ import (
 func TestNoReferenceOutsideRepository(t *testing.T) {
 	banned := [][]byte{[]byte(".." + "/shared"), []byte(`..\` + "shared")}
 	files := 0
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch d.Name() {
-			case ".git", ".cache", "node_modules":
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil // symlinks (the local cache) are not part of the repository
-		}
+	err := walkRepo(os.DirFS("."), func(path string) error {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
@@ -64,17 +50,7 @@ func TestNoReferenceOutsideRepository(t *testing.T) {
 func TestGoProxmoxOnlyInTests(t *testing.T) {
 	const gp = `"github.com/luthermonson/go-proxmox"`
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch d.Name() {
-			case ".git", ".cache", "node_modules":
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	err := walkRepo(os.DirFS("."), func(path string) error {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
@@ -173,18 +149,8 @@ func TestSDKDoorCheckerCatchesViolations(t *testing.T) {
 // fsys, one line each starting with the file's path, in path order.
 func sdkDoorViolations(fsys fs.FS) (bad []string, files int, err error) {
 	fset := token.NewFileSet()
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch d.Name() {
-			case ".git", ".cache", "node_modules":
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || !strings.HasSuffix(p, ".go") {
+	err = walkRepo(fsys, func(p string) error {
+		if !strings.HasSuffix(p, ".go") {
 			return nil
 		}
 		src, err := fs.ReadFile(fsys, p)
@@ -218,4 +184,26 @@ func sdkDoorViolations(fsys fs.FS) (bad []string, files int, err error) {
 		return nil
 	})
 	return bad, files, err
+}
+
+// walkRepo calls fn with the path of every regular file of the repository
+// in fsys: not under .git, the ignored .cache or node_modules, and not a
+// symlink (the local cache is one).
+func walkRepo(fsys fs.FS, fn func(path string) error) error {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", ".cache", "node_modules":
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return fn(p)
+	})
 }
